@@ -1,0 +1,3 @@
+"""movebot: keeps a moving desk's Google Sheet honest."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The imperative shell: sheets, engine, journal, alerts, scheduling and the command."""

@@ -1,0 +1,144 @@
+"""The `movebot` command. Errors a user can hit become one clear paragraph and an exit code:
+0 ran, 2 something to fix (config, input, headers, sharing), 3 the service kept failing,
+1 anything else."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from movebot.bot.config import Settings, load_settings, workbook_settings
+from movebot.bot.engine import KST
+from movebot.bot.errors import BadConfig, BadInput, MovebotError
+from movebot.rules import RULE_IDS
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now`: ISO 8601, with an offset or taken as Asia/Seoul; default the real time."""
+    if not text:
+        return datetime.now(KST)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(
+            f"--now {text!r} is not an ISO 8601 time; write e.g. 2024-12-03T09:00:00+09:00."
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=KST)
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    config = Path(args.config) if getattr(args, "config", None) else None
+    workbook = getattr(args, "workbook", None)
+    if workbook:
+        settings = workbook_settings(Path(workbook), config)
+    elif config:
+        settings = load_settings(config)
+    else:
+        raise BadConfig(
+            "Say which sheet to work on: --config FILE (see config.example.yaml) or "
+            "--workbook FILE.xlsx."
+        )
+    journal = getattr(args, "journal", None)
+    if journal:
+        settings = settings.model_copy(
+            update={"journal": settings.journal.model_copy(update={"path": Path(journal)})}
+        )
+    return settings
+
+
+def _only_rules(names: Sequence[str] | None) -> frozenset[str] | None:
+    if not names:
+        return None
+    unknown = [n for n in names if n not in RULE_IDS]
+    if unknown:
+        raise BadInput(
+            f"--rule {', '.join(unknown)}: no such rule. Rules: {', '.join(RULE_IDS)}."
+        )
+    return frozenset(names)
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from movebot.bot.report import outcome_json, render_text
+    from movebot.bot.runner import reconcile
+
+    settings = settings_from(args)
+    outcome = reconcile(
+        settings, parse_now(args.now), apply=args.apply, only_rules=_only_rules(args.rule)
+    )
+    source = settings.source.spreadsheet or str(settings.resolve(settings.source.path))
+    print(outcome_json(outcome) if args.json else render_text(outcome, source))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from movebot.bot.demo import run_demo
+
+    return run_demo(Path(args.path), parse_now(args.now))
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    from movebot.rules import RULES
+
+    for rule in RULES.values():
+        summary = rule.doc.splitlines()[0] if rule.doc else rule.title
+        print(f"{rule.id:<20} {rule.default_mode:<8} {summary}")
+    print(f"{'bot.note':<20} {'apply':<8} bot.note — the 봇 확인 cells: each row's open findings")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="movebot", description="Keeps a moving desk's Google Sheet honest."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def source_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="FILE", help="YAML settings (config.example.yaml)")
+        p.add_argument("--workbook", metavar="FILE", help="a local .xlsx with the desk's tabs")
+        p.add_argument("--journal", metavar="PATH", help="the run journal (SQLite file)")
+
+    p = sub.add_parser("reconcile", help="check the sheet and plan (or --apply) the changes")
+    source_options(p)
+    p.add_argument("--now", help="the run's clock, ISO 8601 (default: now, Asia/Seoul)")
+    p.add_argument("--apply", action="store_true", help="write the changes (default: preview)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--rule", action="append", metavar="ID", help="only this rule (repeatable)")
+    p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("demo", help="build a workbook from the desk's own cases and run on it")
+    p.add_argument("path", nargs="?", default="examples/desk.xlsx")
+    p.add_argument("--now", default="2024-12-04T18:00:00+09:00", help="the demo's clock")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("rules", help="list the rules, their ids and default modes")
+    p.set_defaults(func=cmd_rules)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except MovebotError as error:
+        print(f"movebot: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("movebot: interrupted.", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - a traceback is a bug; show it only on request
+        if os.environ.get("MOVEBOT_DEBUG"):
+            raise
+        print(
+            f"movebot: internal error ({type(error).__name__}: {error}). "
+            "Run again with MOVEBOT_DEBUG=1 for the traceback, and report it.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -94,6 +94,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="movebot", description="Keeps a moving desk's Google Sheet honest."
     )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log each step (INFO) on stderr"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def source_options(p: argparse.ArgumentParser) -> None:
@@ -121,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from movebot.bot.logs import configure_logging
+
+    default = "INFO" if args.verbose or args.command == "run" else "WARNING"
+    configure_logging(level=os.environ.get("MOVEBOT_LOG_LEVEL", default))
     try:
         return int(args.func(args))
     except MovebotError as error:

@@ -1,8 +1,8 @@
 """Build a desk in a line or two and read a plan the way staff would read the sheet after it.
 
-    snap = desk(leads=[lead(intake="2024-11-29 17:54", status="견적진행"), lead(intake="12.2")])
-    after = run(snap, now="2024-12-03 09:00")
-    assert after.status(3) == "종결(중복)"
+snap = desk(leads=[lead(intake="2024-11-29 17:54", status="견적진행"), lead(intake="12.2")])
+after = run(snap, now="2024-12-03 09:00")
+assert after.status(3) == "종결(중복)"
 """
 
 from __future__ import annotations
@@ -100,7 +100,11 @@ class After:
         return self._cell(sheet, row, "bot_note")
 
     def findings(self, row: int, sheet: str = "leads") -> list[str]:
-        return [f"{f.rule}: {f.message}" for f in self.plan.findings if f.sheet == sheet and f.row == row]
+        return [
+            f"{f.rule}: {f.message}"
+            for f in self.plan.findings
+            if f.sheet == sheet and f.row == row
+        ]
 
     def rules_found(self, row: int, sheet: str = "leads") -> set[str]:
         return {f.rule for f in self.plan.findings if f.sheet == sheet and f.row == row}

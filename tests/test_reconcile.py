@@ -12,12 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from desk import at, desk, lead
 from movebot.bot import demo
 from movebot.bot.cli import main
 from movebot.bot.engine import plan
 from movebot.bot.sheets.workbook import create_workbook
 from movebot.rules.settings import RuleSettings
+
+from desk import at, desk, lead
 
 NOW = "2024-12-04T18:00:00+09:00"
 
@@ -114,7 +115,9 @@ def test_headers_in_another_order_with_staff_columns_give_the_same_outcome(tmp_p
     headers = ["담당 메모"] + [demo.LEAD_HEADERS[i] for i in order]
     rows = [["x"] + [r[i] for i in order] for r in demo.LEADS]
     path = tmp_path / "shuffled.xlsx"
-    create_workbook(path, {"OB 상세": [demo.OB_HEADERS, *demo.OBS], "이사 관리자": [headers, *rows]})
+    create_workbook(
+        path, {"OB 상세": [demo.OB_HEADERS, *demo.OBS], "이사 관리자": [headers, *rows]}
+    )
     _, shuffled = reconcile(capsys, "--workbook", str(path))
     book = tmp_path / "desk.xlsx"
     demo.write_demo_workbook(book)
@@ -167,7 +170,9 @@ def test_bad_input_exits_2_with_a_clear_message(args, says, capsys, tmp_path, mo
 
 def test_unknown_config_key_is_named(tmp_path, capsys):
     config = tmp_path / "desk.yaml"
-    config.write_text("source:\n  kind: workbook\n  path: desk.xlsx\nlongterm:\n  promte_within_days: 30\n")
+    config.write_text(
+        "source:\n  kind: workbook\n  path: desk.xlsx\nlongterm:\n  promte_within_days: 30\n"
+    )
     assert main(["reconcile", "--config", str(config)]) == 2
     assert "longterm.promte_within_days" in capsys.readouterr().err
 
@@ -205,7 +210,9 @@ def test_demo_shows_preview_apply_and_a_quiet_second_run(tmp_path, capsys):
 cell_values = st.one_of(
     st.none(),
     st.text(max_size=30),
-    st.sampled_from(["미정", "12.2", "24.12.03", "=SUM(A1)", "010-2000-1001", "장기요청", "업체 : x"]),
+    st.sampled_from(
+        ["미정", "12.2", "24.12.03", "=SUM(A1)", "010-2000-1001", "장기요청", "업체 : x"]
+    ),
     st.integers(min_value=-(10**12), max_value=10**12),
     st.floats(allow_nan=True, allow_infinity=True),
     st.booleans(),

@@ -6,10 +6,11 @@ import dataclasses
 
 import pytest
 
-from desk import at, desk, lead, ob, run
 from movebot.bot.engine import plan
 from movebot.rules import RULES
 from movebot.rules.settings import RuleSettings
+
+from desk import at, desk, lead, ob, run
 
 # --- §1 진행상황 ------------------------------------------------------------------------
 
@@ -24,7 +25,9 @@ def test_status_written_with_spaces_or_full_width_brackets_is_rewritten(typed):
 def test_unknown_status_is_flagged_with_the_nearest_known_one():
     after = run(desk([lead(status="종결(고객췌소)")]))
     assert after.status(2) == "종결(고객췌소)"  # never guessed into the sheet
-    assert after.note(2) == "알 수 없는 진행상황 '종결(고객췌소)' — '종결(고객취소)'을(를) 뜻하나요?"
+    assert (
+        after.note(2) == "알 수 없는 진행상황 '종결(고객췌소)' — '종결(고객취소)'을(를) 뜻하나요?"
+    )
 
 
 def test_unknown_status_far_from_any_known_one_gets_no_suggestion():
@@ -44,7 +47,9 @@ def test_undecided_move_date_is_no_unreadable_value():
 
 def test_ten_digit_010_number_on_an_open_row_is_a_suspected_typo():
     after = run(desk([lead(status="상담요청", phone="010-537-3426")]))
-    assert any(f.startswith("phone.invalid: 연락처 확인 필요: 010-537-3426") for f in after.findings(2))
+    assert any(
+        f.startswith("phone.invalid: 연락처 확인 필요: 010-537-3426") for f in after.findings(2)
+    )
 
 
 def test_phone_typo_on_a_closed_row_is_left_to_staff():
@@ -69,7 +74,9 @@ def test_safe_number_050x_is_a_valid_phone():
 
 def test_unreadable_move_date_names_the_header_and_the_text():
     after = run(desk([lead(status="견적진행", move_date="12월 말쯤")]))
-    assert "value.unparseable: '이사예정일' 날짜을(를) 읽을 수 없음: '12월 말쯤'" in after.findings(2)
+    assert "value.unparseable: '이사예정일' 날짜을(를) 읽을 수 없음: '12월 말쯤'" in after.findings(
+        2
+    )
 
 
 def test_simple_inquiry_closing_on_a_small_move_is_flagged():
@@ -109,10 +116,14 @@ def test_promotion_keeps_what_staff_wrote_in_remarks():
 
 def test_longterm_quote_outside_60_to_90_days_from_intake_is_flagged():
     inside = lead(status="장기견적", intake="2024-12-02 10:00", move_date="2025-02-15")  # 75일
-    outside = lead(status="장기무료", intake="2024-12-02 10:00", move_date="2025-01-10", phone="010-2000-1002")
+    outside = lead(
+        status="장기무료", intake="2024-12-02 10:00", move_date="2025-01-10", phone="010-2000-1002"
+    )
     after = run(desk([inside, outside]))
     assert after.findings(2) == []
-    assert after.findings(3) == ["longterm.window: 장기무료 기간 밖: 인입일부터 이사까지 39일 (60~90일)"]
+    assert after.findings(3) == [
+        "longterm.window: 장기무료 기간 밖: 인입일부터 이사까지 39일 (60~90일)"
+    ]
 
 
 def test_quote_in_progress_more_than_60_days_out_is_flagged():
@@ -163,7 +174,11 @@ def test_customer_moving_twice_to_other_addresses_keeps_both_rows():
 def test_addresses_match_across_province_spellings_and_a_shorter_address():
     snap = desk(
         [
-            lead(status="견적진행", origin="서울특별시 강남구 역삼동 123", destination="경기도 성남시"),
+            lead(
+                status="견적진행",
+                origin="서울특별시 강남구 역삼동 123",
+                destination="경기도 성남시",
+            ),
             lead(intake="2024-12-03 10:00", origin="서울 강남구", destination="경기 성남시 분당구"),
         ]
     )
@@ -225,7 +240,10 @@ def test_earlier_contract_survives_and_closes_the_later_inquiry():
 
 def test_rows_already_closed_as_duplicates_are_left_as_they_are():
     snap = desk(
-        [lead(status="견적진행"), lead(intake="2024-12-03 10:00", status="종결(중복)", remarks="수기")]
+        [
+            lead(status="견적진행"),
+            lead(intake="2024-12-03 10:00", status="종결(중복)", remarks="수기"),
+        ]
     )
     after = run(snap)
     assert after.remarks(3) == "수기"
@@ -266,10 +284,14 @@ def test_a_mistyped_number_links_nothing():
 
 
 def test_same_name_and_move_without_a_shared_phone_is_only_reported():
-    snap = desk([lead(phone="010-2000-9101"), lead(intake="2024-12-03 10:00", phone="010-2000-9102")])
+    snap = desk(
+        [lead(phone="010-2000-9101"), lead(intake="2024-12-03 10:00", phone="010-2000-9102")]
+    )
     after = run(snap)
     assert after.status(3) == ""
-    assert after.findings(3) == ["dup.name_match: 같은 고객일 수 있음, 행 2 (이름·이사예정일·주소 같음)"]
+    assert after.findings(3) == [
+        "dup.name_match: 같은 고객일 수 있음, 행 2 (이름·이사예정일·주소 같음)"
+    ]
     assert [f.severity for f in after.plan.findings] == ["info"]
 
 
@@ -332,7 +354,9 @@ def test_reregistration_is_decided_by_intake_not_by_when_the_bot_runs():
 
 
 def test_a_duplicate_closed_row_does_not_count_as_an_earlier_closing():
-    snap = desk([lead(intake="2024-11-20 13:00", status="종결(중복)"), lead(intake="2024-12-02 10:00")])
+    snap = desk(
+        [lead(intake="2024-11-20 13:00", status="종결(중복)"), lead(intake="2024-12-02 10:00")]
+    )
     after = run(snap)
     assert after.plan.changes == ()
 
@@ -349,7 +373,9 @@ def test_settlement_day_and_time_are_configurable():
 
 
 def test_vendor_return_without_an_ob_call_after_a_day_is_flagged():
-    snap = desk([lead(status="확인요청", intake="2024-12-02 15:19", remarks="업체 : 고객 연락 안 됨")])
+    snap = desk(
+        [lead(status="확인요청", intake="2024-12-02 15:19", remarks="업체 : 고객 연락 안 됨")]
+    )
     assert run(snap, now="2024-12-04 09:00").findings(2) == [
         "return.pending: 업체 반환 후 OB 미진행 (인입 후 2일)"
     ]
@@ -389,7 +415,9 @@ def test_ob_cancel_reason_suggests_the_closing_status_for_a_returned_lead():
 
 def test_cancellation_without_an_ob_row_is_flagged():
     after = run(desk([lead(status="종결(고객취소)")]))
-    assert after.findings(2) == ["cancel.ob_missing: 고객취소인데 OB 상세 기록 없음 — 취소 사유 기록 필요"]
+    assert after.findings(2) == [
+        "cancel.ob_missing: 고객취소인데 OB 상세 기록 없음 — 취소 사유 기록 필요"
+    ]
 
 
 def test_cancellation_with_an_ob_row_on_a_spare_number_is_fine():

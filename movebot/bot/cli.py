@@ -55,9 +55,7 @@ def _only_rules(names: Sequence[str] | None) -> frozenset[str] | None:
         return None
     unknown = [n for n in names if n not in RULE_IDS]
     if unknown:
-        raise BadInput(
-            f"--rule {', '.join(unknown)}: no such rule. Rules: {', '.join(RULE_IDS)}."
-        )
+        raise BadInput(f"--rule {', '.join(unknown)}: no such rule. Rules: {', '.join(RULE_IDS)}.")
     return frozenset(names)
 
 
@@ -80,13 +78,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.path), parse_now(args.now))
 
 
-def cmd_rules(args: argparse.Namespace) -> int:
+def rules_table(markdown: bool) -> str:
+    """The rule reference, generated from the registry (the README's table is this output)."""
     from movebot.rules import RULES
 
-    for rule in RULES.values():
-        summary = rule.doc.splitlines()[0] if rule.doc else rule.title
-        print(f"{rule.id:<20} {rule.default_mode:<8} {summary}")
-    print(f"{'bot.note':<20} {'apply':<8} bot.note — the 봇 확인 cells: each row's open findings")
+    rows = [
+        (
+            rule.id,
+            rule.default_mode,
+            " ".join(rule.doc.split("\n\n")[0].split()).split(" — ", 1)[-1],
+        )
+        for rule in RULES.values()
+    ]
+    rows.append(("bot.note", "apply", "the 봇 확인 cells: each row's open findings, one per line."))
+    if markdown:
+        lines = ["| id | default | what |", "|---|---|---|"]
+        lines += [f"| `{i}` | {m} | {w} |" for i, m, w in rows]
+        return "\n".join(lines)
+    return "\n".join(f"{i:<20} {m:<8} {w}" for i, m, w in rows)
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    print(rules_table(args.markdown))
     return 0
 
 
@@ -118,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     p = sub.add_parser("rules", help="list the rules, their ids and default modes")
+    p.add_argument("--markdown", action="store_true", help="as the README's table")
     p.set_defaults(func=cmd_rules)
     return parser
 

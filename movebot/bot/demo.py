@@ -154,6 +154,8 @@ def run_demo(path: Path, now: datetime) -> int:
     print(render_text(reconcile(settings, now, apply=True), str(path)))
     print("\n== 3. A second run over the result ==\n")
     second = reconcile(settings, now)
-    print(f"{len(second.plan.changes)} changes planned; {len(second.plan.findings)} findings stay open.")
+    print(
+        f"{len(second.plan.changes)} changes planned; {len(second.plan.findings)} findings stay open."
+    )
     print(f"\nOpen {path} to see the 진행상황, 비고, 예비번호 and 봇 확인 columns the bot wrote.")
     return 0

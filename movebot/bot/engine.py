@@ -61,9 +61,11 @@ def _run(rule: Rule, ctx: Context, edits: Edits | None) -> list[Finding]:
 
 
 def _added(change: Change) -> str:
-    return change.new[len(change.old.rstrip()) :].lstrip(", \n") if change.new.startswith(
-        change.old.rstrip()
-    ) else change.new
+    return (
+        change.new[len(change.old.rstrip()) :].lstrip(", \n")
+        if change.new.startswith(change.old.rstrip())
+        else change.new
+    )
 
 
 def _suggestion(change: Change) -> Finding:
@@ -108,8 +110,16 @@ def _bot_notes(
             new = "\n".join(lines.get((sheet, row.row), ()))
             if new != row.bot_note:
                 sheet_changes.append(
-                    Change(sheet, row.row, "bot_note", row.bot_note, new, BOT_NOTE,
-                           "봇 확인 갱신", row.fingerprint)
+                    Change(
+                        sheet,
+                        row.row,
+                        "bot_note",
+                        row.bot_note,
+                        new,
+                        BOT_NOTE,
+                        "봇 확인 갱신",
+                        row.fingerprint,
+                    )
                 )
         if sheet_changes and "bot_note" not in tab.columns:
             column = tab.used_width

@@ -118,7 +118,10 @@ def _table(rows: Iterable[list[str]]) -> list[str]:
     if not rows:
         return []
     widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    return ["  " + "  ".join(_pad(v, w) for v, w in zip(r, widths, strict=False)) + "  " + r[-1] for r in rows]
+    return [
+        "  " + "  ".join(_pad(v, w) for v, w in zip(r, widths, strict=False)) + "  " + r[-1]
+        for r in rows
+    ]
 
 
 def render_text(outcome: RunOutcome, source: str) -> str:
@@ -127,7 +130,9 @@ def render_text(outcome: RunOutcome, source: str) -> str:
     lines = [head, ""]
     visible = [c for c in plan.changes if c.field != "bot_note"]
     notes = [c for c in plan.changes if c.field == "bot_note"]
-    lines.append(f"Changes ({len(visible)} cells" + (f", 봇 확인 {len(notes)}" if notes else "") + ")")
+    lines.append(
+        f"Changes ({len(visible)} cells" + (f", 봇 확인 {len(notes)}" if notes else "") + ")"
+    )
     lines += _table(
         [
             _sheet(plan, c.sheet),
@@ -140,7 +145,12 @@ def render_text(outcome: RunOutcome, source: str) -> str:
     ) or ["  (none)"]
     lines += ["", f"Findings ({len(plan.findings)})"]
     lines += _table(
-        [_sheet(plan, f.sheet), f"행 {f.row}", f.rule, ("" if f.severity == "action" else "(참고) ") + f.message]
+        [
+            _sheet(plan, f.sheet),
+            f"행 {f.row}",
+            f.rule,
+            ("" if f.severity == "action" else "(참고) ") + f.message,
+        ]
         for f in plan.findings
     ) or ["  (none)"]
     result = outcome.result
@@ -148,7 +158,9 @@ def render_text(outcome: RunOutcome, source: str) -> str:
     if not outcome.applied:
         lines.append("Preview: nothing was written. Add --apply to write these changes.")
     elif result is not None:
-        lines.append(f"Applied: {len(result.written)} cells written, {len(result.skipped)} skipped.")
+        lines.append(
+            f"Applied: {len(result.written)} cells written, {len(result.skipped)} skipped."
+        )
         for s in result.skipped:
             w = s.write
             lines.append(

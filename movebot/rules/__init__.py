@@ -13,10 +13,30 @@ from movebot.rules.model import Severity
 
 CHANGE_RULES: tuple[Rule, ...] = (
     Rule("status.normalize", "진행상황 표기 정리", "lead", statuses.normalize_status, changes=True),
-    Rule("rereg.reuse", "재접수: 정산 전 기존 DB 활용", "customer", reregistration.reuse_before_settlement, changes=True),
-    Rule("rereg.new", "재접수: 정산 후 신규 DB", "customer", reregistration.new_row_after_settlement, changes=True),
-    Rule("dup.same", "중복 문의 종결", "customer", duplicates.same_customer_same_move, changes=True),
-    Rule("dup.multi_number", "여러 번호 중복 문의 종결", "customer", duplicates.several_numbers, changes=True),
+    Rule(
+        "rereg.reuse",
+        "재접수: 정산 전 기존 DB 활용",
+        "customer",
+        reregistration.reuse_before_settlement,
+        changes=True,
+    ),
+    Rule(
+        "rereg.new",
+        "재접수: 정산 후 신규 DB",
+        "customer",
+        reregistration.new_row_after_settlement,
+        changes=True,
+    ),
+    Rule(
+        "dup.same", "중복 문의 종결", "customer", duplicates.same_customer_same_move, changes=True
+    ),
+    Rule(
+        "dup.multi_number",
+        "여러 번호 중복 문의 종결",
+        "customer",
+        duplicates.several_numbers,
+        changes=True,
+    ),
     Rule("longterm.promote", "장기요청→상담요청 승격", "lead", longterm.promote, changes=True),
     Rule("ob.sync", "OB 상세내용 비고 반영", "ob", ob.sync_note, changes=True),
 )
@@ -28,13 +48,23 @@ FINDING_RULES: tuple[Rule, ...] = (
     Rule("phone.invalid", "연락처 확인 필요", "lead", statuses.invalid_phone),
     Rule("longterm.window", "장기 기간 확인", "lead", longterm.window),
     Rule("longterm.past", "장기 고객 이사일 지남", "lead", longterm.past),
-    Rule("dup.name_match", "같은 고객일 수 있음", "desk", duplicates.same_name_same_move, severity=Severity.INFO),
+    Rule(
+        "dup.name_match",
+        "같은 고객일 수 있음",
+        "desk",
+        duplicates.same_name_same_move,
+        severity=Severity.INFO,
+    ),
     Rule("ob.orphan", "OB 상세 번호의 DB 없음", "ob", ob.orphan),
     Rule("ob.price_fields", "가격 취소 짐 양·견적금액 누락", "ob", ob.price_fields),
     Rule("ob.required", "OB 필수 정보 누락", "ob", ob.required),
     Rule("cancel.ob_missing", "고객취소 OB 기록 없음", "lead", ob.cancel_without_ob),
-    Rule("status.simple_small", "소형이사 단순문의 종결", "lead", statuses.simple_inquiry_small_move),
-    Rule("ob.status_hint", "OB 취소 사유로 종결 제안", "ob", ob.status_hint, severity=Severity.INFO),
+    Rule(
+        "status.simple_small", "소형이사 단순문의 종결", "lead", statuses.simple_inquiry_small_move
+    ),
+    Rule(
+        "ob.status_hint", "OB 취소 사유로 종결 제안", "ob", ob.status_hint, severity=Severity.INFO
+    ),
     Rule("return.pending", "업체 반환 OB 미진행", "lead", returns.pending_return),
 )
 

@@ -229,9 +229,7 @@ class Rule:
         return (self.check.__doc__ or "").strip()
 
 
-def finding(
-    rule: str, lead: Lead, message: str, severity: Severity = Severity.ACTION
-) -> Finding:
+def finding(rule: str, lead: Lead, message: str, severity: Severity = Severity.ACTION) -> Finding:
     return Finding("leads", lead.row, rule, message, severity, lead.fingerprint)
 
 

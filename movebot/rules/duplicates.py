@@ -120,12 +120,20 @@ def duplicates_of(customer: list[Lead]) -> tuple[list[Duplicate], list[Duplicate
 
 
 def _number(lead: Lead) -> str:
-    return lead.phone.display if lead.phone and lead.phone.key else (lead.phone.text if lead.phone else "")
+    return (
+        lead.phone.display
+        if lead.phone and lead.phone.key
+        else (lead.phone.text if lead.phone else "")
+    )
 
 
 def _close(edits: Edits, d: Duplicate, reason: str) -> None:
     first = d.survivor
-    note = f"중복: 최초 접수 {md_hm(first.intake_at, first.intake_has_time)}" if first.intake_at else f"중복: 최초 접수 행 {first.row}"
+    note = (
+        f"중복: 최초 접수 {md_hm(first.intake_at, first.intake_has_time)}"
+        if first.intake_at
+        else f"중복: 최초 접수 행 {first.row}"
+    )
     edits.set_status(d.row, DUPLICATE, reason)
     edits.append(d.row, "remarks", note, reason)
 
@@ -214,9 +222,7 @@ def same_name_same_move(ctx: Context) -> Iterator[Finding]:
         for i, lead in enumerate(rows[1:], start=1):
             if is_closed(lead):
                 continue
-            earlier = next(
-                (e for e in rows[:i] if component[e.row] != component[lead.row]), None
-            )
+            earlier = next((e for e in rows[:i] if component[e.row] != component[lead.row]), None)
             if earlier:
                 yield finding(
                     "dup.name_match",

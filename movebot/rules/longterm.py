@@ -71,5 +71,7 @@ def past(lead: Lead, ctx: Context) -> Iterator[Finding]:
     """
     if lead.status in LONGTERM and lead.move_date and lead.move_date < ctx.today:
         yield finding(
-            "longterm.past", lead, f"이사예정일 지남 ({md(lead.move_date)}) — {lead.status} 정리 필요"
+            "longterm.past",
+            lead,
+            f"이사예정일 지남 ({md(lead.move_date)}) — {lead.status} 정리 필요",
         )

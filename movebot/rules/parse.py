@@ -67,14 +67,14 @@ class _RowReader:
         self.problems.append(ValueProblem(field, header, _text(value), expected))
 
     def date(
-        self, field: str, resolve: Callable[[values.DateText], datetime]
+        self, field: str, resolve: Callable[[values.DateText, date], datetime], anchor: date
     ) -> tuple[datetime | None, bool]:
         value = self.raw(field)
         if value is None or _text(value) == "":
             return None, False
         try:
             d = values.read_date(value)
-            return resolve(d), d.time is not None
+            return resolve(d, anchor), d.time is not None
         except ValueError:
             self.problem(field, value, "날짜")
             return None, False
@@ -111,14 +111,14 @@ def parse_leads(tab: Tab, today: date) -> tuple[Lead, ...]:
         if _is_blank(row):
             continue
         r = _RowReader(tab, i)
-        intake_at, intake_has_time = r.date("intake_at", lambda d: values.resolve_not_after(d, today))
+        intake_at, intake_has_time = r.date("intake_at", values.resolve_not_after, today)
         anchor = intake_at.date() if intake_at else today
-        call_due, _ = r.date("call_due", lambda d: values.resolve_after(d, anchor))
+        call_due, _ = r.date("call_due", values.resolve_after, anchor)
         move_text = r.text("move_date")
         undecided = move_text.replace(" ", "") == "미정"
         move_at: datetime | None = None
         if not undecided:
-            move_at, _ = r.date("move_date", lambda d: values.resolve_after(d, anchor))
+            move_at, _ = r.date("move_date", values.resolve_after, anchor)
         status_text = values.cell_text(r.raw("status"))
         alt_raw = r.raw("alt_phones")
         alt_phones, unreadable = values.parse_phones(alt_raw)
@@ -157,7 +157,7 @@ def parse_obs(tab: Tab, today: date) -> tuple[ObCall, ...]:
         if _is_blank(row):
             continue
         r = _RowReader(tab, i)
-        ob_at, ob_has_time = r.date("ob_date", lambda d: values.resolve_not_after(d, today))
+        ob_at, ob_has_time = r.date("ob_date", values.resolve_not_after, today)
         tons = r.number("load_tons", values.parse_tons, "톤 수")
         quote = r.number("quote_amount", values.parse_money, "금액")
         obs.append(
@@ -182,9 +182,7 @@ def parse_obs(tab: Tab, today: date) -> tuple[ObCall, ...]:
 
 
 def parse_desk(snapshot: Snapshot, today: date) -> Desk:
-    return Desk(
-        leads=parse_leads(snapshot.leads_tab, today), obs=parse_obs(snapshot.ob_tab, today)
-    )
+    return Desk(leads=parse_leads(snapshot.leads_tab, today), obs=parse_obs(snapshot.ob_tab, today))
 
 
 def with_cell(lead: Lead, field: str, text: str) -> Lead:

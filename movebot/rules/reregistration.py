@@ -72,7 +72,9 @@ def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) ->
         assert r.new.intake_at is not None
         reason = f"정산 전 재접수 (행 {r.new.row})"
         edits.set_status(r.old, "상담요청", reason)
-        edits.append(r.old, "remarks", f"재접수 {md(r.new.intake_at)} (정산 전 기존 DB 활용)", reason)
+        edits.append(
+            r.old, "remarks", f"재접수 {md(r.new.intake_at)} (정산 전 기존 DB 활용)", reason
+        )
         edits.set_status(r.new, DUPLICATE, f"행 {r.old.row}을(를) 다시 사용")
         edits.append(r.new, "remarks", REUSED_NEW_ROW_NOTE, f"행 {r.old.row}을(를) 다시 사용")
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 Mode = Literal["apply", "suggest", "off"]
 

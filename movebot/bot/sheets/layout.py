@@ -44,7 +44,6 @@ DEFAULT_HEADERS: dict[SheetKey, dict[str, tuple[str, ...]]] = {
 }
 
 
-
 @dataclass(frozen=True)
 class TabSpec:
     """Where a tab is and what its headers may be called (config `sheets.leads` / `sheets.ob`)."""

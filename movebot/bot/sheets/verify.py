@@ -61,7 +61,11 @@ def settle(
                     indexes[sheet] = _row_index(tab)
                 rows = indexes[sheet].get(expected, [])
                 if len(rows) != 1:
-                    why = "행이 이동했고 같은 행을 찾을 수 없음" if not rows else "행이 이동했고 같은 값의 행이 여럿임"
+                    why = (
+                        "행이 이동했고 같은 행을 찾을 수 없음"
+                        if not rows
+                        else "행이 이동했고 같은 값의 행이 여럿임"
+                    )
                     skipped.extend(Skipped(w, why) for w in group)
                     continue
                 target = rows[0]

@@ -12,9 +12,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
-LEADS = "leads"
-OB = "ob"
 SheetKey = Literal["leads", "ob"]
+LEADS: SheetKey = "leads"
+OB: SheetKey = "ob"
 
 # A raw cell value as a backend hands it over: text, a number (Google serials included),
 # a datetime (openpyxl), a bool, or None for an empty cell.

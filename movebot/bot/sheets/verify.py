@@ -47,8 +47,10 @@ def settle(
     for w in writes:
         groups[(w.sheet, w.row)].append(w)
     indexes: dict[SheetKey, dict[str, list[int]]] = {}
-    landing: list[CellWrite] = []
+    # target row -> (the writes as planned, the writes re-addressed to the target)
+    landing: dict[tuple[SheetKey, int], tuple[list[CellWrite], list[CellWrite]]] = {}
     skipped: list[Skipped] = []
+    collided: set[tuple[SheetKey, int]] = set()
     for (sheet, row), group in groups.items():
         tab = fresh[sheet]
         target = row
@@ -76,5 +78,12 @@ def settle(
             why = f"실행 중 직원이 셀을 수정함 ({cols})"
             skipped.extend(Skipped(w, why) for w in group)
             continue
-        landing.extend(moved)
-    return landing, skipped
+        if (sheet, target) in landing or (sheet, target) in collided:
+            # two planned rows found again on one row (identical rows, one deleted): neither
+            # can be trusted
+            collided.add((sheet, target))
+            both = landing.pop((sheet, target), ([], []))[0] + group
+            skipped.extend(Skipped(w, "행이 이동했고 같은 값의 행이 여럿임") for w in both)
+            continue
+        landing[(sheet, target)] = (group, moved)
+    return [w for _, ws in landing.values() for w in ws], skipped

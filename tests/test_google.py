@@ -1,0 +1,775 @@
+"""The Google Sheets backend, run end to end through real gspread and google-auth code against
+the fake Sheets API of `fake_sheets` (served through `responses`; nothing reaches Google)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+
+from movebot.bot.errors import (
+    MissingHeader,
+    MissingTab,
+    ServiceFailure,
+    SheetUnavailable,
+    UserError,
+)
+from movebot.bot.sheets.google import (
+    COLUMN_MOVED,
+    FORMULA_CELL,
+    GoogleBackend,
+    WriteInterrupted,
+    a1_range,
+    column_letter,
+    spreadsheet_id,
+)
+from movebot.bot.sheets.layout import TabSpec
+from movebot.rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
+from movebot.rules.parse import fingerprint, parse_desk
+from movebot.rules.values import cell_text
+
+from fake_sheets import (
+    FakeSheet,
+    FakeSheetsAPI,
+    Formula,
+    ServiceAccountKey,
+    make_service_account_key,
+    serial,
+)
+
+SHEET_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz_0123456789-xy"
+LEAD_HEADERS = [
+    "인입일", "통화예정일", "진행상황", "실패사유/비고", "고객명", "연락처", "예비번호",
+    "이사예정일", "출발지", "도착지", "이사종류", "배정업체", "담당자",
+]  # fmt: skip
+OB_HEADERS = ["OB 날짜", "고객 연락처", "상세내용", "취소 사유", "담당 업체", "짐 양", "견적금액"]
+
+LEAD_ROWS: list[list[Any]] = [
+    [datetime(2024, 11, 29, 17, 54), date(2024, 12, 5), "견적진행", "", "김민수",
+     "010-2000-1001", None, date(2024, 12, 20), "서울 강남구", "경기 성남시", "가정이사",
+     "한빛이사", "이지은"],
+    [datetime(2024, 12, 2, 15, 13), None, "장기요청", "업체 연락 지연", "박서준",
+     "010-2000-2002"],  # ragged: the row stops after 연락처
+    ["2024. 12. 2 오후 3:19:00", None, "종결 (중복)", None, "이서연", 1020003003, None,
+     "12월 20일"],
+    [],  # an empty row in the middle
+    [datetime(2024, 12, 3, 9, 30), None, "", "", "최지우", "010-2000-4004", None, None,
+     None, None, None, None, "정해빈"],
+]  # fmt: skip
+OB_ROWS: list[list[Any]] = [
+    [datetime(2024, 12, 2, 16, 2), "010-2000-1001", "업체 전달", "", "한빛이사", 2.5, 1200000],
+    [date(2024, 11, 21), "010-2000-5001", "이사 일정 미정으로 취소", "일정 변경"],
+]
+
+
+# --- fixtures -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sa_key(tmp_path_factory: pytest.TempPathFactory) -> ServiceAccountKey:
+    return make_service_account_key(tmp_path_factory.mktemp("service-account"))
+
+
+@pytest.fixture
+def fake(sa_key: ServiceAccountKey) -> Iterator[FakeSheetsAPI]:
+    api = FakeSheetsAPI()
+    api.register_service_account(sa_key.key_id, sa_key.email, sa_key.public_pem)
+    with api.serve():
+        yield api
+
+
+def add_desk(
+    api: FakeSheetsAPI,
+    leads: list[list[Any]] | None = None,
+    obs: list[list[Any]] | None = None,
+    lead_headers: list[str] = LEAD_HEADERS,
+    ob_headers: list[str] = OB_HEADERS,
+    spreadsheet: str = SHEET_ID,
+    shared_with: set[str] | None = None,
+) -> tuple[FakeSheet, FakeSheet]:
+    """The desk's two tabs, each grid exactly as wide as its headers (no room for 봇 확인)."""
+    book = api.add_spreadsheet(spreadsheet, shared_with=shared_with)
+    lead_tab = book.add_sheet("이사 관리자", rows=200, columns=len(lead_headers))
+    lead_tab.set_rows([lead_headers, *(LEAD_ROWS if leads is None else leads)])
+    ob_tab = book.add_sheet("OB 상세", rows=100, columns=len(ob_headers))
+    ob_tab.set_rows([ob_headers, *(OB_ROWS if obs is None else obs)])
+    return lead_tab, ob_tab
+
+
+class Sleeps(list[float]):
+    """Records the backoff waits instead of sleeping."""
+
+    def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def make_backend(
+    key: ServiceAccountKey, spreadsheet: str = SHEET_ID, **options: Any
+) -> GoogleBackend:
+    options.setdefault("sleep", Sleeps())
+    options.setdefault("rng", random.Random(4))
+    return GoogleBackend(
+        spreadsheet, TabSpec("이사 관리자"), TabSpec("OB 상세"), credentials=key.path, **options
+    )
+
+
+def change(snap: Snapshot, sheet: SheetKey, row: int, field: str, new: str) -> CellWrite:
+    """A planned write of `new` into `field` of sheet row `row`, as the engine makes it."""
+    tab = snap.tab(sheet)
+    i = row - tab.header_row - 1
+    return CellWrite(
+        sheet=sheet,
+        row=row,
+        column=tab.columns[field],
+        field=field,
+        old=cell_text(tab.cell(i, field)),
+        new=new,
+        fingerprint=fingerprint(tab, i),
+        rules=("test",),
+    )
+
+
+def note(snap: Snapshot, sheet: SheetKey, row: int, column: int, new: str) -> CellWrite:
+    """A 봇 확인 write into a column the tab does not have yet (row 1: its header)."""
+    tab = snap.tab(sheet)
+    i = row - tab.header_row - 1
+    return CellWrite(
+        sheet=sheet,
+        row=row,
+        column=column,
+        field="bot_note",
+        old="",
+        new=new,
+        fingerprint="" if row == tab.header_row else fingerprint(tab, i),
+        rules=("bot.note",),
+    )
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def test_read_gives_the_rows_with_serial_dates_and_ragged_rows(fake, sa_key):
+    add_desk(fake)
+    snap = make_backend(sa_key).read()
+
+    assert snap.source == SHEET_ID
+    leads = snap.leads_tab
+    assert leads.title == "이사 관리자" and leads.header_row == 1
+    assert leads.headers == tuple(LEAD_HEADERS)
+    assert leads.columns["status"] == 2 and leads.columns["phone"] == 5
+    assert "bot_note" not in leads.columns
+    assert leads.grid_columns == 13
+    assert leads.rows[0][0] == serial(datetime(2024, 11, 29, 17, 54))
+    assert leads.rows[0][1] == 45631  # 2024-12-05: days since 1899-12-30
+    assert leads.rows[1] == (serial(datetime(2024, 12, 2, 15, 13)), None, "장기요청",
+                             "업체 연락 지연", "박서준", "010-2000-2002")  # fmt: skip
+    assert leads.rows[2][5] == 1020003003 and leads.rows[2][3] is None
+    assert leads.rows[3] == ()
+    assert len(leads.rows[4]) == 13
+    assert snap.ob_tab.rows[0][5:] == (2.5, 1200000)
+    assert snap.ob_tab.rows[1] == (45617, "010-2000-5001", "이사 일정 미정으로 취소", "일정 변경")
+
+
+def test_read_costs_one_metadata_get_and_one_batch_get(fake, sa_key):
+    add_desk(fake)
+    make_backend(sa_key).read()
+
+    assert fake.count() == 2
+    assert fake.count("spreadsheets.get") == 1
+    assert fake.count("values.batchGet") == 1
+    assert fake.count("token") == 1
+    batch = next(c for c in fake.calls if c.kind == "values.batchGet")
+    assert batch.params["ranges"] == ["'이사 관리자'!A1:M", "'OB 상세'!A1:G"]
+    assert batch.params["valueRenderOption"] == "UNFORMATTED_VALUE"
+    assert batch.params["dateTimeRenderOption"] == "SERIAL_NUMBER"
+
+
+def test_google_snapshot_reads_as_the_workbook_does(fake, sa_key, tmp_path):
+    from movebot.bot.sheets.workbook import TabSpec as WorkbookTab
+    from movebot.bot.sheets.workbook import WorkbookBackend, create_workbook
+
+    add_desk(fake)
+    path = tmp_path / "desk.xlsx"
+    create_workbook(
+        path, {"이사 관리자": [LEAD_HEADERS, *LEAD_ROWS], "OB 상세": [OB_HEADERS, *OB_ROWS]}
+    )
+    from_workbook = WorkbookBackend(path, WorkbookTab("이사 관리자"), WorkbookTab("OB 상세")).read()
+    from_google = make_backend(sa_key).read()
+
+    for key in (LEADS, OB):
+        book, google = from_workbook.tab(key), from_google.tab(key)
+        assert google.headers == book.headers
+        assert google.columns == book.columns
+        assert [tuple(_as_serial(v) for v in r) for r in book.rows] == list(google.rows)
+    today = date(2024, 12, 4)
+    assert parse_desk(from_google, today) == parse_desk(from_workbook, today)
+
+
+def _as_serial(value: Any) -> Any:
+    return serial(value) if isinstance(value, date) else value
+
+
+def test_a_sheet_url_works_as_the_spreadsheet(fake, sa_key):
+    add_desk(fake)
+    url = f"https://docs.google.com/spreadsheets/d/{SHEET_ID}/edit#gid=0"
+    snap = make_backend(sa_key, spreadsheet=url).read()
+    assert snap.source == SHEET_ID
+    assert len(snap.leads_tab.rows) == len(LEAD_ROWS)
+
+
+def test_spreadsheet_id_rejects_what_is_neither_an_id_nor_a_url():
+    assert spreadsheet_id(f" {SHEET_ID} ") == SHEET_ID
+    with pytest.raises(UserError, match="neither a spreadsheet id"):
+        spreadsheet_id("이사 관리자 시트")
+    with pytest.raises(UserError, match="without a spreadsheet id"):
+        spreadsheet_id("https://docs.google.com/document/x")
+
+
+def test_a1_helpers():
+    assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+    assert a1_range("Kim's 시트", 2, 0, 2) == "'Kim''s 시트'!A2:C"
+    assert a1_range("OB 상세", 5, 3) == "'OB 상세'!D5"
+    assert a1_range("OB 상세", 5, 3, 4, 9) == "'OB 상세'!D5:E9"
+
+
+# --- access errors ------------------------------------------------------------------------------
+
+
+def test_403_names_the_service_account_to_share_with(fake, sa_key):
+    add_desk(fake, shared_with={"someone@example.com"})
+    with pytest.raises(SheetUnavailable) as caught:
+        make_backend(sa_key).read()
+    assert sa_key.email in str(caught.value)
+    assert "Share" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_404_names_the_spreadsheet_id(fake, sa_key):
+    add_desk(fake)
+    other = "1ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"
+    with pytest.raises(SheetUnavailable, match=other) as caught:
+        make_backend(sa_key, spreadsheet=other).read()
+    assert caught.value.exit_code == 2
+
+
+def test_a_missing_tab_names_the_tabs_there_are(fake, sa_key):
+    book = fake.add_spreadsheet(SHEET_ID)
+    book.add_sheet("이사 관리자").set_rows([LEAD_HEADERS])
+    book.add_sheet("OB상세 (12월)").set_rows([OB_HEADERS])
+    with pytest.raises(MissingTab) as caught:
+        make_backend(sa_key).read()
+    message = str(caught.value)
+    assert "'OB 상세'" in message and "'OB상세 (12월)'" in message and "'이사 관리자'" in message
+    assert fake.count("values.batchGet") == 0
+
+
+def test_a_tab_title_differing_only_in_spaces_is_found(fake, sa_key):
+    book = fake.add_spreadsheet(SHEET_ID)
+    book.add_sheet("이사관리자").set_rows([LEAD_HEADERS, *LEAD_ROWS])
+    book.add_sheet("OB 상세").set_rows([OB_HEADERS])
+    snap = make_backend(sa_key).read()
+    assert snap.leads_tab.title == "이사관리자" and len(snap.leads_tab.rows) == len(LEAD_ROWS)
+
+
+def test_a_missing_header_names_the_spreadsheet_and_the_headers_found(fake, sa_key):
+    add_desk(fake, ob_headers=["OB 날짜", "연락처", "상세내용"])
+    with pytest.raises(MissingHeader) as caught:
+        make_backend(sa_key).read()
+    message = str(caught.value)
+    assert (
+        SHEET_ID in message
+        and "'고객 연락처'" in message
+        and "OB 날짜, 연락처, 상세내용" in message
+    )
+
+
+def test_without_any_credentials_the_message_says_what_to_set(fake, monkeypatch):
+    import google.auth
+    import google.auth.exceptions
+
+    def no_default(**_: Any) -> Any:
+        raise google.auth.exceptions.DefaultCredentialsError("no ADC")
+
+    monkeypatch.delenv("GOOGLE_APPLICATION_CREDENTIALS", raising=False)
+    monkeypatch.setattr(google.auth, "default", no_default)
+    backend = GoogleBackend(SHEET_ID, TabSpec("이사 관리자"), TabSpec("OB 상세"))
+    with pytest.raises(UserError, match="source.credentials"):
+        backend.read()
+
+
+def test_a_missing_key_file_is_a_user_error_naming_it(fake, tmp_path):
+    missing = tmp_path / "nowhere.json"
+    backend = GoogleBackend(
+        SHEET_ID, TabSpec("이사 관리자"), TabSpec("OB 상세"), credentials=missing
+    )
+    with pytest.raises(UserError, match="nowhere.json"):
+        backend.read()
+    not_json = tmp_path / "key.json"
+    not_json.write_text("-----BEGIN PRIVATE KEY-----", encoding="utf-8")
+    backend = GoogleBackend(
+        SHEET_ID, TabSpec("이사 관리자"), TabSpec("OB 상세"), credentials=not_json
+    )
+    with pytest.raises(UserError, match="key.json"):
+        backend.read()
+    assert fake.count() == 0
+
+
+def test_the_credentials_file_comes_from_the_environment(fake, sa_key, monkeypatch):
+    add_desk(fake)
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(sa_key.path))
+    backend = GoogleBackend(SHEET_ID, TabSpec("이사 관리자"), TabSpec("OB 상세"))
+    assert backend.read().leads_tab.rows
+    assert backend.service_account_email == sa_key.email
+
+
+def test_a_key_google_does_not_know_is_a_user_error(fake, tmp_path):
+    add_desk(fake)
+    stranger = make_service_account_key(tmp_path, email="stranger@other.iam.gserviceaccount.com")
+    with pytest.raises(UserError, match="refused the credentials"):
+        make_backend(stranger).read()
+
+
+# --- writing ------------------------------------------------------------------------------------
+
+
+def test_a_write_costs_one_verify_read_and_one_batch_update(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    result = backend.write(snap, [change(snap, LEADS, 3, "status", "상담요청"),
+                                  change(snap, LEADS, 3, "remarks", "업체 연락 지연\n장기요청→상담요청"),
+                                  change(snap, LEADS, 4, "status", "종결(중복)")])  # fmt: skip
+
+    assert len(result.written) == 3 and not result.skipped
+    assert fake.count() == 4
+    assert fake.count("values.batchGet") == 2 and fake.count("values.batchUpdate") == 1
+    assert lead_tab.get("C3") == "상담요청" and lead_tab.get("C4") == "종결(중복)"
+    assert lead_tab.get("D3") == "업체 연락 지연\n장기요청→상담요청"
+    update = next(c for c in fake.calls if c.kind == "values.batchUpdate")
+    assert update.body["valueInputOption"] == "RAW"
+    assert [d["range"] for d in update.body["data"]] == [
+        "'이사 관리자'!C3:C4",
+        "'이사 관리자'!D3",
+    ]
+    verify = [c for c in fake.calls if c.kind == "values.batchGet"][1]
+    assert verify.params["ranges"] == [
+        "'이사 관리자'!A1:A",
+        "'이사 관리자'!C1:D",
+        "'이사 관리자'!F1:F",
+    ]
+    assert verify.params["valueRenderOption"] == "FORMULA"
+
+
+def test_writing_nothing_makes_no_request(fake, sa_key):
+    add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    assert backend.write(snap, []).written == ()
+    assert fake.count() == 2
+
+
+def test_the_bot_note_column_is_appended_once_when_the_grid_is_too_narrow(fake, sa_key):
+    lead_tab, ob_tab = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [
+        note(snap, LEADS, 1, 13, "봇 확인"),
+        note(snap, LEADS, 2, 13, "연락처 확인 필요"),
+        note(snap, OB, 1, 7, "봇 확인"),
+        note(snap, OB, 3, 7, "이사 관리자에 없는 번호"),
+    ]
+    result = backend.write(snap, writes)
+
+    assert fake.count("spreadsheets.batchUpdate") == 1
+    widen = next(c for c in fake.calls if c.kind == "spreadsheets.batchUpdate")
+    assert widen.body == {"requests": [
+        {"appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": 1}},
+        {"appendDimension": {"sheetId": 1, "dimension": "COLUMNS", "length": 1}},
+    ]}  # fmt: skip
+    assert lead_tab.column_count == 14 and ob_tab.column_count == 8
+    assert lead_tab.get("N1") == "봇 확인" and lead_tab.get("N2") == "연락처 확인 필요"
+    assert ob_tab.get("H3") == "이사 관리자에 없는 번호"
+    assert result.added_columns == ((LEADS, 13), (OB, 7))
+    assert len(result.written) == 4
+    assert fake.count() == 5
+
+    # the next run finds the column and needs no widening
+    again = make_backend(sa_key)
+    snap = again.read()
+    assert snap.leads_tab.columns["bot_note"] == 13 and snap.leads_tab.grid_columns == 14
+    again.write(snap, [change(snap, LEADS, 2, "bot_note", "")])
+    assert fake.count("spreadsheets.batchUpdate") == 1
+    assert lead_tab.get("N2") is None
+
+
+def test_a_staff_edit_between_read_and_write_is_never_overwritten(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [
+        change(snap, LEADS, 3, "status", "상담요청"),
+        change(snap, LEADS, 3, "remarks", "업체 연락 지연\n장기요청→상담요청 (이사 D-60)"),
+        change(snap, LEADS, 4, "status", "종결(중복)"),
+    ]
+    lead_tab.set("D3", "고객이 직접 취소 요청")  # a member of staff, while the bot runs
+
+    result = backend.write(snap, writes)
+
+    assert lead_tab.get("D3") == "고객이 직접 취소 요청"
+    assert lead_tab.get("C3") == "장기요청"  # the row's writes land together or not at all
+    assert lead_tab.get("C4") == "종결(중복)"
+    assert [(s.write.row, s.write.field) for s in result.skipped] == [(3, "status"), (3, "remarks")]
+    assert all("직원" in s.reason for s in result.skipped)
+    assert [(w.row, w.field) for w in result.written] == [(4, "status")]
+
+
+def test_a_staff_edit_just_before_the_verify_read_is_caught_too(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    fake.before("values.batchGet", lambda api: lead_tab.set("C3", "견적진행"))
+
+    result = backend.write(snap, [change(snap, LEADS, 3, "status", "상담요청")])
+
+    assert lead_tab.get("C3") == "견적진행"
+    assert not result.written and len(result.skipped) == 1
+    assert fake.count("values.batchUpdate") == 0
+
+
+def test_rows_inserted_above_are_found_again_by_fingerprint(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [
+        change(snap, LEADS, 3, "status", "상담요청"),
+        change(snap, LEADS, 6, "status", "부재"),
+    ]
+    lead_tab.insert_rows(2, 2)  # staff insert two rows at the top
+    lead_tab.set("A2", datetime(2024, 12, 4, 9, 0))
+    lead_tab.set("F2", "010-2000-9999")
+
+    result = backend.write(snap, writes)
+
+    assert [(w.row, w.field) for w in result.written] == [(5, "status"), (8, "status")]
+    assert lead_tab.get("C5") == "상담요청" and lead_tab.get("C8") == "부재"
+    assert lead_tab.get("C3") is None and lead_tab.get("C6") == "종결 (중복)"  # untouched
+
+
+def test_a_column_inserted_between_read_and_write_skips_the_writes_under_it(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [change(snap, LEADS, 6, "status", "부재")]
+    lead_tab.insert_columns(2)  # a new column C: 진행상황 moves to D
+    lead_tab.set("C1", "메모")
+
+    result = backend.write(snap, writes)
+
+    assert not result.written
+    assert result.skipped[0].reason == COLUMN_MOVED.format(fields="status")
+    assert lead_tab.get("C6") is None and lead_tab.get("D6") is None
+
+
+def test_a_formula_cell_is_never_overwritten(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    lead_tab.set("C6", Formula('=IF(B6="","부재","")', value="부재"))
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    assert snap.leads_tab.rows[4][2] == "부재"  # reads show the formula's value
+
+    result = backend.write(snap, [change(snap, LEADS, 6, "status", "상담요청")])
+
+    assert not result.written and result.skipped[0].reason == FORMULA_CELL
+    assert lead_tab.get("C6") == Formula('=IF(B6="","부재","")', value="부재")
+
+
+def test_text_starting_with_equals_is_written_raw_and_stays_text(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    backend.write(snap, [change(snap, LEADS, 6, "remarks", "=견적 재확인 필요"),
+                         change(snap, LEADS, 6, "alt_phones", "010-2000-4005")])  # fmt: skip
+
+    assert lead_tab.get("D6") == "=견적 재확인 필요"
+    assert lead_tab.get("G6") == "010-2000-4005"  # RAW: not turned into a number
+    assert make_backend(sa_key).read().leads_tab.rows[4][3] == "=견적 재확인 필요"
+
+
+def test_a_write_over_two_megabytes_is_split_without_splitting_a_row(fake, sa_key):
+    rows = [[datetime(2024, 12, 1, 9, 0) + (n * (datetime(2024, 1, 2) - datetime(2024, 1, 1))),
+             None, "견적진행", "", f"고객{n}", f"010-3000-{n:04d}"] for n in range(300)]  # fmt: skip
+    lead_tab, _ = add_desk(fake, leads=rows)
+    lead_tab.row_count = 400
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = []
+    for row in range(2, 302):
+        writes.append(change(snap, LEADS, row, "remarks", f"{row}:" + "x" * 7_000))
+        writes.append(change(snap, LEADS, row, "status", "부재"))
+
+    result = backend.write(snap, writes)
+
+    updates = [c for c in fake.calls if c.kind == "values.batchUpdate"]
+    assert len(updates) == 2
+    assert all(c.body_bytes <= 2_000_000 for c in updates)
+    assert sum(c.body_bytes for c in updates) > 2_000_000
+    first_rows = {int(d["range"].split("!")[1][1:].split(":")[0]) for d in updates[0].body["data"]}
+    second_rows = {int(d["range"].split("!")[1][1:].split(":")[0]) for d in updates[1].body["data"]}
+    assert max(first_rows) < min(second_rows)  # a row's cells go in one request
+    assert len(result.written) == 600
+    assert lead_tab.get("D301") == "301:" + "x" * 7_000 and lead_tab.get("C2") == "부재"
+    assert fake.count() == 2 + 1 + 2
+
+
+def test_a_cell_over_googles_limit_is_skipped_not_sent(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    result = backend.write(snap, [change(snap, LEADS, 6, "remarks", "가" * 50_001),
+                                  change(snap, LEADS, 6, "status", "부재"),
+                                  change(snap, LEADS, 3, "status", "상담요청")])  # fmt: skip
+    assert [(s.write.row, s.write.field) for s in result.skipped] == [(6, "remarks"), (6, "status")]
+    assert lead_tab.get("C6") is None and lead_tab.get("C3") == "상담요청"
+
+
+def test_a_split_write_that_fails_midway_reports_the_part_that_landed(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key, max_attempts=2, max_body_bytes=30_000)
+    snap = backend.read()
+    writes = [
+        change(snap, LEADS, 2, "remarks", "a" * 20_000),
+        change(snap, LEADS, 3, "remarks", "b" * 20_000),
+    ]
+    fake.before("values.batchUpdate", lambda api: api.fail(500, "values.batchUpdate", times=5))
+
+    with pytest.raises(WriteInterrupted) as caught:
+        backend.write(snap, writes)
+
+    assert caught.value.exit_code == 3
+    assert [w.row for w in caught.value.result.written] == [2]
+    assert lead_tab.get("D2") == "a" * 20_000 and lead_tab.get("D3") == "업체 연락 지연"
+
+
+# --- retries ------------------------------------------------------------------------------------
+
+
+def test_a_429_storm_is_retried_then_fails_with_no_cell_changed(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    sleeps = Sleeps()
+    backend = make_backend(sa_key, max_attempts=4, sleep=sleeps)
+    snap = backend.read()
+    before = dict(lead_tab.cells)
+    fake.fail(429, kind="values.batchUpdate", times=50)
+
+    with pytest.raises(ServiceFailure) as caught:
+        backend.write(snap, [change(snap, LEADS, 3, "status", "상담요청")])
+
+    assert caught.value.exit_code == 3
+    assert "429" in str(caught.value) and "4 attempt" in str(caught.value)
+    assert "\n" not in str(caught.value)
+    assert fake.count("values.batchUpdate") == 4
+    assert len(sleeps) == 3
+    assert all(0 <= s <= min(60, 2.0 * 2**i) for i, s in enumerate(sleeps))  # full jitter
+    assert lead_tab.cells == before
+
+
+def test_retries_stop_at_the_total_time_budget(fake, sa_key):
+    add_desk(fake)
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    backend = make_backend(
+        sa_key, max_attempts=1000, max_retry_seconds=30.0, sleep=sleep, clock=lambda: now[0]
+    )
+    fake.fail(500, times=10_000)
+    with pytest.raises(ServiceFailure, match="500"):
+        backend.read()
+    assert now[0] <= 30.0
+    assert fake.count() < 1000
+
+
+def test_a_502_html_page_is_retried(fake, sa_key):
+    add_desk(fake)
+    fake.fail(502, kind="values.batchGet")  # Google's HTML error page: gspread's code is -1
+    sleeps = Sleeps()
+    snap = make_backend(sa_key, sleep=sleeps).read()
+
+    assert len(snap.leads_tab.rows) == len(LEAD_ROWS)
+    assert fake.count("values.batchGet") == 2 and fake.count("values.batchGet", ok=True) == 1
+    assert len(sleeps) == 1
+
+
+def test_408_and_503_are_retried_on_the_metadata_read(fake, sa_key):
+    add_desk(fake)
+    fake.fail(408, kind="spreadsheets.get")
+    fake.fail(503, kind="spreadsheets.get")
+    assert make_backend(sa_key).read().ob_tab.rows
+    assert fake.count("spreadsheets.get") == 3
+
+
+def test_token_endpoint_failures_are_retried(fake, sa_key):
+    add_desk(fake)
+    fake.fail(503, kind="token", times=2)
+    sleeps = Sleeps()
+    assert make_backend(sa_key, sleep=sleeps).read().leads_tab.rows
+    assert fake.count("token") == 3 and len(sleeps) == 2
+
+
+def test_a_token_endpoint_that_keeps_failing_is_a_service_failure(fake, sa_key):
+    add_desk(fake)
+    fake.fail(500, kind="token", times=100)
+    with pytest.raises(ServiceFailure, match="token endpoint"):
+        make_backend(sa_key, max_attempts=3).read()
+    assert fake.count("token") == 3 and fake.count() == 0
+
+
+# --- the seed scenario, through both backends ---------------------------------------------------
+
+
+def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbook(
+    fake, sa_key, tmp_path
+):
+    from movebot.bot.config import workbook_settings
+    from movebot.bot.demo import LEAD_HEADERS as DEMO_LEADS
+    from movebot.bot.demo import LEADS as DEMO_LEAD_ROWS
+    from movebot.bot.demo import OB_HEADERS as DEMO_OBS
+    from movebot.bot.demo import OBS as DEMO_OB_ROWS
+    from movebot.bot.demo import write_demo_workbook
+    from movebot.bot.engine import KST
+    from movebot.bot.runner import reconcile
+    from movebot.bot.sheets.workbook import TabSpec as WorkbookTab
+    from movebot.bot.sheets.workbook import WorkbookBackend
+
+    now = datetime(2024, 12, 4, 18, 0, tzinfo=KST)
+    path = tmp_path / "desk.xlsx"
+    write_demo_workbook(path)
+    settings = workbook_settings(path, None)
+    workbook = WorkbookBackend(path, WorkbookTab("이사 관리자"), WorkbookTab("OB 상세"))
+    add_desk(fake, DEMO_LEAD_ROWS, DEMO_OB_ROWS, DEMO_LEADS, DEMO_OBS)
+    google = make_backend(sa_key)
+
+    by_workbook = reconcile(settings, now, apply=True, backend=workbook)
+    calls = fake.count()
+    by_google = reconcile(settings, now, apply=True, backend=google)
+
+    assert fake.count() - calls <= 5  # get, read, widen (first time only), verify, write
+    assert by_google.plan.changes == by_workbook.plan.changes
+    assert by_google.result is not None and by_workbook.result is not None
+    assert len(by_google.result.written) == len(by_workbook.result.written) > 0
+    assert by_google.result.added_columns == by_workbook.result.added_columns
+    after_workbook, after_google = workbook.read(), google.read()
+    for key in (LEADS, OB):
+        assert after_google.tab(key).headers == after_workbook.tab(key).headers
+        assert list(after_google.tab(key).rows) == [
+            tuple(_as_serial(v) for v in r) for r in after_workbook.tab(key).rows
+        ]
+
+    calls = fake.count()
+    second = reconcile(settings, now, apply=True, backend=google)
+    assert second.plan.changes == ()
+    assert fake.count() - calls == 2  # a run with nothing to change: metadata and one read
+
+
+# --- the fake itself ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def http(fake, sa_key):
+    """gspread's own HTTP client, authorised with the test service account."""
+    from google.auth.transport.requests import AuthorizedSession
+    from google.oauth2 import service_account
+    from gspread.http_client import HTTPClient
+
+    creds = service_account.Credentials.from_service_account_file(
+        str(sa_key.path), scopes=["https://www.googleapis.com/auth/spreadsheets"]
+    )
+    return HTTPClient(auth=creds, session=AuthorizedSession(creds))
+
+
+def test_fake_rejects_parameters_and_fields_the_api_does_not_have(fake, http):
+    from gspread.exceptions import APIError
+
+    add_desk(fake)
+    with pytest.raises(APIError, match="bogus"):
+        http.values_batch_get(SHEET_ID, ["'OB 상세'!A1:B2"], {"bogus": "1"})
+    with pytest.raises(APIError, match="valueInputOptions"):
+        http.values_batch_update(SHEET_ID, {"valueInputOptions": "RAW", "data": []})
+    with pytest.raises(APIError, match="rnage"):
+        http.values_batch_update(
+            SHEET_ID, {"valueInputOption": "RAW", "data": [{"rnage": "A1", "values": [["x"]]}]}
+        )
+    with pytest.raises(APIError, match="RAWISH"):
+        http.values_batch_get(SHEET_ID, ["A1"], {"valueRenderOption": "RAWISH"})
+    with pytest.raises(APIError, match="nonsense"):
+        http.spreadsheets_get(SHEET_ID, {"fields": "sheets.properties(nonsense)"})
+    assert len(fake.violations) == 5
+    fake.violations.clear()
+
+
+def test_fake_reads_like_the_api(fake, http):
+    book = fake.add_spreadsheet(SHEET_ID)
+    sheet = book.add_sheet("Kim's 시트", rows=10, columns=4)
+    sheet.set_rows([["a", 1, 2.5, True], [datetime(2024, 12, 2, 12, 0), None, "x"], [], []])
+    got = http.values_batch_get(
+        SHEET_ID,
+        ["'Kim''s 시트'!A1:D", "'Kim''s 시트'!C5:D", "'Kim''s 시트'!B:C", "'Kim''s 시트'!1:2"],
+        {"valueRenderOption": "UNFORMATTED_VALUE", "dateTimeRenderOption": "SERIAL_NUMBER"},
+    )["valueRanges"]
+    assert got[0] == {"range": "'Kim''s 시트'!A1:D10", "majorDimension": "ROWS",
+                      "values": [["a", 1, 2.5, True], [45628.5, "", "x"]]}  # fmt: skip
+    assert "values" not in got[1]
+    assert got[2]["values"] == [[1, 2.5], ["", "x"]]
+    assert got[3]["range"] == "'Kim''s 시트'!A1:D2"
+    formatted = http.values_get(SHEET_ID, "'Kim''s 시트'!A1:D2")
+    assert formatted["values"] == [["a", "1", "2.5", "TRUE"], ["2024-12-02 12:00:00", "", "x"]]
+    from gspread.exceptions import APIError
+
+    with pytest.raises(APIError, match="exceeds grid limits"):
+        http.values_get(SHEET_ID, "'Kim''s 시트'!A1:ZZ")
+    with pytest.raises(APIError, match="Unable to parse range"):
+        http.values_get(SHEET_ID, "'없는 탭'!A1")
+
+
+def test_fake_writes_like_the_api(fake, http):
+    from gspread.exceptions import APIError
+
+    book = fake.add_spreadsheet(SHEET_ID)
+    sheet = book.add_sheet("Sheet1", rows=5, columns=3)
+    http.values_update(
+        SHEET_ID, "Sheet1!A1:C1", {"valueInputOption": "USER_ENTERED"},
+        {"values": [["=SUM(B2:B3)", "1,200", "2024-12-02"]]},
+    )  # fmt: skip
+    assert sheet.get("A1") == Formula("=SUM(B2:B3)")
+    assert sheet.get("B1") == 1200 and sheet.get("C1") == date(2024, 12, 2)
+    http.values_update(
+        SHEET_ID,
+        "Sheet1!A2:B2",
+        {"valueInputOption": "RAW"},
+        {"values": [["=SUM(B2:B3)", "1,200"]]},
+    )
+    assert sheet.get("A2") == "=SUM(B2:B3)" and sheet.get("B2") == "1,200"
+    http.values_batch_update(
+        SHEET_ID,
+        {"valueInputOption": "RAW", "data": [{"range": "Sheet1!A2:B2", "values": [[None, ""]]}]},
+    )
+    assert sheet.get("A2") == "=SUM(B2:B3)" and sheet.get("B2") is None  # null skips, "" clears
+    with pytest.raises(APIError, match="exceeds grid limits"):
+        http.values_batch_update(
+            SHEET_ID,
+            {"valueInputOption": "RAW", "data": [
+                {"range": "Sheet1!A3", "values": [["lands?"]]},
+                {"range": "Sheet1!D1", "values": [["beyond"]]},
+            ]},
+        )  # fmt: skip
+    assert sheet.get("A3") is None  # a rejected batch changes nothing
+    http.batch_update(
+        SHEET_ID,
+        {"requests": [{"appendDimension": {"sheetId": 0, "dimension": "COLUMNS", "length": 2}}]},
+    )
+    assert sheet.column_count == 5
+    assert fake.count("spreadsheets.batchUpdate") == 1

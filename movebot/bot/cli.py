@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -30,13 +31,15 @@ def parse_now(text: str | None) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=KST)
 
 
-def settings_from(args: argparse.Namespace) -> Settings:
+def settings_from(args: argparse.Namespace, source_required: bool = True) -> Settings:
     config = Path(args.config) if getattr(args, "config", None) else None
     workbook = getattr(args, "workbook", None)
     if workbook:
         settings = workbook_settings(Path(workbook), config)
     elif config:
         settings = load_settings(config)
+    elif not source_required:
+        settings = load_settings(None)
     else:
         raise BadConfig(
             "Say which sheet to work on: --config FILE (see config.example.yaml) or "
@@ -69,6 +72,57 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     )
     source = settings.source.spreadsheet or str(settings.resolve(settings.source.path))
     print(outcome_json(outcome) if args.json else render_text(outcome, source))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from movebot.bot.journal import Journal
+
+    settings = settings_from(args, source_required=False)
+    path = settings.journal_path
+    if not path.exists():
+        print(f"No journal at {path} yet: no run has been applied there.")
+        return 0
+    with Journal(path) as journal:
+        runs = journal.runs(args.limit)
+    if args.json:
+        rows = [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "undo_of": r.undo_of,
+                "started": r.started.isoformat(),
+                "finished": r.finished.isoformat() if r.finished else None,
+                "source": r.source,
+                "outcome": r.outcome,
+                "written": r.written,
+                "skipped": r.skipped,
+                "findings": r.findings,
+                "error": r.error,
+            }
+            for r in runs
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not runs:
+        print(f"The journal {path} has no runs.")
+    for r in runs:
+        what = f"undo of {r.undo_of}" if r.kind == "undo" else r.kind
+        tail = f"  {r.error}" if r.error else ""
+        print(
+            f"{r.id}  {r.started:%Y-%m-%d %H:%M} KST  {what:<28} {r.outcome:<11}"
+            f" written {r.written:>4}  skipped {r.skipped:>3}  findings {r.findings:>4}{tail}"
+        )
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from movebot.bot.report import render_undo
+    from movebot.bot.runner import undo
+
+    settings = settings_from(args)
+    outcome = undo(settings, args.run_id, parse_now(args.now), apply=args.apply)
+    print(render_undo(outcome))
     return 0
 
 
@@ -125,6 +179,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rule", action="append", metavar="ID", help="only this rule (repeatable)")
     p.set_defaults(func=cmd_reconcile)
 
+    p = sub.add_parser("history", help="past applied runs, newest first")
+    source_options(p)
+    p.add_argument("--limit", type=int, default=20, metavar="N")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("undo", help="restore the cells a run wrote (preview; --apply to write)")
+    source_options(p)
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--now", help="the undo's clock, ISO 8601 (default: now)")
+    p.add_argument("--apply", action="store_true", help="write the restores")
+    p.set_defaults(func=cmd_undo)
+
     p = sub.add_parser("demo", help="build a workbook from the desk's own cases and run on it")
     p.add_argument("path", nargs="?", default="examples/desk.xlsx")
     p.add_argument("--now", default="2024-12-04T18:00:00+09:00", help="the demo's clock")
@@ -150,11 +217,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("movebot: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`movebot ... | head`)
+        sys.stderr.close()
+        return 0
     except Exception as error:  # noqa: BLE001 - a traceback is a bug; show it only on request
         if os.environ.get("MOVEBOT_DEBUG"):
             raise
+        from movebot.bot.masking import scrub
+
         print(
-            f"movebot: internal error ({type(error).__name__}: {error}). "
+            f"movebot: internal error ({type(error).__name__}: {scrub(str(error))}). "
             "Run again with MOVEBOT_DEBUG=1 for the traceback, and report it.",
             file=sys.stderr,
         )

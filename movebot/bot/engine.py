@@ -173,4 +173,5 @@ def plan(
         changes=tuple(changes),
         findings=shown,
         new_columns=tuple(new_columns),
+        desk=desk,
     )

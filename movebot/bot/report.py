@@ -9,7 +9,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from movebot.bot.runner import RunOutcome
+from movebot.bot.runner import RunOutcome, UndoOutcome
 from movebot.rules.model import Change, Finding, Plan, Skipped
 
 FIELD_LABELS = {
@@ -166,5 +166,36 @@ def render_text(outcome: RunOutcome, source: str) -> str:
             lines.append(
                 f"  skipped {_sheet(plan, w.sheet)} 행 {w.row} {FIELD_LABELS.get(w.field, w.field)}:"
                 f" {s.reason} (retried next run)"
+            )
+    return "\n".join(lines)
+
+
+def render_undo(outcome: UndoOutcome) -> str:
+    snapshot = outcome.snapshot
+    verb = "Restored" if outcome.applied else "Would restore"
+    lines = [f"movebot undo {outcome.undo_of} · run {outcome.run_id}", ""]
+    lines.append(f"{verb} ({len(outcome.restores)} cells)")
+    lines += _table(
+        [
+            snapshot.tab(w.sheet).title,
+            f"행 {w.row}",
+            FIELD_LABELS.get(w.field, w.field),
+            f"{_one_line(w.old) or '(빈칸)'} → {_one_line(w.new) or '(빈칸)'}",
+        ]
+        for w in outcome.restores
+    ) or ["  (none)"]
+    for w, why in outcome.kept:
+        lines.append(f"  kept {snapshot.tab(w.sheet).title} 행 {w.row} {w.field}: {why}")
+    lines.append("")
+    if not outcome.applied:
+        lines.append("Preview: nothing was written. Add --apply to restore these cells.")
+    elif outcome.result is not None:
+        r = outcome.result
+        lines.append(f"Applied: {len(r.written)} cells restored, {len(r.skipped)} kept.")
+        for s in r.skipped:
+            w = s.write
+            lines.append(
+                f"  kept {snapshot.tab(w.sheet).title} 행 {w.row} "
+                f"{FIELD_LABELS.get(w.field, w.field)}: {s.reason}"
             )
     return "\n".join(lines)

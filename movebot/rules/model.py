@@ -225,6 +225,7 @@ class Plan:
     changes: tuple[Change, ...]
     findings: tuple[Finding, ...]
     new_columns: tuple[tuple[SheetKey, int], ...] = ()  # (sheet, 0-based column) of added 봇 확인
+    desk: Desk | None = None  # the rows as read (before the changes), for labels and reports
 
     @property
     def summary(self) -> dict[str, dict[str, int]]:

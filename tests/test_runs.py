@@ -1,0 +1,148 @@
+"""Applied runs as managers live with them: journaled, alerted once, listed and undone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import openpyxl
+import pytest
+import responses
+
+from movebot.bot import demo
+from movebot.bot.cli import main
+
+NOW = "2024-12-04T18:00:00+09:00"
+LATER = "2024-12-04T19:00:00+09:00"
+NEXT_DAY = "2024-12-05T19:00:00+09:00"
+SLACK = "slack://T000/B000/XXXXSLACKSECRET"
+SLACK_POST = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    path = tmp_path / "desk.xlsx"
+    demo.write_demo_workbook(path)
+    return path
+
+
+@pytest.fixture
+def config(tmp_path: Path, book: Path) -> Path:
+    path = tmp_path / "desk.yaml"
+    path.write_text(
+        f"source:\n  kind: workbook\n  path: {book.name}\nalerts:\n  urls: ['{SLACK}']\n"
+    )
+    return path
+
+
+def cli(capsys, *args: str) -> tuple[int, str]:
+    code = main(list(args))
+    captured = capsys.readouterr()
+    return code, captured.out + captured.err
+
+
+def cell(path: Path, row: int, header: str) -> object:
+    ws = openpyxl.load_workbook(path)["이사 관리자"]
+    headers = [c.value for c in ws[1]]
+    return ws.cell(row=row, column=headers.index(header) + 1).value
+
+
+def history(capsys, *args: str) -> list[dict]:
+    code, out = cli(capsys, "history", *args, "--json")
+    assert code == 0
+    return json.loads(out)
+
+
+def test_applied_run_is_journaled_and_listed(book, capsys):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    runs = history(capsys, "--workbook", str(book))
+    assert [(r["kind"], r["outcome"]) for r in runs] == [("reconcile", "ok")]
+    assert runs[0]["written"] > 0 and runs[0]["findings"] > 0
+    assert (book.parent / "movebot.db").exists()
+
+
+def test_undo_restores_the_cells_a_run_wrote_and_keeps_what_staff_changed_since(book, capsys):
+    original = {r: cell(book, r, "진행상황") for r in (3, 4, 9)}
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    run_id = history(capsys, "--workbook", str(book))[0]["id"]
+    assert cell(book, 9, "진행상황") == "상담요청"
+
+    # a member of staff works row 4 after the run
+    wb = openpyxl.load_workbook(book)
+    ws = wb["이사 관리자"]
+    ws.cell(row=4, column=3).value = "견적진행"
+    wb.save(book)
+
+    code, preview = cli(capsys, "undo", run_id, "--workbook", str(book))
+    assert code == 0 and "Preview: nothing was written" in preview
+    assert cell(book, 9, "진행상황") == "상담요청"
+
+    code, out = cli(capsys, "undo", run_id, "--workbook", str(book), "--apply")
+    assert code == 0
+    assert "실행 중 직원이 셀을 수정함" in out
+    assert cell(book, 9, "진행상황") == original[9] == "장기요청"
+    assert cell(book, 3, "진행상황") in (None, original[3])
+    assert cell(book, 4, "진행상황") == "견적진행"  # the person's value stays
+    assert "봇 확인" in [c.value for c in openpyxl.load_workbook(book)["이사 관리자"][1]]
+
+    runs = history(capsys, "--workbook", str(book))
+    assert [(r["kind"], r["undo_of"]) for r in runs] == [("undo", run_id), ("reconcile", None)]
+
+    # an undo is a run of its own, and can itself be undone
+    cli(capsys, "undo", runs[0]["id"], "--workbook", str(book), "--apply")
+    assert cell(book, 9, "진행상황") == "상담요청"
+
+
+def test_undo_of_an_unknown_run_names_the_recent_ones(book, capsys):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    code, out = cli(capsys, "undo", "r-nope", "--workbook", str(book))
+    assert code == 2 and "r-nope" in out and "r2024" in out
+
+
+@responses.activate
+def test_applied_run_alerts_managers_masked_and_not_again_within_a_day(config, capsys):
+    responses.post(SLACK_POST, body="ok")
+    code, _ = cli(capsys, "reconcile", "--config", str(config), "--now", NOW, "--apply")
+    assert code == 0
+    assert len(responses.calls) == 1
+    text = json.loads(responses.calls[0].request.body)["attachments"][0]["text"]
+    assert "장기요청→상담요청" in text
+    assert "010-****-" in text
+    assert "010-2000-" not in text and "김민수" not in text and "조예린" not in text
+
+    # an hour later: nothing written, nothing new -> nothing sent
+    cli(capsys, "reconcile", "--config", str(config), "--now", LATER, "--apply")
+    assert len(responses.calls) == 1
+    # a day later the open findings are told again
+    cli(capsys, "reconcile", "--config", str(config), "--now", NEXT_DAY, "--apply")
+    assert len(responses.calls) == 2
+
+
+@responses.activate
+def test_a_failing_channel_never_fails_the_run(config, capsys):
+    responses.post(SLACK_POST, status=500)
+    code, _ = cli(capsys, "reconcile", "--config", str(config), "--now", NOW, "--apply")
+    assert code == 0
+    assert history(capsys, "--config", str(config))[0]["outcome"] == "ok"
+
+
+def test_a_preview_sends_nothing_and_journals_nothing(config, capsys):
+    with responses.RequestsMock() as mock:  # any request would fail the test
+        code, _ = cli(capsys, "reconcile", "--config", str(config), "--now", NOW)
+        assert code == 0 and not mock.calls
+    assert not (config.parent / "movebot.db").exists()
+
+
+@responses.activate
+def test_a_failed_applied_run_is_journaled_and_alerted_once(config, book, capsys):
+    responses.post(SLACK_POST, body="ok")
+    wb = openpyxl.load_workbook(book)
+    wb["OB 상세"].title = "OB"
+    wb.save(book)
+    assert cli(capsys, "reconcile", "--config", str(config), "--now", NOW, "--apply")[0] == 2
+    assert cli(capsys, "reconcile", "--config", str(config), "--now", LATER, "--apply")[0] == 2
+    runs = history(capsys, "--config", str(config))
+    assert [r["outcome"] for r in runs] == ["failed", "failed"]
+    assert "OB 상세" in runs[0]["error"]
+    assert len(responses.calls) == 1
+    assert "실패" in json.loads(responses.calls[0].request.body)["attachments"][0]["text"]

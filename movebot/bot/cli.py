@@ -8,14 +8,17 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
 from movebot.bot.config import Settings, load_settings, workbook_settings
 from movebot.bot.engine import KST
-from movebot.bot.errors import BadConfig, BadInput, MovebotError
+from movebot.bot.errors import BadConfig, BadInput, MovebotError, SourceChanged
 from movebot.rules import RULE_IDS
+
+LOCK_WAIT_SECONDS = 60
 
 
 def parse_now(text: str | None) -> datetime:
@@ -62,14 +65,51 @@ def _only_rules(names: Sequence[str] | None) -> frozenset[str] | None:
     return frozenset(names)
 
 
+@contextmanager
+def _sheet_lock(settings: Settings, writing: bool) -> Iterator[None]:
+    """A run that writes takes the sheet's lock, so it never overlaps the scheduled worker."""
+    if not writing:
+        yield
+        return
+    from movebot.bot.schedule import SheetLock, worker_lock_path
+
+    lock = SheetLock(worker_lock_path(settings))
+    with lock.hold(wait=LOCK_WAIT_SECONDS) as held:
+        if not held:
+            raise SourceChanged(
+                f"Another movebot run (pid {lock.holder() or '?'}) is writing this sheet and did "
+                f"not finish within {LOCK_WAIT_SECONDS} s. Try again once it has; "
+                "`movebot history` shows the runs."
+            )
+        yield
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from movebot.bot.digest import run_digest
+
+    return run_digest(settings_from(args), parse_now(args.now), args.send, args.json)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from movebot.bot.schedule import run_worker
+
+    return run_worker(settings_from(args))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from movebot.bot.doctor import doctor_command
+
+    return doctor_command(lambda: settings_from(args), send_test=args.send_test)
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     from movebot.bot.report import outcome_json, render_text
     from movebot.bot.runner import reconcile
 
     settings = settings_from(args)
-    outcome = reconcile(
-        settings, parse_now(args.now), apply=args.apply, only_rules=_only_rules(args.rule)
-    )
+    only = _only_rules(args.rule)
+    with _sheet_lock(settings, args.apply):
+        outcome = reconcile(settings, parse_now(args.now), apply=args.apply, only_rules=only)
     source = settings.source.spreadsheet or str(settings.resolve(settings.source.path))
     print(outcome_json(outcome) if args.json else render_text(outcome, source))
     return 0
@@ -121,7 +161,8 @@ def cmd_undo(args: argparse.Namespace) -> int:
     from movebot.bot.runner import undo
 
     settings = settings_from(args)
-    outcome = undo(settings, args.run_id, parse_now(args.now), apply=args.apply)
+    with _sheet_lock(settings, args.apply):
+        outcome = undo(settings, args.run_id, parse_now(args.now), apply=args.apply)
     print(render_undo(outcome))
     return 0
 
@@ -178,6 +219,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("--rule", action="append", metavar="ID", help="only this rule (repeatable)")
     p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser("digest", help="the morning digest: calls due, overdue, returns")
+    source_options(p)
+    p.add_argument("--now", help="the digest's clock, ISO 8601 (default: now)")
+    p.add_argument("--send", action="store_true", help="send it to the alert channels")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser("run", help="the scheduled worker (foreground; Ctrl-C / SIGTERM stop)")
+    source_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("doctor", help="check config, credentials, sheet, channels, journal")
+    source_options(p)
+    p.add_argument("--send-test", action="store_true", help="send a test alert to each channel")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("history", help="past applied runs, newest first")
     source_options(p)

@@ -34,7 +34,13 @@ KST = ZoneInfo("Asia/Seoul")
 REDACTED = "[redacted]"
 
 # Libraries whose lower levels carry URLs with tokens or request bodies: never below WARNING.
-QUIET_LOGGERS = ("urllib3", "apprise", "google.auth", "requests_oauthlib", "oauthlib")
+QUIET_LOGGERS = (
+    "urllib3",
+    "apprise",
+    "google.auth",
+    "requests_oauthlib",
+    "oauthlib",
+)
 
 _SECRET_KEY = re.compile(
     r"(token|secret|passw|api_?key|app_?key|private_?key|authorization|cookie|signature"

@@ -212,7 +212,8 @@ def _alert_failure(
                 run_id=run_id,
                 now=now,
                 source=source_name(settings),
-                error=str(error) or type(error).__name__,
+                # our own errors are written for users; anything else may carry sheet text
+                error=str(error) if isinstance(error, MovebotError) else type(error).__name__,
                 repeat_after=settings.alerts.repeat_after,
             )
     except Exception as alert_error:  # noqa: BLE001 - the run's own error matters more

@@ -94,7 +94,7 @@ class Context:
 
     leads: tuple[Lead, ...]
     obs: tuple[ObCall, ...]
-    now: datetime  # aware, Asia/Seoul
+    now: datetime  # Asia/Seoul wall-clock time, naive like the sheet's own dates
     settings: RuleSettings
 
     @property

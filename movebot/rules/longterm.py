@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from movebot.rules.base import LONGTERM, Context, Edits, finding, md
 from movebot.rules.model import Finding, Lead
 
+PROMOTION_NOTE = "장기요청→상담요청"
+
 
 def promote(lead: Lead, ctx: Context, edits: Edits) -> None:
     """longterm.promote — 장기요청 whose move is 60 days away or closer becomes 상담요청.
@@ -24,7 +26,7 @@ def promote(lead: Lead, ctx: Context, edits: Edits) -> None:
     if 0 <= days <= ctx.settings.promote_within_days:
         reason = f"이사 D-{days}: {ctx.settings.promote_within_days}일 이내"
         edits.set_status(lead, "상담요청", reason)
-        edits.append(lead, "remarks", f"장기요청→상담요청 (이사 D-{days})", reason)
+        edits.append(lead, "remarks", f"{PROMOTION_NOTE} (이사 D-{days})", reason)
 
 
 def window(lead: Lead, ctx: Context) -> Iterator[Finding]:

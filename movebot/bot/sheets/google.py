@@ -51,7 +51,8 @@ from movebot.bot.errors import (
     UserError,
 )
 from movebot.bot.sheets.layout import TabSpec, find_columns, header_key
-from movebot.bot.sheets.verify import settle
+from movebot.bot.sheets.verify import COLUMN_MOVED, settle
+from movebot.bot.sheets.verify import ROW_AMBIGUOUS as COLLIDED
 from movebot.rules.model import (
     CellValue,
     CellWrite,
@@ -85,9 +86,7 @@ CELL_CHAR_LIMIT = 50_000  # Google Sheets' limit on the characters in one cell
 
 # Skipped reasons (Korean: desk staff read them in reports).
 TOO_LONG = "구글 시트 셀 글자 수 한도(50,000자)를 넘음"
-COLUMN_MOVED = "열 위치가 계획과 다름 ({fields}) — 다음 실행에서 다시 시도"
 FORMULA_CELL = "셀에 수식이 있어 봇이 덮어쓰지 않음"
-COLLIDED = "행이 이동했고 같은 값의 행이 여럿임"
 
 _log = structlog.get_logger("movebot.sheets.google")
 _T = TypeVar("_T")
@@ -623,12 +622,8 @@ class GoogleBackend:
         touched: dict[SheetKey, Tab] = {w.sheet: snapshot.tab(w.sheet) for w in ready}
         grid = self._widen(touched, ready)
         fresh = self._verify_read(touched, ready, grid)
-        ready, moved = _refuse_rows(ready, _column_moved(touched, fresh))
-        skipped.extend(moved)
-        landing, settled = settle(ready, fresh)
+        landing, settled = settle(ready, fresh, touched)
         skipped.extend(_formula_reasons(settled, fresh))
-        landing, collided = _drop_collisions(landing)
-        skipped.extend(collided)
         added = tuple(
             (w.sheet, w.column)
             for w in landing
@@ -853,24 +848,6 @@ def _refuse_rows(
     ]
 
 
-def _column_moved(
-    planned: Mapping[SheetKey, Tab], fresh: Mapping[SheetKey, Tab]
-) -> Callable[[CellWrite], str | None]:
-    """A data-row write whose column no longer has the header it had when read: a column was
-    inserted or deleted to its left, and every cell under it moved."""
-
-    def header(tab: Tab, col: int) -> str:
-        return header_key(tab.headers[col]) if col < len(tab.headers) else ""
-
-    def reason(w: CellWrite) -> str | None:
-        tab = planned[w.sheet]
-        if w.row == tab.header_row or header(tab, w.column) == header(fresh[w.sheet], w.column):
-            return None
-        return COLUMN_MOVED.format(fields=w.field)
-
-    return reason
-
-
 def _formula_reasons(skipped: Sequence[Skipped], fresh: Mapping[SheetKey, Tab]) -> list[Skipped]:
     """Settle's "staff edited the cell" becomes "the cell holds a formula" where it does."""
     formula_rows: set[tuple[SheetKey, int]] = set()
@@ -888,14 +865,3 @@ def _formula_reasons(skipped: Sequence[Skipped], fresh: Mapping[SheetKey, Tab]) 
     ]
 
 
-def _drop_collisions(landing: Sequence[CellWrite]) -> tuple[list[CellWrite], list[Skipped]]:
-    """Two planned rows re-addressed onto the same row (a deleted duplicate) must not both
-    write it: every write on such a row is skipped."""
-    per_cell: dict[tuple[SheetKey, int, int], int] = defaultdict(int)
-    for w in landing:
-        per_cell[(w.sheet, w.row, w.column)] += 1
-    clash = {(s, r) for (s, r, _), n in per_cell.items() if n > 1}
-    if not clash:
-        return list(landing), []
-    keep = [w for w in landing if (w.sheet, w.row) not in clash]
-    return keep, [Skipped(w, COLLIDED) for w in landing if (w.sheet, w.row) in clash]

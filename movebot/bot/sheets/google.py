@@ -863,5 +863,3 @@ def _formula_reasons(skipped: Sequence[Skipped], fresh: Mapping[SheetKey, Tab]) 
         Skipped(s.write, FORMULA_CELL) if (s.write.sheet, s.write.row) in formula_rows else s
         for s in skipped
     ]
-
-

@@ -85,7 +85,7 @@ LEADS: list[list[CellValue]] = [
     ["2024. 12. 2 오후 3:19:00", None, "확인요청", "업체 : 고객 연락 안 됨", "조예린",
      "010-2000-6001", "", _dt("2024-12-21"), "서울 노원구", "서울 도봉구", "가정이사",
      "바른이사", "이지은", "§5 업체 반환: OB 미진행"],
-    [_dt("2024-12-02 09:00"), None, "확인요청", "업체 : 타 업체 계약했다고 함", "신동민",
+    [_dt("2024-12-02 09:00"), _dt("2024-12-03"), "확인요청", "업체 : 타 업체 계약했다고 함", "신동민",
      "010-2000-6002", "", _dt("2024-12-22"), "서울 중랑구", "경기 구리시", "가정이사",
      "한빛이사", "정해빈", "§5 업체 반환: OB로 실 사유 확인"],
     # §6 고객 직접취소: no OB row; price reason without tons; price reason complete
@@ -151,11 +151,16 @@ def run_demo(path: Path, now: datetime) -> int:
     print("== 1. Preview (nothing is written) ==\n")
     print(render_text(reconcile(settings, now), str(path)))
     print("\n== 2. Apply ==\n")
-    print(render_text(reconcile(settings, now, apply=True), str(path)))
+    applied = reconcile(settings, now, apply=True)
+    print(render_text(applied, str(path)))
     print("\n== 3. A second run over the result ==\n")
     second = reconcile(settings, now)
     print(
         f"{len(second.plan.changes)} changes planned; {len(second.plan.findings)} findings stay open."
     )
     print(f"\nOpen {path} to see the 진행상황, 비고, 예비번호 and 봇 확인 columns the bot wrote.")
+    print("Then try:")
+    print(f"  .venv/bin/movebot history --workbook {path}")
+    print(f"  .venv/bin/movebot undo {applied.run_id} --workbook {path}          # preview")
+    print(f"  .venv/bin/movebot digest --workbook {path} --now 2024-12-05T08:30:00+09:00")
     return 0

@@ -31,15 +31,12 @@ way has finished its write (`scheduler.shutdown(wait=True)`).
 
 from __future__ import annotations
 
-import fcntl
-import os
 import signal
 import threading
-import time
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Sequence
+from contextlib import suppress
 from datetime import datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
@@ -58,7 +55,8 @@ from apscheduler.triggers.cron import CronTrigger
 from movebot.bot.alerts import Notifier, compose_failure_alert, send_failure_alert
 from movebot.bot.config import ScheduleConfig, Settings
 from movebot.bot.engine import KST
-from movebot.bot.errors import BadConfig, MovebotError, UserError
+from movebot.bot.errors import BadConfig, MovebotError
+from movebot.bot.lock import SheetLock
 from movebot.bot.runner import source_name
 
 if TYPE_CHECKING:
@@ -240,65 +238,6 @@ def worker_lock_path(settings: Settings) -> Path:
     """`<journal>.worker.lock`: one journal per sheet, so one lock per sheet."""
     journal = settings.journal_path
     return journal.with_name(journal.name + ".worker.lock")
-
-
-class LockUnavailable(UserError):
-    """The worker lock file cannot be created or opened."""
-
-
-class SheetLock:
-    """An exclusive `flock` on a lock file, taken per tick and released after it.
-
-    `flock` locks belong to the open file, so two `hold()`s conflict whether they are in two
-    processes or two threads of one. The file is never deleted (deleting a lock file races
-    with the next taker); it holds the pid of the last holder, for operators."""
-
-    def __init__(self, path: Path | str) -> None:
-        self.path = Path(path)
-
-    @contextmanager
-    def hold(self, wait: float = 0.0, poll: float = 0.2) -> Iterator[bool]:
-        """Yields True holding the lock, or False when another holder kept it for `wait`
-        seconds (0: do not wait). LockUnavailable when the lock file cannot be opened."""
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError as e:
-            raise LockUnavailable(
-                f"The worker lock {self.path} cannot be opened: {e.strerror or e}. It lives "
-                "beside the journal: check journal.path (or --journal) and that its directory "
-                "is writable."
-            ) from None
-        try:
-            deadline = time.monotonic() + wait
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        yield False
-                        return
-                    time.sleep(poll)
-            try:
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
-            except OSError:
-                pass  # the pid is a courtesy; the lock is what counts
-            try:
-                yield True
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
-
-    def holder(self) -> int | None:
-        """The pid written by the last holder, when readable."""
-        try:
-            text = self.path.read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError):
-            return None
-        return int(text) if text.isdigit() else None
 
 
 # --- the jobs' work ---------------------------------------------------------------------------

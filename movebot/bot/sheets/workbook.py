@@ -26,7 +26,6 @@ the fallback, drops the results: it asks Excel to recompute them on open.)
 
 from __future__ import annotations
 
-import fcntl
 import functools
 import hashlib
 import io
@@ -61,6 +60,7 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.xml.constants import SHARED_STRINGS
 
 from movebot.bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
+from movebot.bot.lock import SheetLock
 from movebot.bot.sheets.layout import TabSpec, find_columns
 from movebot.bot.sheets.verify import settle
 from movebot.rules.model import (
@@ -328,34 +328,15 @@ class WorkbookBackend:
     @contextmanager
     def _locked(self) -> Iterator[None]:
         real = Path(os.path.realpath(self.path))
-        lock_path = real.with_name(real.name + ".lock")
-        try:
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o666)
-        except OSError as e:
-            raise BadInput(
-                f"Cannot write workbook {self.path}: the lock file {lock_path} cannot be created "
-                f"({e.strerror or e}). The folder must be writable."
-            ) from None
-        try:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() >= deadline:
-                        raise WorkbookBusy(
-                            f"Workbook {self.path} is busy: another process has held its lock "
-                            f"({lock_path}) for over {self.lock_timeout:g} s. Nothing was "
-                            f"written; try again when the other movebot run has finished."
-                        ) from None
-                    time.sleep(min(0.05, max(deadline - time.monotonic(), 0.0)))
-            try:
-                yield
-            finally:
-                fcntl.flock(fd, fcntl.LOCK_UN)
-        finally:
-            os.close(fd)
+        lock = SheetLock(real.with_name(real.name + ".lock"))
+        with lock.hold(wait=self.lock_timeout) as held:
+            if not held:
+                raise WorkbookBusy(
+                    f"Workbook {self.path} is busy: another process (pid {lock.holder() or '?'}) "
+                    f"has held its lock ({lock.path}) for over {self.lock_timeout:g} s. Nothing "
+                    "was written; try again when the other movebot run has finished."
+                )
+            yield
 
     def _checked_groups(
         self, tabs: Mapping[SheetKey, Tab], landing: Sequence[CellWrite]

@@ -26,6 +26,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from movebot.bot.errors import UserError
+from movebot.bot.sheets.layout import column_letter
 from movebot.rules.model import CellWrite, Finding, Severity, SheetKey, WriteResult
 
 KST = ZoneInfo("Asia/Seoul")
@@ -158,18 +159,6 @@ class JournaledWrite:
             fingerprint=self.fingerprint,
             rules=(rule,),
         )
-
-
-def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    if index < 0:
-        raise ValueError(f"column index must be >= 0, not {index}")
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters
 
 
 def _stamp(when: datetime) -> str:

@@ -7,9 +7,8 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
-from openpyxl.utils import get_column_letter
-
 from movebot.bot.runner import RunOutcome, UndoOutcome
+from movebot.bot.sheets.layout import column_letter
 from movebot.rules.model import Change, Finding, Plan, Skipped
 
 FIELD_LABELS = {
@@ -25,7 +24,7 @@ def _sheet(plan: Plan, key: str) -> str:
 
 
 def _column(plan: Plan, change: Change) -> str:
-    return get_column_letter(plan.column_of(change.sheet, change.field) + 1)
+    return column_letter(plan.column_of(change.sheet, change.field))
 
 
 def change_json(plan: Plan, c: Change) -> dict[str, Any]:
@@ -56,7 +55,7 @@ def skipped_json(plan: Plan, s: Skipped) -> dict[str, Any]:
     return {
         "sheet": _sheet(plan, w.sheet),
         "row": w.row,
-        "column": get_column_letter(w.column + 1),
+        "column": column_letter(w.column),
         "field": w.field,
         "old": w.old,
         "new": w.new,

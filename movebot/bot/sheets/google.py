@@ -50,7 +50,7 @@ from movebot.bot.errors import (
     SourceChanged,
     UserError,
 )
-from movebot.bot.sheets.layout import TabSpec, find_columns, header_key
+from movebot.bot.sheets.layout import TabSpec, column_letter, find_columns, header_key
 from movebot.bot.sheets.verify import COLUMN_MOVED, settle
 from movebot.bot.sheets.verify import ROW_AMBIGUOUS as COLLIDED
 from movebot.rules.model import (
@@ -173,18 +173,6 @@ def spreadsheet_id(spreadsheet: str) -> str:
             "address) or the whole address."
         )
     return text
-
-
-def column_letter(index: int) -> str:
-    """0-based column index -> A1 letters (0 -> A, 25 -> Z, 26 -> AA)."""
-    if index < 0:
-        raise ValueError(f"negative column index {index}")
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters
 
 
 def _quote_title(title: str) -> str:

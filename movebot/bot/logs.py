@@ -40,6 +40,7 @@ QUIET_LOGGERS = (
     "google.auth",
     "requests_oauthlib",
     "oauthlib",
+    "apscheduler.scheduler",  # job bookkeeping; worker.* lines say what matters
 )
 
 _SECRET_KEY = re.compile(

@@ -36,7 +36,6 @@ import threading
 import traceback
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from datetime import datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
@@ -398,6 +397,7 @@ class Stopper:
     def __init__(self, scheduler: BaseScheduler) -> None:
         self.scheduler = scheduler
         self.stopping = threading.Event()
+        self.main_done = threading.Event()  # the worker's main loop has returned (or never ran)
         self._thread: threading.Thread | None = None
 
     def __call__(self, signum: int, frame: FrameType | None = None) -> None:
@@ -411,8 +411,15 @@ class Stopper:
         self._thread.start()
 
     def _shutdown(self) -> None:
-        with suppress(SchedulerNotRunningError):  # a signal before the scheduler started
-            self.scheduler.shutdown(wait=True)
+        # a signal may land just before the scheduler starts: keep asking until it has
+        # started and stopped, or the main loop has given up starting it
+        while True:
+            try:
+                self.scheduler.shutdown(wait=True)
+                return
+            except SchedulerNotRunningError:
+                if self.main_done.wait(0.05):
+                    return
 
     def wait(self, timeout: float | None = None) -> None:
         """Until the shutdown (and so the run under way) has finished."""
@@ -483,8 +490,11 @@ def run_worker(
             )
             if not notifier.channels:
                 log.warning("worker.no_alert_channels", fix="set alerts.urls or alerts.kakaowork")
-            if not stopper.stopping.is_set():
-                scheduler.start()
+            try:
+                if not stopper.stopping.is_set():
+                    scheduler.start()
+            finally:
+                stopper.main_done.set()
             stopper.wait()
         finally:
             restore()

@@ -15,8 +15,8 @@ demo: $(BIN)/movebot
 	$(BIN)/movebot demo
 
 lint: $(BIN)/movebot
-	$(BIN)/ruff check movebot tests
-	$(BIN)/ruff format --check movebot tests
+	$(BIN)/ruff check movebot tests benchmarks
+	$(BIN)/ruff format --check movebot tests benchmarks
 	$(BIN)/mypy movebot/rules
 
 test: lint

@@ -8,8 +8,11 @@ zero changes.
 
 from __future__ import annotations
 
+import gc
+import threading
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -42,20 +45,36 @@ def _crash(rule: Rule, item: object, error: Exception) -> Finding:
     return Finding("leads", 0, rule.id, message)
 
 
+def _item_check(rule: Rule) -> Callable[..., Iterable[Finding] | None]:
+    """The rule's check, called as (item, ctx[, edits]) whatever its scope: a rule over the
+    whole desk is handed the context alone."""
+    if rule.scope != "desk":
+        return rule.check
+    return lambda _item, ctx, *edits: rule.check(ctx, *edits)
+
+
 def _run(rule: Rule, ctx: Context, edits: Edits | None) -> list[Finding]:
     """Call the rule on each item of its scope; a rule that fails on one item becomes a
     finding on that row and the run goes on."""
     found: list[Finding] = []
+    check = _item_check(rule)
+    if edits is None:  # a finding rule: the loop runs once per row, so it is kept short
+        for item in items(rule.scope, ctx):
+            try:
+                out = check(item, ctx)
+                if out:
+                    found.extend(out)
+            except Exception as error:  # noqa: BLE001 - a rule's bug must not stop the run
+                found.append(_crash(rule, item, error))
+        return found
     for item in items(rule.scope, ctx):
-        mark = edits.checkpoint() if edits else 0
+        mark = len(edits.changes)  # edits.checkpoint(), without a call per row
         try:
-            args = (ctx,) if rule.scope == "desk" else (item, ctx)
-            out = rule.check(*args, edits) if edits else rule.check(*args)
+            out = check(item, ctx, edits)
             if out:
                 found.extend(out)
         except Exception as error:  # noqa: BLE001 - a rule's bug must not stop the run
-            if edits:
-                edits.rollback(mark)
+            edits.rollback(mark)
             found.append(_crash(rule, item, error))
     return found
 
@@ -78,13 +97,20 @@ def _suggestion(change: Change) -> Finding:
     return Finding(change.sheet, change.row, change.rule, text, fingerprint=change.fingerprint)
 
 
-def _apply(leads: tuple[Lead, ...], changes: Iterable[Change]) -> tuple[Lead, ...]:
-    by_row = {lead.row: i for i, lead in enumerate(leads)}
-    out = list(leads)
+def _apply(
+    leads: tuple[Lead, ...], changes: Iterable[Change], position: dict[int, int]
+) -> tuple[tuple[Lead, ...], list[int]]:
+    """The leads once `changes` land (`leads` itself when there are none), and the positions
+    of the leads they rewrote. `position` maps a lead's sheet row to its place in `leads`."""
+    out: list[Lead] | None = None
+    changed: list[int] = []
     for c in changes:
-        i = by_row[c.row]
+        if out is None:
+            out = list(leads)
+        i = position[c.row]
         out[i] = with_cell(out[i], c.field, c.new)
-    return tuple(out)
+        changed.append(i)
+    return (leads if out is None else tuple(out)), changed
 
 
 def _bot_notes(
@@ -95,19 +121,21 @@ def _bot_notes(
     header: str,
 ) -> tuple[list[Change], list[tuple[SheetKey, int]]]:
     """The 봇 확인 cells: each row's open findings, one per line; emptied when resolved."""
-    lines: dict[tuple[str, int], list[str]] = defaultdict(list)
+    lines: dict[str, dict[int, list[str]]] = {"leads": defaultdict(list), "ob": defaultdict(list)}
     for f in findings:
-        key = (f.sheet, f.row)
-        if f.message not in lines[key]:
-            lines[key].append(f.message)
+        messages = lines[f.sheet][f.row]
+        if f.message not in messages:
+            messages.append(f.message)
     changes: list[Change] = []
     new_columns: list[tuple[SheetKey, int]] = []
     rows: dict[SheetKey, tuple[Lead, ...] | tuple[ObCall, ...]] = {"leads": leads, "ob": obs}
     for sheet, sheet_rows in rows.items():
         tab = snapshot.tab(sheet)
         sheet_changes = []
+        on_sheet = lines[sheet]
         for row in sheet_rows:
-            new = "\n".join(lines.get((sheet, row.row), ()))
+            found = on_sheet.get(row.row)
+            new = "\n".join(found) if found else ""
             if new != row.bot_note:
                 sheet_changes.append(
                     Change(
@@ -131,14 +159,52 @@ def _bot_notes(
     return changes, new_columns
 
 
+_pauses = 0  # plans running now (threads), under _pauses_lock
+_pauses_lock = threading.Lock()
+_collector_was_on = False
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while plans are made (restored after the last).
+
+    A plan of 100k leads (DESIGN.md "Numbers it must reach") builds some 300k small objects
+    that all live until it returns and form no reference cycles; with the collector on, its
+    repeated full passes over them took 40% of the plan's time (benchmarks/bench.py). After
+    the pause one ordinary young-generation pass sees them once. Refcounting frees everything
+    as usual meanwhile; a cycle made elsewhere is collected once the pause ends.
+    """
+    global _pauses, _collector_was_on
+    with _pauses_lock:
+        if _pauses == 0:
+            _collector_was_on = gc.isenabled()
+            gc.disable()
+        _pauses += 1
+    try:
+        yield
+    finally:
+        with _pauses_lock:
+            _pauses -= 1
+            if _pauses == 0 and _collector_was_on:
+                gc.enable()
+
+
 def plan(
     snapshot: Snapshot, now: datetime, settings: RuleSettings, bot_note_header: str = "봇 확인"
 ) -> Plan:
-    """What a run would do to `snapshot` at `now` (aware; taken as Asia/Seoul)."""
+    """What a run would do to `snapshot` at `now` (aware; taken as Asia/Seoul). The garbage
+    collector is paused meanwhile (`_collector_paused`)."""
+    with _collector_paused():
+        return _plan(snapshot, now, settings, bot_note_header)
+
+
+def _plan(snapshot: Snapshot, now: datetime, settings: RuleSettings, bot_note_header: str) -> Plan:
     local_now = now.astimezone(KST)
     wall = local_now.replace(tzinfo=None)  # the sheet's dates are KST wall-clock times
     desk = parse_desk(snapshot, wall.date())
     leads, obs = desk.leads, desk.obs
+    position = {lead.row: i for i, lead in enumerate(leads)}
+    ctx = Context(leads, obs, wall, settings)
     changes: list[Change] = []
     findings: list[Finding] = []
     for rule in CHANGE_RULES:
@@ -146,14 +212,14 @@ def plan(
         if mode == "off":
             continue
         edits = Edits(rule.id)
-        found = _run(rule, Context(leads, obs, wall, settings), edits)
+        found = _run(rule, ctx, edits)
         if mode == "apply":
-            leads = _apply(leads, edits.changes)
+            leads, changed = _apply(leads, edits.changes, position)
+            ctx = ctx.after(leads, changed)  # the next rule sees the sheet as this one left it
             changes.extend(edits.changes)
         else:
             findings.extend(_suggestion(c) for c in edits.changes)
         findings.extend(found)
-    ctx = Context(leads, obs, wall, settings)
     hidden: set[str] = set()
     for rule in FINDING_RULES:
         mode = mode_of(rule.id, settings)

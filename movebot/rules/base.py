@@ -1,15 +1,18 @@
 """What every rule is handed (`Context`), what a change rule writes with (`Edits`), and the
-shared look-ups built once per step: who is the same customer, which OB call belongs to
-which lead.
+shared look-ups: who is the same customer, which OB call belongs to which lead. They are built
+once per run, on first use, and carried from step to step as long as the step's changes leave
+them true (a step rewrites statuses and notes; only a new 예비번호 can change a customer).
 """
 
 from __future__ import annotations
 
+from bisect import insort
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
+from itertools import chain
 from typing import Literal
 
 from movebot.rules.model import Change, Finding, Lead, ObCall, Severity
@@ -62,71 +65,214 @@ def squash(text: str) -> str:
     return "".join(text.split())
 
 
+def stands_in(text: str, cell: str) -> bool:
+    """Whether `text` stands in `cell`, whitespace ignored: `squash(text) in squash(cell)`
+    (the text as it was written is found without squashing either)."""
+    return text in cell or squash(text) in squash(cell)
+
+
+def _phone_keys(lead: Lead) -> list[str]:
+    """`lead.phone_keys`, as a list, without building the `phones` tuple first."""
+    phone = lead.phone
+    keys = [phone.key] if phone is not None and phone.key else []
+    for alt in lead.alt_phones:
+        if alt.key:
+            keys.append(alt.key)
+    return keys
+
+
 class _Phones:
-    """Union-find over leads that share a phone key."""
+    """Which leads share a phone key, by position in the run's lead tuple (RULES.md "Who is
+    the same customer"): union-find over the positions, and each key's positions.
+
+    It holds positions, not rows, so it stays true for the leads of a later step of the run as
+    long as no lead's numbers changed (the rows, 인입일 and 연락처 never change in a run).
+    """
 
     def __init__(self, leads: tuple[Lead, ...]) -> None:
-        parent = list(range(len(leads)))
+        by_key: dict[str, list[int]] = {}
+        for i, lead in enumerate(leads):  # `_phone_keys`, unrolled: this runs for every lead
+            phone = lead.phone
+            if phone is not None and (key := phone.key):
+                if key in by_key:
+                    by_key[key].append(i)
+                else:
+                    by_key[key] = [i]
+            for alt in lead.alt_phones:
+                if key := alt.key:
+                    if key not in by_key:
+                        by_key[key] = [i]
+                    elif (positions := by_key[key])[-1] != i:  # a number twice counts once
+                        positions.append(i)
+        self.by_key = by_key
+        parent: dict[int, int] = {}
 
         def find(i: int) -> int:
-            while parent[i] != i:
-                parent[i] = parent[parent[i]]
-                i = parent[i]
-            return i
+            root = i
+            while (up := parent.get(root, root)) != root:
+                root = up
+            while i != root:  # path compression
+                parent[i], i = root, parent.get(i, i)
+            return root
 
-        first: dict[str, int] = {}
-        for i, lead in enumerate(leads):
-            for key in lead.phone_keys:
-                j = first.setdefault(key, i)
-                if j != i:
-                    a, b = find(i), find(j)
+        linked: set[int] = set()
+        for positions in by_key.values():
+            if len(positions) > 1:
+                linked.update(positions)
+                a = find(positions[0])
+                for j in positions[1:]:
+                    b = find(j)
                     if a != b:
-                        parent[max(a, b)] = min(a, b)
-        groups: dict[int, list[Lead]] = defaultdict(list)
-        for i, lead in enumerate(leads):
-            groups[find(i)].append(lead)
-        self.groups = list(groups.values())
+                        a, b = min(a, b), max(a, b)
+                        parent[b] = a
+        # position -> its customer's first position, for the leads that share a number
+        self.customer: dict[int, int] = {i: find(i) for i in sorted(linked)}
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i, root in self.customer.items():
+            groups[root].append(i)
+        self.several = list(groups.values())  # in order of each customer's first row
+        self._by_intake: dict[str, list[int]] = {}
+
+    def by_intake(self, key: str, leads: tuple[Lead, ...]) -> list[int]:
+        """The positions of the leads with `key`, earliest intake first (`intake_order`)."""
+        order = self._by_intake.get(key)
+        if order is None:
+            order = sorted(self.by_key.get(key, ()), key=lambda i: intake_order(leads[i]))
+            self._by_intake[key] = order
+        return order
+
+    def carried_to(
+        self, before: tuple[Lead, ...], after: tuple[Lead, ...], changed: Iterable[int]
+    ) -> _Phones | None:
+        """This index, built for `before` (or carried to it), for `after`: the same rows with
+        the leads at the `changed` positions rewritten. Itself when none of their numbers
+        changed; a copy with the numbers added where they link no new rows (the bot appends a
+        customer's own number to 예비번호); None when it must be built again."""
+        added: dict[int, list[str]] = {}
+        claimed: dict[str, int] = {}  # a number added here -> the customer it was added to
+        for i in set(changed):
+            old, keys = _phone_keys(before[i]), _phone_keys(after[i])
+            if keys == old:
+                continue
+            if not set(old) <= set(keys):
+                return None  # a number went away
+            customer = self.customer.get(i, i)
+            new = [k for k in keys if k not in old]
+            for key in new:
+                others = self.by_key.get(key, ())
+                if any(self.customer.get(j, j) != customer for j in others):
+                    return None  # the number links another customer's rows
+                if claimed.setdefault(key, customer) != customer:
+                    return None
+            added[i] = new
+        if not added:
+            return self
+        copy = object.__new__(_Phones)
+        copy.by_key = dict(self.by_key)
+        copy.customer = self.customer
+        copy.several = self.several
+        copy._by_intake = dict(self._by_intake)
+        for i, keys in added.items():
+            for key in keys:
+                positions = list(copy.by_key.get(key, ()))
+                if i not in positions:
+                    insort(positions, i)
+                copy.by_key[key] = positions
+                copy._by_intake.pop(key, None)
+        return copy
+
+
+@dataclass
+class _Shared:
+    """Look-ups the steps of one run share; see `Context.after`."""
+
+    phones: _Phones | None = None
+    obs_by_phone: dict[str, list[ObCall]] | None = None
 
 
 @dataclass(frozen=True)
 class Context:
-    """The sheet as the previous rules left it, the run's `now`, and the settings."""
+    """The sheet as the previous rules left it, the run's `now`, and the settings.
+
+    The look-ups below are built on first use. `after` hands the next step of the run its
+    context, carrying over the look-ups that its changes left true.
+    """
 
     leads: tuple[Lead, ...]
     obs: tuple[ObCall, ...]
-    now: datetime  # Asia/Seoul wall-clock time, naive like the sheet's own dates
+    now: datetime  # aware, Asia/Seoul
     settings: RuleSettings
+    shared: _Shared = field(default_factory=_Shared, repr=False, compare=False)
 
     @property
     def today(self) -> date:
         return self.now.date()
 
+    def after(self, leads: tuple[Lead, ...], changed: Iterable[int] | None = None) -> Context:
+        """The context of the run's next step: `leads` are this context's rows with some cells
+        rewritten (a change rule's writes; never 인입일 or 연락처), at the `changed` positions
+        (found by comparing when not given). The OB rows are the same."""
+        if leads is self.leads:
+            return self
+        if changed is None:
+            changed = [
+                i for i, (a, b) in enumerate(zip(self.leads, leads, strict=True)) if a is not b
+            ]
+        phones = self.shared.phones
+        if phones is not None:
+            phones = phones.carried_to(self.leads, leads, changed)
+        shared = _Shared(phones, self.shared.obs_by_phone)
+        return Context(leads, self.obs, self.now, self.settings, shared)
+
+    @property
+    def _phones(self) -> _Phones:
+        if self.shared.phones is None:
+            self.shared.phones = _Phones(self.leads)
+        return self.shared.phones
+
     @cached_property
     def customers(self) -> list[list[Lead]]:
-        """Leads grouped by customer: rows sharing any phone key, transitively."""
-        return _Phones(self.leads).groups
+        """Leads grouped by customer: rows sharing any phone key, transitively. Customers in
+        order of their first row, each customer's rows in sheet order."""
+        leads, customer = self.leads, self._phones.customer
+        groups: dict[int, list[Lead]] = {}
+        for i, lead in enumerate(leads):
+            groups.setdefault(customer.get(i, i), []).append(lead)
+        return list(groups.values())
+
+    @cached_property
+    def repeat_customers(self) -> list[list[Lead]]:
+        """The customers with more than one row (`customers` without the single rows): the
+        only ones the customer rules look at."""
+        leads = self.leads
+        return [[leads[i] for i in group] for group in self._phones.several]
+
+    def customer_id(self, position: int) -> int:
+        """An id of the customer of `self.leads[position]`: equal for the rows of one
+        customer, different for different customers."""
+        return self._phones.customer.get(position, position)
 
     @cached_property
     def leads_by_phone(self) -> dict[str, list[Lead]]:
-        index: dict[str, list[Lead]] = defaultdict(list)
-        for lead in self.leads:
-            for key in set(lead.phone_keys):
-                index[key].append(lead)
-        return index
+        leads = self.leads
+        return {key: [leads[i] for i in pos] for key, pos in self._phones.by_key.items()}
 
-    @cached_property
+    @property
     def obs_by_phone(self) -> dict[str, list[ObCall]]:
-        index: dict[str, list[ObCall]] = defaultdict(list)
-        for ob in self.obs:
-            if ob.phone and ob.phone.key:
-                index[ob.phone.key].append(ob)
-        return index
+        if self.shared.obs_by_phone is None:
+            index: dict[str, list[ObCall]] = defaultdict(list)
+            for ob in self.obs:
+                if ob.phone and ob.phone.key:
+                    index[ob.phone.key].append(ob)
+            self.shared.obs_by_phone = index
+        return self.shared.obs_by_phone
 
     def obs_of(self, lead: Lead) -> list[ObCall]:
         """Every OB call made to any of the lead's numbers."""
         seen: dict[int, ObCall] = {}
+        by_phone = self.obs_by_phone
         for key in lead.phone_keys:
-            for ob in self.obs_by_phone.get(key, ()):
+            for ob in by_phone.get(key, ()):
                 seen[ob.row] = ob
         return list(seen.values())
 
@@ -135,21 +281,34 @@ class Context:
         phone, the latest whose intake is not after the call, else the earliest."""
         if not ob.phone or not ob.phone.key:
             return None
-        leads = sorted(self.leads_by_phone.get(ob.phone.key, ()), key=intake_order)
-        if not leads:
+        leads = self.leads
+        positions = self._phones.by_key.get(ob.phone.key)
+        if not positions:
             return None
+        if len(positions) == 1:  # the only one: the latest and the earliest
+            return leads[positions[0]]
+        order = self._phones.by_intake(ob.phone.key, leads)
         if ob.ob_at is None:
-            return leads[-1]
+            return leads[order[-1]]
+        call = ob.ob_at
+        exact = ob.ob_has_time
+        latest: Lead | None = None
+        for i in order:
+            lead = leads[i]
+            intake = lead.intake_at
+            if intake is None:
+                continue
+            if exact and lead.intake_has_time:
+                before = intake <= call
+            else:
+                before = intake.date() <= call.date()
+            if before:
+                latest = lead
+        return latest if latest is not None else leads[order[0]]
 
-        def not_after_call(lead: Lead) -> bool:
-            if lead.intake_at is None or ob.ob_at is None:
-                return False
-            if ob.ob_has_time and lead.intake_has_time:
-                return lead.intake_at <= ob.ob_at
-            return lead.intake_at.date() <= ob.ob_at.date()
 
-        before = [lead for lead in leads if not_after_call(lead)]
-        return before[-1] if before else leads[0]
+# The lead attribute holding a cell's text as read, for each field a change rule writes.
+_CELL_OF = {"status": "status_text", "remarks": "remarks", "alt_phones": "alt_phones_text"}
 
 
 class Edits:
@@ -161,14 +320,11 @@ class Edits:
         self._current: dict[tuple[int, str], str] = {}
 
     def value(self, lead: Lead, field: str) -> str:
-        key = (lead.row, field)
-        if key in self._current:
-            return self._current[key]
-        return {
-            "status": lead.status_text,
-            "remarks": lead.remarks,
-            "alt_phones": lead.alt_phones_text,
-        }[field]
+        written = self._current.get((lead.row, field))
+        if written is not None:
+            return written
+        text: str = getattr(lead, _CELL_OF[field])
+        return text
 
     def _write(self, lead: Lead, field: str, new: str, reason: str) -> None:
         old = self.value(lead, field)
@@ -187,7 +343,7 @@ class Edits:
         (whitespace ignored): the bot's own notes are recognisable, so a second run adds
         nothing. Returns whether it appended."""
         old = self.value(lead, field)
-        if squash(text) in squash(old):
+        if stands_in(text, old):
             return False
         sep = ("\n" if field == "remarks" else ", ") if old.strip() else ""
         self._write(lead, field, old.rstrip() + sep + text if sep else text, reason)
@@ -237,15 +393,14 @@ def ob_finding(rule: str, ob: ObCall, message: str) -> Finding:
     return Finding("ob", ob.row, rule, message, Severity.ACTION, ob.fingerprint)
 
 
-def items(scope: Scope, ctx: Context) -> Iterator[object]:
+def items(scope: Scope, ctx: Context) -> Iterable[object]:
+    """What a rule of `scope` is called with, one at a time."""
     if scope == "lead":
-        yield from ctx.leads
-    elif scope == "ob":
-        yield from ctx.obs
-    elif scope == "row":
-        yield from ctx.leads
-        yield from ctx.obs
-    elif scope == "customer":
-        yield from (c for c in ctx.customers if len(c) > 1)
-    else:
-        yield ctx
+        return ctx.leads
+    if scope == "ob":
+        return ctx.obs
+    if scope == "row":
+        return chain(ctx.leads, ctx.obs)
+    if scope == "customer":
+        return ctx.repeat_customers
+    return (ctx,)

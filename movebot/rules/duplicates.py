@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from movebot.rules.base import (
     DUPLICATE,
@@ -59,8 +60,10 @@ _PROVINCES = {
 _PUNCT = re.compile(r"[,()]")
 
 
+@lru_cache(maxsize=1 << 16)
 def address_words(text: str) -> tuple[str, ...]:
-    """An address as compared: words, with the province written the short way."""
+    """An address as compared: words, with the province written the short way (remembered:
+    every rule that splits a customer into moves compares the same addresses)."""
     words = _PUNCT.sub(" ", text).split()
     if words:
         words[0] = _PROVINCES.get(words[0], words[0])
@@ -73,23 +76,25 @@ def same_place(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
     return a[:n] == b[:n]
 
 
-def _same_move(a: Lead, b: Lead) -> bool:
-    return same_place(address_words(a.origin), address_words(b.origin)) and same_place(
-        address_words(a.destination), address_words(b.destination)
-    )
-
-
 def moves_of(customer: list[Lead]) -> list[list[Lead]]:
     """A customer's rows split into moves, each in intake order. Rows of different services
     never share a move; a row joins a move only when it matches every row already in it."""
     moves: list[list[Lead]] = []
+    # per move: its service (its first row's) and the addresses of its rows
+    places: list[tuple[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]] = []
     for lead in sorted(customer, key=intake_order):
-        for move in moves:
-            if service_of(move[0]) == service_of(lead) and all(_same_move(lead, m) for m in move):
+        service = service_of(lead)
+        origin, destination = address_words(lead.origin), address_words(lead.destination)
+        for move, (move_service, rows) in zip(moves, places, strict=True):
+            if move_service == service and all(
+                same_place(origin, o) and same_place(destination, d) for o, d in rows
+            ):
                 move.append(lead)
+                rows.append((origin, destination))
                 break
         else:
             moves.append([lead])
+            places.append((service, [(origin, destination)]))
     return moves
 
 
@@ -108,6 +113,8 @@ def duplicates_of(customer: list[Lead]) -> tuple[list[Duplicate], list[Duplicate
     """(rows to close, 계약완료 rows that duplicate an earlier open row)."""
     close: list[Duplicate] = []
     contracted: list[Duplicate] = []
+    if sum(1 for lead in customer if is_open(lead)) < 2:
+        return close, contracted  # no move of theirs can hold two open rows
     for move in moves_of(customer):
         open_rows = [lead for lead in move if is_open(lead)]
         if len(open_rows) < 2:
@@ -201,32 +208,34 @@ def same_name_same_move(ctx: Context) -> Iterator[Finding]:
     Example: 김민수 010-1111-2222 and 김민수 010-3333-4444, both 12.20 서울 강남구 → 경기 성남시
     → on the later row, 봇 확인 `같은 고객일 수 있음, 행 5 (이름·이사예정일·주소 같음)`.
     """
-    component: dict[int, int] = {}
-    for i, customer in enumerate(ctx.customers):
-        for lead in customer:
-            component[lead.row] = i
-    groups: dict[tuple[object, ...], list[Lead]] = defaultdict(list)
-    for lead in ctx.leads:
+    leads = ctx.leads
+    # Rows with the same name and move date first (cheap), then the same addresses among them.
+    candidates: dict[tuple[str, object], list[int]] = defaultdict(list)
+    for i, lead in enumerate(leads):
         if lead.name and lead.move_date and lead.origin and lead.destination:
-            key = (
-                "".join(lead.name.split()),
-                lead.move_date,
-                address_words(lead.origin),
-                address_words(lead.destination),
-            )
-            groups[key].append(lead)
-    for rows in groups.values():
-        if len(rows) < 2:
+            name = lead.name if lead.name.isalnum() else "".join(lead.name.split())
+            candidates[name, lead.move_date].append(i)
+    groups: list[list[int]] = []  # positions with the same name, move date and addresses
+    for positions in candidates.values():
+        if len(positions) < 2:
             continue
-        rows.sort(key=intake_order)
-        for i, lead in enumerate(rows[1:], start=1):
+        same: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = defaultdict(list)
+        for i in positions:
+            same[address_words(leads[i].origin), address_words(leads[i].destination)].append(i)
+        groups.extend(g for g in same.values() if len(g) > 1)
+    groups.sort(key=lambda g: g[0])  # in order of each group's first row, as the sheet reads
+    for group in groups:
+        rows = sorted(group, key=lambda i: intake_order(leads[i]))
+        for n, i in enumerate(rows[1:], start=1):
+            lead = leads[i]
             if is_closed(lead):
                 continue
-            earlier = next((e for e in rows[:i] if component[e.row] != component[lead.row]), None)
-            if earlier:
+            customer = ctx.customer_id(i)
+            earlier = next((e for e in rows[:n] if ctx.customer_id(e) != customer), None)
+            if earlier is not None:
                 yield finding(
                     "dup.name_match",
                     lead,
-                    f"같은 고객일 수 있음, 행 {earlier.row} (이름·이사예정일·주소 같음)",
+                    f"같은 고객일 수 있음, 행 {leads[earlier].row} (이름·이사예정일·주소 같음)",
                     Severity.INFO,
                 )

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from movebot.rules.base import LONGTERM, Context, Edits, finding, md
 from movebot.rules.model import Finding, Lead
 
@@ -29,7 +27,7 @@ def promote(lead: Lead, ctx: Context, edits: Edits) -> None:
         edits.append(lead, "remarks", f"{PROMOTION_NOTE} (이사 D-{days})", reason)
 
 
-def window(lead: Lead, ctx: Context) -> Iterator[Finding]:
+def window(lead: Lead, ctx: Context) -> list[Finding]:
     """longterm.window — a long-term status whose move date does not fit it, or a short-term
     status whose move is still more than 60 days away.
 
@@ -40,29 +38,37 @@ def window(lead: Lead, ctx: Context) -> Iterator[Finding]:
     Example: 장기견적, 인입일 `2024-12-02`, 이사예정일 `2025-01-10` (39일) → 봇 확인 `장기견적
     기간 밖: 인입일부터 이사까지 39일 (60~90일)`.
     """
+    found: list[Finding] = []
     s = ctx.settings
     if lead.status in ("장기견적", "장기무료") and lead.move_date and lead.intake_day:
         days = (lead.move_date - lead.intake_day).days
         if not s.window_min_days <= days <= s.window_max_days:
-            yield finding(
-                "longterm.window",
-                lead,
-                f"{lead.status} 기간 밖: 인입일부터 이사까지 {days}일 "
-                f"({s.window_min_days}~{s.window_max_days}일)",
+            found.append(
+                finding(
+                    "longterm.window",
+                    lead,
+                    f"{lead.status} 기간 밖: 인입일부터 이사까지 {days}일 "
+                    f"({s.window_min_days}~{s.window_max_days}일)",
+                )
             )
     elif lead.status in ("상담요청", "견적진행") and lead.move_date:
         days = (lead.move_date - ctx.today).days
         if days > s.promote_within_days:
-            yield finding(
-                "longterm.window",
-                lead,
-                f"이사 D-{days}: {s.promote_within_days}일 초과 — 장기요청 대상인지 확인",
+            found.append(
+                finding(
+                    "longterm.window",
+                    lead,
+                    f"이사 D-{days}: {s.promote_within_days}일 초과 — 장기요청 대상인지 확인",
+                )
             )
     elif lead.status == "장기요청" and lead.move_date is None and not lead.problems:
-        yield finding("longterm.window", lead, "장기요청인데 이사예정일 없음 — 승격할 수 없음")
+        found.append(
+            finding("longterm.window", lead, "장기요청인데 이사예정일 없음 — 승격할 수 없음")
+        )
+    return found
 
 
-def past(lead: Lead, ctx: Context) -> Iterator[Finding]:
+def past(lead: Lead, ctx: Context) -> list[Finding]:
     """longterm.past — a 장기* lead whose move date has passed.
 
     Why: seed §2 holds these leads until they can be sold; once the date is gone the lead was
@@ -71,9 +77,13 @@ def past(lead: Lead, ctx: Context) -> Iterator[Finding]:
     Example (today 2024-12-03): 장기요청, 이사예정일 `2024-11-30` → 봇 확인 `이사예정일 지남
     (11.30) — 장기요청 정리 필요`.
     """
+    found: list[Finding] = []
     if lead.status in LONGTERM and lead.move_date and lead.move_date < ctx.today:
-        yield finding(
-            "longterm.past",
-            lead,
-            f"이사예정일 지남 ({md(lead.move_date)}) — {lead.status} 정리 필요",
+        found.append(
+            finding(
+                "longterm.past",
+                lead,
+                f"이사예정일 지남 ({md(lead.move_date)}) — {lead.status} 정리 필요",
+            )
         )
+    return found

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-from movebot.rules.base import Context, Edits, finding, md, ob_finding, squash
+from movebot.rules.base import Context, Edits, finding, md, ob_finding, squash, stands_in
 from movebot.rules.model import Finding, Lead, ObCall, Severity
 
 
@@ -21,13 +19,13 @@ def sync_note(ob: ObCall, ctx: Context, edits: Edits) -> None:
     if not ob.detail:
         return
     lead = ctx.lead_of(ob)
-    if lead is None or squash(ob.detail) in squash(edits.value(lead, "remarks")):
+    if lead is None or stands_in(ob.detail, edits.value(lead, "remarks")):
         return
     stamp = f"{md(ob.ob_at)} OB" if ob.ob_at else "OB"
     edits.append(lead, "remarks", f"{stamp} {ob.detail}", f"OB 상세 행 {ob.row}")
 
 
-def orphan(ob: ObCall, ctx: Context) -> Iterator[Finding]:
+def orphan(ob: ObCall, ctx: Context) -> list[Finding]:
     """ob.orphan — an OB 상세 row whose phone matches no lead.
 
     Why: seed §7 — every OB note must also stand in a lead's 비고; with no lead for the number
@@ -36,8 +34,10 @@ def orphan(ob: ObCall, ctx: Context) -> Iterator[Finding]:
     Example: OB 상세 고객 연락처 `010-9999-0000`, no such number in 이사 관리자 → 봇 확인
     `이사 관리자에 이 번호의 DB 없음`.
     """
+    found: list[Finding] = []
     if ob.phone and ob.phone.key and ctx.lead_of(ob) is None:
-        yield ob_finding("ob.orphan", ob, "이사 관리자에 이 번호의 DB 없음")
+        found.append(ob_finding("ob.orphan", ob, "이사 관리자에 이 번호의 DB 없음"))
+    return found
 
 
 def _is_price_reason(reason: str, ctx: Context) -> bool:
@@ -45,7 +45,7 @@ def _is_price_reason(reason: str, ctx: Context) -> bool:
     return any(squash(p) in text for p in ctx.settings.price_reasons)
 
 
-def price_fields(ob: ObCall, ctx: Context) -> Iterator[Finding]:
+def price_fields(ob: ObCall, ctx: Context) -> list[Finding]:
     """ob.price_fields — a price cancellation without 짐 양 or 견적금액.
 
     Why: seed §6 — "취소 사유가 비싼 가격일 경우 대략적인 짐의 양과 받았던 견적 금액을 같이
@@ -54,8 +54,9 @@ def price_fields(ob: ObCall, ctx: Context) -> Iterator[Finding]:
     Example: 취소 사유 `비싼 가격`, 짐 양 empty, 견적금액 `120만원` → 봇 확인 `가격 취소 —
     짐 양 입력 필요`.
     """
+    found: list[Finding] = []
     if not ob.cancel_reason or not _is_price_reason(ob.cancel_reason, ctx):
-        return
+        return found
     missing = [
         label
         for label, value, text in (
@@ -65,10 +66,13 @@ def price_fields(ob: ObCall, ctx: Context) -> Iterator[Finding]:
         if value is None and not text
     ]
     if missing:
-        yield ob_finding("ob.price_fields", ob, f"가격 취소 — {', '.join(missing)} 입력 필요")
+        found.append(
+            ob_finding("ob.price_fields", ob, f"가격 취소 — {', '.join(missing)} 입력 필요")
+        )
+    return found
 
 
-def required(ob: ObCall, ctx: Context) -> Iterator[Finding]:
+def required(ob: ObCall, ctx: Context) -> list[Finding]:
     """ob.required — an OB 상세 row without its date, phone or detail.
 
     Why: seed §7 lists what each OB row holds: (1) OB 날짜, (2) 고객 연락처, (3) 상세내용; without
@@ -76,6 +80,7 @@ def required(ob: ObCall, ctx: Context) -> Iterator[Finding]:
 
     Example: OB 상세 row with 상세내용 empty → 봇 확인 `OB 필수 정보 누락: 상세내용`.
     """
+    found: list[Finding] = []
     missing = []
     if ob.ob_at is None and not any(p.field == "ob_date" for p in ob.problems):
         missing.append("OB 날짜")
@@ -84,10 +89,11 @@ def required(ob: ObCall, ctx: Context) -> Iterator[Finding]:
     if not ob.detail:
         missing.append("상세내용")
     if missing:
-        yield ob_finding("ob.required", ob, f"OB 필수 정보 누락: {', '.join(missing)}")
+        found.append(ob_finding("ob.required", ob, f"OB 필수 정보 누락: {', '.join(missing)}"))
+    return found
 
 
-def cancel_without_ob(lead: Lead, ctx: Context) -> Iterator[Finding]:
+def cancel_without_ob(lead: Lead, ctx: Context) -> list[Finding]:
     """cancel.ob_missing — 종결(고객취소) with no OB 상세 row for any of the lead's numbers.
 
     Why: seed §6 — when a customer cancels, staff find the reason and write it in 비고 "및 OB
@@ -96,13 +102,17 @@ def cancel_without_ob(lead: Lead, ctx: Context) -> Iterator[Finding]:
     Example: 종결(고객취소), 010-1234-5678, no OB 상세 row for that number → 봇 확인
     `고객취소인데 OB 상세 기록 없음 — 취소 사유 기록 필요`.
     """
+    found: list[Finding] = []
     if lead.status == "종결(고객취소)" and not ctx.obs_of(lead):
-        yield finding(
-            "cancel.ob_missing", lead, "고객취소인데 OB 상세 기록 없음 — 취소 사유 기록 필요"
+        found.append(
+            finding(
+                "cancel.ob_missing", lead, "고객취소인데 OB 상세 기록 없음 — 취소 사유 기록 필요"
+            )
         )
+    return found
 
 
-def status_hint(ob: ObCall, ctx: Context) -> Iterator[Finding]:
+def status_hint(ob: ObCall, ctx: Context) -> list[Finding]:
     """ob.status_hint — the OB call's 취소 사유 points at one 종결 status while its lead is
     still 확인요청: suggest that status on the lead.
 
@@ -112,18 +122,22 @@ def status_hint(ob: ObCall, ctx: Context) -> Iterator[Finding]:
     Example: OB 취소 사유 `자체 해결`, lead 확인요청 → on the lead, 봇 확인 `OB 취소 사유 '자체
     해결' → 종결(고객취소) 검토 (OB 상세 행 7)`.
     """
+    found: list[Finding] = []
     if not ob.cancel_reason:
-        return
+        return found
     reason = squash(ob.cancel_reason)
     statuses = {s for key, s in ctx.settings.status_hints.items() if squash(key) in reason}
     if len(statuses) != 1:
-        return
+        return found
     lead = ctx.lead_of(ob)
     if lead is not None and lead.status == "확인요청":
         (status,) = statuses
-        yield finding(
-            "ob.status_hint",
-            lead,
-            f"OB 취소 사유 '{ob.cancel_reason}' → {status} 검토 (OB 상세 행 {ob.row})",
-            Severity.INFO,
+        found.append(
+            finding(
+                "ob.status_hint",
+                lead,
+                f"OB 취소 사유 '{ob.cancel_reason}' → {status} 검토 (OB 상세 행 {ob.row})",
+                Severity.INFO,
+            )
         )
+    return found

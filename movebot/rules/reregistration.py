@@ -37,7 +37,9 @@ class Reregistration:
 
 
 def reregistrations(customer: list[Lead], settings: RuleSettings) -> list[Reregistration]:
-    found = []
+    found: list[Reregistration] = []
+    if not any(is_closed(e) and e.status != DUPLICATE and e.intake_at for e in customer):
+        return found  # no row of theirs that a new one could re-register
     for move in moves_of(customer):
         for i, new in enumerate(move):
             if not is_open(new) or new.status == "계약완료" or new.intake_at is None:

@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from movebot.rules.model import CellValue, Phone
+from movebot.rules.model import CellValue, Phone, positional
 
 ACTIVE_STATUSES: tuple[str, ...] = (
     "상담요청", "견적진행", "청소문의", "확인요청", "계약완료",
@@ -49,6 +49,7 @@ def _status_key(text: str) -> str:
 _STATUS_BY_KEY: dict[str, str] = {_status_key(s): s for s in STATUSES}
 
 
+@lru_cache(maxsize=4096)
 def canonical_status(text: str) -> str | None:
     """The canonical spelling of a known status written differently, `text` itself when it is
     already canonical, "" for empty, None when it is no known status."""
@@ -135,7 +136,10 @@ PROBLEM_INVALID = "유효하지 않은 번호"
 # parentheses, and a leading +. Anything else makes the text no phone.
 _NOT_PHONE_CHAR = re.compile(r"[^0-9\s\-.()+\u2010-\u2015\u2212]", re.ASCII)
 _NON_DIGIT = re.compile(r"[^0-9]")
+# The way most numbers are typed (010-5373-4269, 01053734269): read without the general path.
+_PLAIN_MOBILE = re.compile(r"010-?[0-9]{4}-?[0-9]{4}")
 
+_new_phone = positional(Phone)  # Phone(text, key, display, problem), for every phone cell
 _KR_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("KR")
 _KR_MOBILE_DESC = _KR_METADATA.mobile if _KR_METADATA else None
 _KR_MOBILE_PATTERN = _KR_MOBILE_DESC.national_number_pattern if _KR_MOBILE_DESC else None
@@ -180,17 +184,22 @@ def _kr_display(nat: str) -> str | None:
     return None
 
 
+def _kr_mobile(nat: str) -> tuple[str | None, str, str | None]:
+    """(key, display, problem) for 11 national digits starting 010 (with KR metadata)."""
+    display = f"{nat[:3]}-{nat[3:7]}-{nat[7:]}"
+    if _KR_MOBILE is not None and _KR_MOBILE.fullmatch(nat[1:]):
+        return "+82" + nat[1:], display, None
+    return None, display, PROBLEM_INVALID
+
+
 @lru_cache(maxsize=65536)
 def _kr_phone(nat: str) -> tuple[str | None, str, str | None]:
     """(key, display, problem) for KR national digits."""
     if nat.startswith("010"):
         if len(nat) != 11:
             return None, _hyphenated_or_digits(nat), PROBLEM_010_LENGTH.format(n=len(nat))
-        display = f"{nat[:3]}-{nat[3:7]}-{nat[7:]}"
         if _KR_MOBILE is not None:
-            if _KR_MOBILE.fullmatch(nat[1:]):
-                return "+82" + nat[1:], display, None
-            return None, display, PROBLEM_INVALID
+            return _kr_mobile(nat)
     if len(nat) < 8:
         return None, nat, PROBLEM_PARTIAL
     if nat.startswith("00") or len(nat) > 17:
@@ -243,6 +252,8 @@ def parse_phone(value: CellValue) -> Phone | None:
     looks like a number; ValueError for text that is no phone at all."""
     if value is None:
         return None
+    if type(value) is str and _KR_MOBILE is not None and _PLAIN_MOBILE.fullmatch(value):
+        return _new_phone(value, *_kr_mobile(value.replace("-", "")))  # as the path below
     if isinstance(value, bool | date):
         raise ValueError("not a phone number")
     if isinstance(value, int | float):
@@ -466,6 +477,15 @@ def _read_date_text(text: str) -> DateText:
     raise ValueError(problem)
 
 
+def _days_and_seconds(serial: float) -> tuple[int, int]:
+    """A serial's whole days since 1899-12-30 and its time of day in seconds, rounded."""
+    days = math.floor(serial)
+    seconds = round((serial - days) * 86400)
+    if seconds >= 86400:
+        days, seconds = days + 1, 0
+    return days, seconds
+
+
 def _read_serial(number: float) -> DateText:
     if 10_000_000 <= number <= 99_999_999 and float(number).is_integer():
         n = int(number)
@@ -474,13 +494,26 @@ def _read_serial(number: float) -> DateText:
         return DateText(year, month, day)
     if not _SERIAL_MIN <= number < _SERIAL_MAX:
         raise ValueError("number is not a date")
-    days = math.floor(number)
-    seconds = round((number - days) * 86400)
-    if seconds >= 86400:
-        days, seconds = days + 1, 0
+    days, seconds = _days_and_seconds(number)
     when = _SERIAL_EPOCH + timedelta(days=days)
     moment = time(seconds // 3600, seconds // 60 % 60, seconds % 60) if seconds else None
     return DateText(when.year, when.month, when.day, moment)
+
+
+_SERIAL_EPOCH_AT = datetime(1899, 12, 30)
+
+
+def read_serial(number: int | float) -> tuple[datetime, bool]:
+    """A number cell as the moment it stands for (a sheet serial, or 20241203), and whether it
+    has a time of day: what `read_date` and either resolver give for it, in one step (a number
+    always has its year). ValueError as `read_date`. Called for every date cell of a sheet
+    read through the API."""
+    if _SERIAL_MIN <= number < _SERIAL_MAX:
+        days, seconds = _days_and_seconds(number)
+        return _SERIAL_EPOCH_AT + timedelta(days=days, seconds=seconds), seconds != 0
+    d = read_date(number)
+    assert d.year is not None
+    return _at(d.year, d), d.time is not None
 
 
 def read_date(value: CellValue) -> DateText:

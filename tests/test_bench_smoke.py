@@ -1,0 +1,99 @@
+"""The benchmark's smallest desk as a smoke check (`make bench` measures 10k, 30k and 100k).
+
+A generated desk of 10k leads and 3k OB rows goes through three full runs against the fake
+Sheets API — the bot's first run, a daily one after a day's new rows, an idle one — with the
+real GoogleBackend and gspread code. Only that the runs complete and what they cost in Sheets
+requests is asserted; the timings are printed (`pytest -s`), never asserted.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from movebot.bot.sheets.google import GoogleBackend
+from movebot.bot.sheets.layout import TabSpec
+from movebot.bot.sheets.workbook import TabSpec as WorkbookTab
+from movebot.bot.sheets.workbook import WorkbookBackend
+from movebot.rules.parse import parse_desk
+
+from fake_sheets import FakeSheetsAPI, make_service_account_key
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+
+import bench  # noqa: E402
+import generate  # noqa: E402
+
+
+def test_a_10k_desk_runs_in_four_requests_and_two_when_nothing_changes():
+    desk = generate.generate(10_000)
+    earlier, new_leads, new_obs = desk.without_latest(*bench.daily_rows(10_000, 3_000))
+
+    runs = bench.full_runs(earlier, new_leads, new_obs)
+
+    for name, run in runs.items():
+        print(
+            f"{name}: {run['changes']} changes, {run['requests']} requests, "
+            f"{run['seconds']:.2f} s ({run['client_s']:.2f} s client)"
+        )
+    first, daily, idle = runs["first"], runs["daily"], runs["idle"]
+    assert first["changes"] > 1000 and first["written"] > 1000
+    assert first["requests"] <= 4
+    assert daily["changes"] > 0 and daily["requests"] <= 4
+    assert idle["changes"] == 0  # a run over the bot's own output plans nothing
+    assert idle["requests"] <= 2
+
+
+def test_the_generated_desk_is_the_same_for_the_same_seed_and_holds_the_seeds_cases():
+    one, again, other = (
+        generate.generate(800),
+        generate.generate(800),
+        generate.generate(800, seed=1),
+    )
+    assert one.leads == again.leads and one.obs == again.obs
+    assert one.leads != other.leads
+    assert (len(one.leads), len(one.obs)) == (800, 240)
+
+    cells = [v for row in one.leads for v in row]
+    assert any(isinstance(v, str) and "오후" in v for v in cells)  # 2024. 12. 2 오후 3:19:00
+    assert any(isinstance(v, str) and "월" in v and "일" in v for v in cells)  # 12월 2일
+    assert any(isinstance(v, int) and str(v).startswith("10") for v in cells)  # phone as number
+    assert any(isinstance(v, str) and v.startswith("업체") for v in cells)  # vendor return
+    statuses = {row[generate.I_STATUS] for row in one.leads}
+    assert {"장기요청", "종결(중복)", "종결(고객취소)", "확인요청", "계약완료"} <= statuses
+
+
+def test_the_benchmark_plans_the_snapshot_the_google_backend_reads(tmp_path):
+    desk = generate.generate(300)
+    api = FakeSheetsAPI()
+    book = api.add_spreadsheet(bench.SHEET_ID)
+    for title, rows in desk.sheets().items():
+        book.add_sheet(title, rows=len(rows), columns=bench.GRID_COLUMNS).set_rows(rows)
+    key = make_service_account_key(tmp_path)
+    api.register_service_account(key.key_id, key.email, key.public_pem)
+    with api.serve():
+        backend = GoogleBackend(
+            bench.SHEET_ID,
+            TabSpec(generate.LEADS_TITLE),
+            TabSpec(generate.OB_TITLE),
+            credentials=key.path,
+        )
+        read = backend.read()
+
+    ours = desk.snapshot()
+    for key_ in ("leads", "ob"):
+        a, b = read.tab(key_), ours.tab(key_)
+        assert (a.headers, a.columns, a.rows) == (b.headers, b.columns, b.rows)
+    today = desk.now.date()
+    assert parse_desk(read, today) == parse_desk(ours, today)
+
+
+def test_the_generated_desk_as_xlsx_reads_as_its_google_grid_does(tmp_path):
+    desk = generate.generate(300)
+    path = tmp_path / "desk.xlsx"
+    desk.write_xlsx(path)
+    book = WorkbookBackend(path, WorkbookTab(generate.LEADS_TITLE), WorkbookTab(generate.OB_TITLE))
+
+    today = desk.now.date()
+    assert parse_desk(book.read(), today) == parse_desk(desk.snapshot(), today)

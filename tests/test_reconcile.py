@@ -104,6 +104,13 @@ def test_json_output_has_the_documented_shape(demo_book, capsys):
     assert out["summary"]["changes"]["dup.same"] == 4
 
 
+def test_several_rules_can_be_named_after_one_flag(demo_book, capsys):
+    _, out = reconcile(
+        capsys, "--workbook", str(demo_book), "--rule", "longterm.promote", "status.normalize"
+    )
+    assert {c["rule"] for c in out["changes"]} == {"longterm.promote", "status.normalize"}
+
+
 def test_only_the_named_rule_runs(demo_book, capsys):
     _, out = reconcile(capsys, "--workbook", str(demo_book), "--rule", "longterm.promote")
     assert {c["rule"] for c in out["changes"]} <= {"longterm.promote", "bot.note"}

@@ -8,7 +8,7 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -66,6 +66,24 @@ def _only_rules(names: Sequence[str] | None) -> frozenset[str] | None:
 
 
 @contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """The run's steps on one line of a terminal's stderr (nothing when it is not one)."""
+    if not sys.stderr.isatty():
+        yield lambda step: None
+        return
+
+    def show(step: str) -> None:
+        sys.stderr.write(f"\r\033[K{step} …")
+        sys.stderr.flush()
+
+    try:
+        yield show
+    finally:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
+@contextmanager
 def _sheet_lock(settings: Settings, writing: bool) -> Iterator[None]:
     """A run that writes takes the sheet's lock, so it never overlaps the scheduled worker."""
     if not writing:
@@ -108,8 +126,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     only = _only_rules(args.rule)
-    with _sheet_lock(settings, args.apply):
-        outcome = reconcile(settings, parse_now(args.now), apply=args.apply, only_rules=only)
+    with _sheet_lock(settings, args.apply), _progress() as progress:
+        outcome = reconcile(
+            settings, parse_now(args.now), apply=args.apply, only_rules=only, progress=progress
+        )
     source = settings.source.spreadsheet or str(settings.resolve(settings.source.path))
     print(outcome_json(outcome) if args.json else render_text(outcome, source))
     return 0
@@ -217,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="the run's clock, ISO 8601 (default: now, Asia/Seoul)")
     p.add_argument("--apply", action="store_true", help="write the changes (default: preview)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--rule", action="append", metavar="ID", help="only this rule (repeatable)")
+    p.add_argument(
+        "--rule", action="extend", nargs="+", metavar="ID", help="only these rules' changes"
+    )
     p.set_defaults(func=cmd_reconcile)
 
     p = sub.add_parser("digest", help="the morning digest: calls due, overdue, returns")

@@ -7,7 +7,7 @@ nothing: not the sheet, not the journal, no channel.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -94,6 +94,30 @@ def _later(now: datetime, started: float) -> datetime:
     return now + timedelta(seconds=time.monotonic() - started)
 
 
+Progress = Callable[[str], None]
+
+
+def _quiet(step: str) -> None:
+    pass
+
+
+def _read_and_plan(
+    settings: Settings,
+    backend: SheetBackend,
+    now: datetime,
+    only_rules: frozenset[str] | None,
+    progress: Progress,
+) -> tuple[Snapshot, Plan]:
+    progress("reading the sheet")
+    snapshot = backend.read()
+    progress(
+        f"planning {len(snapshot.leads_tab.rows):,} leads, {len(snapshot.ob_tab.rows):,} OB rows"
+    )
+    p = plan(snapshot, now, settings.rule_settings(only_rules), settings.sheets.bot_note_header)
+    _log_plan(p)
+    return snapshot, p
+
+
 def reconcile(
     settings: Settings,
     now: datetime,
@@ -102,13 +126,13 @@ def reconcile(
     only_rules: frozenset[str] | None = None,
     backend: SheetBackend | None = None,
     notifier: Notifier | None = None,
+    progress: Progress = _quiet,
 ) -> RunOutcome:
-    """Read, plan and, with `apply`, write, journal and alert. A preview writes nothing."""
+    """Read, plan and, with `apply`, write, journal and alert. A preview writes nothing.
+    `progress` is told each step (the CLI shows it on a terminal)."""
     backend = backend or backend_for(settings)
     if not apply:
-        snapshot = backend.read()
-        p = plan(snapshot, now, settings.rule_settings(only_rules), settings.sheets.bot_note_header)
-        _log_plan(p)
+        _, p = _read_and_plan(settings, backend, now, only_rules, progress)
         return RunOutcome(new_run_id(now), p, applied=False)
 
     clock = time.monotonic()
@@ -116,14 +140,15 @@ def reconcile(
         run_id = journal.start_run("reconcile", source_name(settings), now)
         structlog.contextvars.bind_contextvars(run_id=run_id)
         try:
-            snapshot = backend.read()
-            rules = settings.rule_settings(only_rules)
-            p = plan(snapshot, now, rules, settings.sheets.bot_note_header)
-            _log_plan(p)
-            result = _write(backend, snapshot, p.cell_writes(), journal, run_id)
+            snapshot, p = _read_and_plan(settings, backend, now, only_rules, progress)
+            writes = p.cell_writes()
+            if writes:
+                progress(f"checking and writing {len(writes):,} cells")
+            result = _write(backend, snapshot, writes, journal, run_id)
             journal.record_findings(run_id, p.findings)
             journal.finish_run(run_id, _later(now, clock), "ok", _counts(p, result))
             log.info("run.applied", written=len(result.written), skipped=len(result.skipped))
+            progress("alerting")
             sent = _alert_run(settings, journal, notifier, run_id, now, p, result)
             return RunOutcome(run_id, p, applied=True, result=result, alerted=sent)
         except BaseException as error:

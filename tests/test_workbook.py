@@ -19,7 +19,7 @@ from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Font
 
 from movebot.bot.errors import BadInput, MissingHeader, MissingTab, UserError
-from movebot.bot.sheets import workbook
+from movebot.bot.sheets import workbook, xlsx
 from movebot.bot.sheets.verify import settle
 from movebot.bot.sheets.workbook import (
     CHANGED_SINCE_READ,
@@ -99,9 +99,9 @@ def slow(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make every sheet go through openpyxl, as one the fast path does not understand would."""
 
     def unsupported(self, title, header_row):
-        raise workbook._Unsupported("test")
+        raise xlsx.Unsupported("test")
 
-    monkeypatch.setattr(workbook._Package, "rows", unsupported)
+    monkeypatch.setattr(xlsx.Package, "rows", unsupported)
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -350,7 +350,7 @@ def test_the_fast_reader_reads_what_openpyxl_reads(tmp_path, monkeypatch, varian
         variant(path)
     specs = (TabSpec("이사 관리자"), TabSpec("OB 상세"))
 
-    workbook._Package(path.read_bytes()).rows("이사 관리자", 1)  # no _Unsupported: fast path
+    xlsx.Package(path.read_bytes()).rows("이사 관리자", 1)  # no Unsupported: fast path
     fast = WorkbookBackend(path, *specs).read()
     slow(monkeypatch)
     by_openpyxl = WorkbookBackend(path, *specs).read()
@@ -370,8 +370,8 @@ def test_sheet_xml_the_fast_reader_does_not_know_is_read_by_openpyxl(desk):
     before = backend(desk).read()
     _write_parts(desk, files)
 
-    with pytest.raises(workbook._Unsupported):
-        workbook._Package(desk.read_bytes()).rows("이사 관리자", 1)
+    with pytest.raises(xlsx.Unsupported):
+        xlsx.Package(desk.read_bytes()).rows("이사 관리자", 1)
     after = backend(desk).read()
 
     assert after.leads_tab == before.leads_tab
@@ -656,7 +656,7 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_temp_file(desk, 
         out.write(b"PK half a zip")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(workbook, "_rezip", disk_full)
+    monkeypatch.setattr(workbook, "rezip", disk_full)
     with pytest.raises(OSError):
         backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
 

@@ -22,7 +22,8 @@ signed JWT like Google does. It behaves like the API where movebot could tell th
 
 Test hooks: `fail()` queues 408/429/5xx answers (a 502 comes as Google's HTML page), `before()`
 runs a function just before a request kind is served (a member of staff editing the sheet),
-`calls` / `count()` record every request with its status and body size.
+`calls` / `count()` record every request with its status and body (size, bytes as sent and
+decoded). A body must be `application/json` in UTF-8, as `\\uXXXX` escapes or raw UTF-8.
 """
 
 from __future__ import annotations
@@ -669,9 +670,11 @@ class Call:
     http_method: str
     url: str
     status: int = 0
-    body_bytes: int = 0
+    body_bytes: int = 0  # the length of the request body as sent
     params: dict[str, Any] = field(default_factory=dict)
-    body: Any = None
+    body: Any = None  # the request body, decoded
+    raw: bytes = b""  # the request body as sent (Sheets requests)
+    content_type: str = ""  # its Content-Type header
 
 
 @dataclass
@@ -832,7 +835,15 @@ class FakeSheetsAPI:
         parts = urllib.parse.urlsplit(request.url)
         raw = request.body or b""
         raw_bytes = raw.encode() if isinstance(raw, str) else raw
-        call = Call("?", request.method, request.url, body_bytes=len(raw_bytes))
+        content_type = request.headers.get("Content-Type", "")
+        call = Call(
+            "?",
+            request.method,
+            request.url,
+            body_bytes=len(raw_bytes),
+            raw=raw_bytes,
+            content_type=content_type,
+        )
         self.calls.append(call)
         try:
             method, path_params = self.discovery.match(request.method, parts.path)
@@ -840,12 +851,7 @@ class FakeSheetsAPI:
             query = urllib.parse.parse_qsl(parts.query, keep_blank_values=True)
             params = self.discovery.check_query(method, query)
             call.params = params
-            body = None
-            if raw_bytes:
-                try:
-                    body = json.loads(raw_bytes)
-                except ValueError as err:
-                    raise FakeSheetsViolation(f"{method.id}: body is not JSON ({err})") from None
+            body = _json_body(method.id, raw_bytes, content_type) if raw_bytes else None
             self.discovery.check_body(method, body)
             call.body = body
             mask = (
@@ -1098,6 +1104,26 @@ class FakeSheetsAPI:
             )
             return {"addSheet": {"properties": sheet.properties()}}
         raise FakeSheetsViolation(f"the fake does not implement batchUpdate request {kind}")
+
+
+def _json_body(method_id: str, raw: bytes, content_type: str) -> Any:
+    """A request body as the API reads it: JSON (`application/json`), in UTF-8 (JSON's
+    encoding, and the only charset accepted): raw Korean text or `\\uXXXX` escapes alike."""
+    media, _, rest = content_type.partition(";")
+    if media.strip().lower() != "application/json":
+        raise FakeSheetsViolation(
+            f"{method_id}: body sent as {content_type or 'no Content-Type'}, not application/json"
+        )
+    params = dict(p.strip().lower().partition("=")[::2] for p in rest.split(";") if p.strip())
+    charset = params.get("charset", "utf-8").strip('"')
+    if charset not in ("utf-8", "utf8"):
+        raise FakeSheetsViolation(f"{method_id}: body in charset {charset}, not UTF-8")
+    try:
+        return json.loads(raw.decode("utf-8"))  # strict: no BOM, no invalid sequences
+    except UnicodeDecodeError as err:
+        raise FakeSheetsViolation(f"{method_id}: body is not UTF-8 ({err})") from None
+    except ValueError as err:
+        raise FakeSheetsViolation(f"{method_id}: body is not JSON ({err})") from None
 
 
 def _bearer(request: Any) -> str:

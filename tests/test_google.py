@@ -3,6 +3,7 @@ the fake Sheets API of `fake_sheets` (served through `responses`; nothing reache
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -524,6 +525,73 @@ def test_a_write_over_two_megabytes_is_split_without_splitting_a_row(fake, sa_ke
     assert fake.count() == 2 + 1 + 2
 
 
+def test_the_write_body_goes_as_utf8_json_not_as_unicode_escapes(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    backend.write(snap, [change(snap, LEADS, 3, "status", "상담요청"),
+                         change(snap, LEADS, 2, "remarks", 'say "hi" \\ 줄\n바꿈 😀')])  # fmt: skip
+
+    (update,) = [c for c in fake.calls if c.kind == "values.batchUpdate"]
+    assert update.content_type == "application/json; charset=UTF-8"
+    assert "상담요청".encode() in update.raw and "'이사 관리자'!C3".encode() in update.raw
+    assert b"\\u" not in update.raw  # no escaped Korean (nor anything else)
+    assert update.raw == json.dumps(update.body, ensure_ascii=False, separators=(",", ":")).encode(
+        "utf-8"
+    )
+    assert update.body_bytes == len(update.raw) < len(json.dumps(update.body).encode())
+    assert lead_tab.get("C3") == "상담요청" and lead_tab.get("D2") == 'say "hi" \\ 줄\n바꿈 😀'
+
+
+def test_the_split_threshold_is_the_size_of_the_bytes_sent(fake, sa_key):
+    """Sized on the UTF-8 bytes sent: a body of exactly `max_body_bytes` goes in one request,
+    one byte less splits it, and no part is ever over. The tab's title needs JSON escapes,
+    and the written rows cross from 1 to 2 and 3 digits, in runs with gaps."""
+    title = 'Kim\'s "이사" \\ 관리자'
+    rows = [[datetime(2024, 12, 1, 9, n % 60), None, "견적진행", "", f"고객{n}",
+             f"010-4000-{n:04d}"] for n in range(130)]  # fmt: skip
+    writes_on = [r for r in range(2, 132) if r % 7 not in (0, 3)]
+
+    def run(limit: int, n: int) -> tuple[list[Any], Any, FakeSheet]:
+        sid = f"{SHEET_ID[:-2]}{n:02d}"
+        book = fake.add_spreadsheet(sid)
+        tab = book.add_sheet(title, rows=200, columns=len(LEAD_HEADERS))
+        tab.set_rows([LEAD_HEADERS, *rows])
+        book.add_sheet("OB 상세", rows=10, columns=len(OB_HEADERS)).set_rows([OB_HEADERS])
+        backend = GoogleBackend(
+            sid, TabSpec(title), TabSpec("OB 상세"), credentials=sa_key.path,
+            max_body_bytes=limit, sleep=Sleeps(),
+        )  # fmt: skip
+        snap = backend.read()
+        writes = []
+        for row in writes_on:
+            writes.append(
+                change(snap, LEADS, row, "remarks", f"{row}번 " + "견적 재확인" * (row % 5))
+            )
+            if row % 2:
+                writes.append(change(snap, LEADS, row, "status", "부재"))
+        before = len(fake.calls)
+        result = backend.write(snap, writes)
+        assert len(result.written) == len(writes) and not result.skipped
+        return [c for c in fake.calls[before:] if c.kind == "values.batchUpdate"], result, tab
+
+    (whole,), _, _ = run(10_000_000, 1)
+    size = whole.body_bytes
+    assert len(whole.body["data"]) > 2  # several runs of consecutive rows
+    assert size < len(json.dumps(whole.body).encode())  # escaped, it would not fit in `size`
+    (exact,), _, _ = run(size, 2)
+    assert exact.raw == whole.raw
+    for n, limit in enumerate((size - 1, size // 2, size // 3, 1_500, 300), 3):
+        parts, result, tab = run(limit, n)
+        assert len(parts) > 1
+        assert all(p.body_bytes <= limit for p in parts) or limit == 300  # 300: a row alone
+        assert sum(len(vr["values"]) for p in parts for vr in p.body["data"]) == len(result.written)
+        part_rows = [{int(d["range"].split("!")[1][1:].split(":")[0]) for d in p.body["data"]}
+                     for p in parts]  # fmt: skip
+        assert all(max(a) < min(b) for a, b in zip(part_rows, part_rows[1:], strict=False))
+        assert tab.get("D131") == "131번 " + "견적 재확인" and tab.get("C131") == "부재"
+
+
 def test_a_cell_over_googles_limit_is_skipped_not_sent(fake, sa_key):
     lead_tab, _ = add_desk(fake)
     backend = make_backend(sa_key)
@@ -707,7 +775,24 @@ def test_fake_rejects_parameters_and_fields_the_api_does_not_have(fake, http):
         http.values_batch_get(SHEET_ID, ["A1"], {"valueRenderOption": "RAWISH"})
     with pytest.raises(APIError, match="nonsense"):
         http.spreadsheets_get(SHEET_ID, {"fields": "sheets.properties(nonsense)"})
-    assert len(fake.violations) == 5
+    url = f"https://sheets.googleapis.com/v4/spreadsheets/{SHEET_ID}/values:batchUpdate"
+    body = {"valueInputOption": "RAW", "data": [{"rnage": "'OB 상세'!C2", "values": [["취소"]]}]}
+    text = json.dumps(body, ensure_ascii=False)
+    utf8 = {"Content-Type": "application/json; charset=UTF-8"}
+    with pytest.raises(APIError, match="rnage"):  # raw UTF-8: checked like any body
+        http.request("post", url, data=text.encode("utf-8"), headers=utf8)
+    with pytest.raises(APIError, match="not UTF-8"):
+        http.request("post", url, data=text.encode("euc-kr"), headers=utf8)
+    with pytest.raises(APIError, match="charset euc-kr"):
+        http.request(
+            "post",
+            url,
+            data=text.encode("euc-kr"),
+            headers={"Content-Type": "application/json; charset=EUC-KR"},
+        )
+    with pytest.raises(APIError, match="not application/json"):
+        http.request("post", url, data=text.encode(), headers={"Content-Type": "text/plain"})
+    assert len(fake.violations) == 9
     fake.violations.clear()
 
 
@@ -758,6 +843,17 @@ def test_fake_writes_like_the_api(fake, http):
         {"valueInputOption": "RAW", "data": [{"range": "Sheet1!A2:B2", "values": [[None, ""]]}]},
     )
     assert sheet.get("A2") == "=SUM(B2:B3)" and sheet.get("B2") is None  # null skips, "" clears
+    raw = json.dumps(
+        {"valueInputOption": "RAW", "data": [{"range": "Sheet1!C2", "values": [["부재 😀"]]}]},
+        ensure_ascii=False,
+    ).encode("utf-8")
+    http.request(
+        "post",
+        f"https://sheets.googleapis.com/v4/spreadsheets/{SHEET_ID}/values:batchUpdate",
+        data=raw,
+        headers={"Content-Type": "application/json; charset=UTF-8"},
+    )
+    assert sheet.get("C2") == "부재 😀" and fake.calls[-1].raw == raw
     with pytest.raises(APIError, match="exceeds grid limits"):
         http.values_batch_update(
             SHEET_ID,

@@ -8,8 +8,11 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
 - `write()`: one `values.batchGet` re-reading the columns the plan touches (fingerprint columns
   and written columns, whole columns from the header row down), `verify.settle` to decide what
   may land, then one `values.batchUpdate` with `valueInputOption=RAW` (one more per ~2 MB of
-  body). When a written column falls beyond a tab's grid, one `spreadsheets.batchUpdate`
-  carrying every `appendDimension` comes first. `write([])` makes no request.
+  body). That body goes as compact UTF-8 JSON (Korean text as itself: 3 bytes a syllable, where
+  gspread's `json=`, through requests, would send the 6-byte `\\uXXXX` escape), and the ~2 MB
+  is measured on exactly the bytes sent. When a written column falls beyond a tab's grid, one
+  `spreadsheets.batchUpdate` carrying every `appendDimension` comes first. `write([])` makes
+  no request.
 
 gspread's `Client.open_by_key` and `Spreadsheet.worksheet(s)()` fetch the metadata on every
 call, so this module uses gspread's `HTTPClient` directly and addresses tabs by A1 ranges.
@@ -39,6 +42,7 @@ import requests
 import structlog
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
+from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL
 from gspread.utils import extract_id_from_url
 
 from movebot.bot.errors import (
@@ -81,7 +85,7 @@ __all__ = [
 ]
 
 SCOPES = ("https://www.googleapis.com/auth/spreadsheets",)
-MAX_BODY_BYTES = 2_000_000  # Google's recommended maximum payload per request
+MAX_BODY_BYTES = 2_000_000  # Google's recommended maximum payload per request (bytes sent)
 CELL_CHAR_LIMIT = 50_000  # Google Sheets' limit on the characters in one cell
 
 # Skipped reasons (Korean: desk staff read them in reports).
@@ -737,40 +741,30 @@ class GoogleBackend:
         landing: Sequence[CellWrite],
         added: tuple[tuple[SheetKey, int], ...],
     ) -> list[CellWrite]:
-        """One RAW values.batchUpdate per chunk of at most `max_body_bytes`; a row's cells
-        never straddle two chunks."""
+        """One RAW values.batchUpdate per chunk whose body, as sent (UTF-8 JSON), is at most
+        `max_body_bytes`; rows taken in sheet order, a row's cells never straddle two chunks.
+
+        A single row larger than the limit still goes, alone in its chunk."""
         rows: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
         for w in landing:
             rows[(w.sheet, w.row)].append(w)
-        overhead = len(json.dumps({"valueInputOption": "RAW", "data": []}))
-        chunks: list[list[CellWrite]] = [[]]
-        size = overhead
-        for group in rows.values():
-            cost = sum(
-                len(
-                    json.dumps(
-                        {
-                            "range": a1_range(touched[w.sheet].title, w.row, w.column),
-                            "values": [[w.new]],
-                        }
-                    )
-                )
-                + 2
-                for w in group
-            )
-            if chunks[-1] and size + cost > self.max_body_bytes:
-                chunks.append([])
-                size = overhead
-            chunks[-1].extend(group)
-            size += cost
+        prefixes = {key: _range_prefix_bytes(tab.title) for key, tab in touched.items()}
+        bodies = [_Body(prefixes)]
+        for _, group in sorted(rows.items(), key=lambda item: item[0]):
+            body = bodies[-1]
+            if body.writes and body.size + body.cost(group) > self.max_body_bytes:
+                body = _Body(prefixes)
+                bodies.append(body)
+            body.add(group)
         sid = self.spreadsheet_id
+        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % sid
         written: list[CellWrite] = []
-        for n, chunk in enumerate(chunks, 1):
-            body = {"valueInputOption": "RAW", "data": _value_ranges(touched, chunk)}
-            what = "writing" if len(chunks) == 1 else f"writing (part {n} of {len(chunks)})"
+        for n, body in enumerate(bodies, 1):
+            payload = _encode({"valueInputOption": "RAW", "data": body.value_ranges(touched)})
+            what = "writing" if len(bodies) == 1 else f"writing (part {n} of {len(bodies)})"
 
-            def send(http: HTTPClient, body: dict[str, Any] = body) -> Any:
-                return http.values_batch_update(sid, body)
+            def send(http: HTTPClient, payload: bytes = payload) -> Any:
+                return http.request("post", url, data=payload, headers=dict(_JSON_HEADERS)).json()
 
             try:
                 self._call(what, send)
@@ -779,44 +773,132 @@ class GoogleBackend:
                     raise
                 landed = {(w.sheet, w.column) for w in written}
                 raise WriteInterrupted(
-                    f"{err} The write was split in {len(chunks)} parts to stay under Google's "
+                    f"{err} The write was split in {len(bodies)} parts to stay under Google's "
                     f"request size; parts 1 to {n - 1} ({len(written)} cells) had landed.",
                     WriteResult(
                         written=tuple(written),
                         added_columns=tuple(a for a in added if a in landed),
                     ),
                 ) from None
-            written.extend(chunk)
+            _log.debug("sheets.write.part", part=n, parts=len(bodies), bytes=len(payload))
+            written.extend(body.writes)
         return written
 
 
-def _value_ranges(
-    touched: Mapping[SheetKey, Tab], writes: Sequence[CellWrite]
-) -> list[dict[str, Any]]:
-    """Cells -> ValueRanges, cells stacked in one column on consecutive rows merged."""
-    ordered = sorted(writes, key=lambda w: (w.sheet, w.column, w.row))
-    data: list[dict[str, Any]] = []
-    run: list[CellWrite] = []
+def _encode(body: Any) -> bytes:
+    """A request body as sent: compact JSON, UTF-8 (Korean text as itself, not `\\uXXXX`)."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode(
+        "utf-8"
+    )
 
-    def flush() -> None:
-        if run:
-            first, last = run[0], run[-1]
-            title = touched[first.sheet].title
-            if len(run) == 1:
-                rng = a1_range(title, first.row, first.column)
+
+def _json_bytes(value: str) -> int:
+    return len(_encode(value))
+
+
+_JSON_HEADERS = {"Content-Type": "application/json; charset=UTF-8"}
+# `{"valueInputOption":"RAW","data":[]}`: the body without its ValueRanges.
+_BODY_BYTES = len(_encode({"valueInputOption": "RAW", "data": []}))
+# `{"range":"","majorDimension":"ROWS","values":[]}` less the range's `""`: a ValueRange
+# without its range (a JSON string) and its cells (each `[value]`, comma-separated).
+_RUN_BYTES = len(_encode({"range": "", "majorDimension": "ROWS", "values": []})) - 2
+
+
+def _range_prefix_bytes(title: str) -> int:
+    """The encoded bytes of `"'tab'!"`, the start of every range of the tab, quotes included;
+    the column letters, row numbers and `:` after it are one byte each."""
+    return _json_bytes(f"{_quote_title(title)}!")
+
+
+@dataclass(slots=True)
+class _Run:
+    """Cells of one column on consecutive rows: one ValueRange."""
+
+    sheet: SheetKey
+    column: int
+    first: int
+    last: int
+    writes: list[CellWrite]
+
+
+class _Body:
+    """A values.batchUpdate body filled row by row, its encoded size (`_encode`) kept exact.
+
+    Rows come in (sheet, row) order, so a cell either extends its column's run ending on the
+    row above or starts a new run (a ValueRange); `size` is then the length of the bytes sent.
+    """
+
+    def __init__(self, prefixes: Mapping[SheetKey, int]) -> None:
+        self.prefixes = prefixes
+        self.runs: list[_Run] = []
+        self.open: dict[tuple[SheetKey, int], _Run] = {}  # each column's latest run
+        self.writes: list[CellWrite] = []
+        self.size = _BODY_BYTES
+
+    def _range_bytes(self, sheet: SheetKey, column: int, first: int, last: int) -> int:
+        letters = len(column_letter(column))
+        size = self.prefixes[sheet] + letters + len(str(first))
+        return size if last == first else size + 1 + letters + len(str(last))
+
+    def _step(self, w: CellWrite, span: tuple[int, int] | None, runs: int) -> int:
+        """The bytes `w` adds: extending the run `span` (first, last row) of its column when
+        that ends on the row above, else a new run after `runs` others."""
+        cell = _json_bytes(w.new) + 2  # [value]
+        if span is not None and span[1] == w.row - 1:
+            before = self._range_bytes(w.sheet, w.column, *span)
+            after = self._range_bytes(w.sheet, w.column, span[0], w.row)
+            return after - before + 1 + cell
+        new = _RUN_BYTES + self._range_bytes(w.sheet, w.column, w.row, w.row) + cell
+        return new + (1 if runs else 0)
+
+    def cost(self, group: Sequence[CellWrite]) -> int:
+        """The bytes `add(group)` would add."""
+        spans: dict[tuple[SheetKey, int], tuple[int, int]] = {
+            key: (run.first, run.last)
+            for key in {(w.sheet, w.column) for w in group}
+            if (run := self.open.get(key)) is not None
+        }
+        runs = len(self.runs)
+        total = 0
+        for w in group:
+            key = (w.sheet, w.column)
+            span = spans.get(key)
+            total += self._step(w, span, runs)
+            if span is not None and span[1] == w.row - 1:
+                spans[key] = (span[0], w.row)
             else:
-                rng = a1_range(title, first.row, first.column, last.column, last.row)
-            data.append({"range": rng, "majorDimension": "ROWS", "values": [[w.new] for w in run]})
-            run.clear()
+                spans[key] = (w.row, w.row)
+                runs += 1
+        return total
 
-    for w in ordered:
-        if run and not (
-            w.sheet == run[-1].sheet and w.column == run[-1].column and w.row == run[-1].row + 1
-        ):
-            flush()
-        run.append(w)
-    flush()
-    return data
+    def add(self, group: Sequence[CellWrite]) -> None:
+        for w in group:
+            key = (w.sheet, w.column)
+            run = self.open.get(key)
+            span = (run.first, run.last) if run is not None else None
+            self.size += self._step(w, span, len(self.runs))
+            if run is not None and run.last == w.row - 1:
+                run.last = w.row
+                run.writes.append(w)
+            else:
+                run = _Run(w.sheet, w.column, w.row, w.row, [w])
+                self.runs.append(run)
+                self.open[key] = run
+            self.writes.append(w)
+
+    def value_ranges(self, touched: Mapping[SheetKey, Tab]) -> list[dict[str, Any]]:
+        """The runs as ValueRanges, by sheet, column and row."""
+        data: list[dict[str, Any]] = []
+        for run in sorted(self.runs, key=lambda r: (r.sheet, r.column, r.first)):
+            title = touched[run.sheet].title
+            if run.first == run.last:
+                rng = a1_range(title, run.first, run.column)
+            else:
+                rng = a1_range(title, run.first, run.column, run.column, run.last)
+            data.append(
+                {"range": rng, "majorDimension": "ROWS", "values": [[w.new] for w in run.writes]}
+            )
+        return data
 
 
 def _refuse_rows(

@@ -15,6 +15,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import responses
 import structlog
 from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -23,7 +24,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from movebot.bot import demo
 from movebot.bot.alerts import ChannelResult
-from movebot.bot.config import ScheduleConfig, Settings, SourceConfig
+from movebot.bot.config import AlertsConfig, ScheduleConfig, Settings, SourceConfig
 from movebot.bot.errors import BadConfig
 from movebot.bot.journal import Journal, JournalUnavailable
 from movebot.bot.schedule import (
@@ -421,6 +422,31 @@ def test_run_worker_polls_journals_alerts_and_sends_the_digest(tmp_path):
         (run,) = journal.runs()
         assert run.outcome == "ok" and run.written > 0
     assert any(e["event"] == "rule" for e in logs)
+
+
+@responses.activate
+def test_a_polling_run_and_the_digest_land_in_a_real_channel_masked(tmp_path):
+    slack = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"
+    responses.post(slack, body="ok")
+    book = tmp_path / "desk.xlsx"
+    demo.write_demo_workbook(book)
+    settings = Settings(
+        source=SourceConfig(kind="workbook", path=book),
+        alerts=AlertsConfig(urls=["slack://T000/B000/XXXXSLACKSECRET"]),
+        base_dir=tmp_path,
+    )
+    code = run_worker(
+        settings, scheduler_cls=OneTickScheduler, clock=lambda: kst("2024-12-04 18:05")
+    )
+    assert code == 0
+    posts = [json.loads(c.request.body)["attachments"][0] for c in responses.calls]
+    assert [p["title"].split(" (")[0] for p in posts] == [
+        "movebot 점검 결과",
+        "movebot 오늘의 할 일",
+    ]
+    text = "\n".join(p["text"] for p in posts)
+    assert "행 19 조*린 010-****-6001" in text
+    assert "010-2000-" not in text and "조예린" not in text
 
 
 def test_sigterm_stops_a_running_worker_cleanly(tmp_path):

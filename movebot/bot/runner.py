@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import structlog
@@ -265,9 +265,7 @@ def plan_undo(
         if column is None:
             kept.append((w, f"'{w.field}' 열이 시트에 없음"))
             continue
-        restores.append(
-            CellWrite(w.sheet, w.row, column, w.field, w.new, w.old, w.fingerprint, ("undo",))
-        )
+        restores.append(replace(w.reverse(), column=column))  # where the column is now
     return backend, UndoOutcome(new_run_id(now), undo_of, snapshot, tuple(restores), tuple(kept))
 
 

@@ -869,3 +869,34 @@ def test_fake_writes_like_the_api(fake, http):
     )
     assert sheet.column_count == 5
     assert fake.count("spreadsheets.batchUpdate") == 1
+
+
+def test_a_reregistration_lands_whole_or_not_at_all_when_staff_edit_one_of_its_rows(fake, sa_key):
+    # RULES.md §5: the changes one rule makes land together. rereg.reuse reopens the old row
+    # and closes the new one; a staff edit on the old row must hold back the new row too,
+    # or the customer's new inquiry would be closed with nothing reopened.
+    from movebot.bot.engine import KST, plan
+    from movebot.rules.settings import RuleSettings
+
+    lead_tab, _ = add_desk(
+        fake,
+        leads=[
+            [45616.4, "", "종결(고객취소)", "가격 비쌈", "김민수", "010-2000-1001", "", 45646],
+            [45628.5, "", "", "", "김민수", "010-2000-1001", "", 45646],
+        ],
+        obs=[[45621, "010-2000-1001", "가격 비쌈", "비싼 가격", "한빛이사", "2.5톤", "120만원"]],
+    )
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    p = plan(snap, datetime(2024, 12, 4, 18, tzinfo=KST), RuleSettings())
+    assert {c.rule for c in p.changes} >= {"rereg.reuse"}
+    lead_tab.set("D2", "가격 비쌈 / 고객 재통화 예정")  # staff, while the bot runs
+
+    result = backend.write(snap, p.cell_writes())
+
+    assert lead_tab.get("C2") == "종결(고객취소)" and lead_tab.get("C3") in (None, "")
+    assert {s.write.row for s in result.skipped} >= {2, 3}
+    assert any("행 2" in s.reason for s in result.skipped if s.write.row == 3)
+    # the next run sees the same situation and plans the re-registration again
+    again = plan(backend.read(), datetime(2024, 12, 4, 19, tzinfo=KST), RuleSettings())
+    assert "rereg.reuse" in {c.rule for c in again.changes}

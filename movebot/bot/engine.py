@@ -9,6 +9,7 @@ zero changes.
 from __future__ import annotations
 
 import gc
+import itertools
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -53,7 +54,9 @@ def _item_check(rule: Rule) -> Callable[..., Iterable[Finding] | None]:
     return lambda _item, ctx, *edits: rule.check(ctx, *edits)
 
 
-def _run(rule: Rule, ctx: Context, edits: Edits | None) -> list[Finding]:
+def _run(
+    rule: Rule, ctx: Context, edits: Edits | None, calls: Iterator[int] | None = None
+) -> list[Finding]:
     """Call the rule on each item of its scope; a rule that fails on one item becomes a
     finding on that row and the run goes on."""
     found: list[Finding] = []
@@ -68,6 +71,7 @@ def _run(rule: Rule, ctx: Context, edits: Edits | None) -> list[Finding]:
                 found.append(_crash(rule, item, error))
         return found
     for item in items(rule.scope, ctx):
+        edits.group = next(calls) if calls else 0  # the changes of one call land together
         mark = len(edits.changes)  # edits.checkpoint(), without a call per row
         try:
             out = check(item, ctx, edits)
@@ -207,12 +211,13 @@ def _plan(snapshot: Snapshot, now: datetime, settings: RuleSettings, bot_note_he
     ctx = Context(leads, obs, wall, settings)
     changes: list[Change] = []
     findings: list[Finding] = []
+    calls = itertools.count(1)  # numbers each call of a change rule: its changes' group
     for rule in CHANGE_RULES:
         mode = mode_of(rule.id, settings)
         if mode == "off":
             continue
         edits = Edits(rule.id)
-        found = _run(rule, ctx, edits)
+        found = _run(rule, ctx, edits, calls)
         if mode == "apply":
             leads, changed = _apply(leads, edits.changes, position)
             ctx = ctx.after(leads, changed)  # the next rule sees the sheet as this one left it

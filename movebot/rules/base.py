@@ -318,6 +318,9 @@ class Edits:
         self.rule = rule
         self.changes: list[Change] = []
         self._current: dict[tuple[int, str], str] = {}
+        # the engine numbers each call of the rule: the changes of one call (on one row or
+        # several, e.g. a duplicate and its survivor) land together or not at all
+        self.group = 0
 
     def value(self, lead: Lead, field: str) -> str:
         written = self._current.get((lead.row, field))
@@ -331,7 +334,9 @@ class Edits:
         if new == old:
             return
         self.changes.append(
-            Change("leads", lead.row, field, old, new, self.rule, reason, lead.fingerprint)
+            Change(
+                "leads", lead.row, field, old, new, self.rule, reason, lead.fingerprint, self.group
+            )
         )
         self._current[(lead.row, field)] = new
 

@@ -190,6 +190,7 @@ class Change:
     rule: str
     reason: str  # Korean, one line
     fingerprint: str = ""
+    group: int = 0  # changes one rule made in one go (on one or several rows) share a group
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,7 @@ class CellWrite:
     new: str
     fingerprint: str
     rules: tuple[str, ...]
+    groups: tuple[int, ...] = ()  # the change groups it belongs to: they land together or not
 
 
 @dataclass(frozen=True, slots=True)
@@ -264,9 +266,11 @@ class Plan:
                     new=c.new,
                     fingerprint=c.fingerprint,
                     rules=(c.rule,),
+                    groups=(c.group,) if c.group else (),
                 )
             else:
                 rules = prev.rules if c.rule in prev.rules else prev.rules + (c.rule,)
+                groups = prev.groups + ((c.group,) if c.group not in prev.groups + (0,) else ())
                 merged[key] = CellWrite(
                     sheet=prev.sheet,
                     row=prev.row,
@@ -276,6 +280,7 @@ class Plan:
                     new=c.new,
                     fingerprint=prev.fingerprint,
                     rules=rules,
+                    groups=groups,
                 )
         return tuple(w for w in merged.values() if w.old != w.new)
 

@@ -22,6 +22,7 @@ ROW_LOST = "행이 이동했고 같은 행을 찾을 수 없음"
 ROW_AMBIGUOUS = "행이 이동했고 같은 값의 행이 여럿임"
 COLUMN_MOVED = "열 위치가 계획과 다름 ({fields}) — 다음 실행에서 다시 시도"
 NOTE_COLUMN_TAKEN = "봇 확인 열을 만들 자리에 이미 값이 있음"
+TIED = "함께 바뀌어야 할 다른 행({rows})을 쓸 수 없어 이 행도 건너뜀"
 
 
 def _row_index(tab: Tab) -> dict[str, list[int]]:
@@ -132,4 +133,41 @@ def settle(
         if row == tab.header_row:
             created |= {(sheet, w.column) for w in group if w.field == "bot_note"}
         landing[(sheet, target)] = (group, moved)
+    _untie(writes, landing, skipped)
     return [w for _, ws in landing.values() for w in ws], skipped
+
+
+def _untie(
+    writes: Sequence[CellWrite],
+    landing: dict[tuple[SheetKey, int], tuple[list[CellWrite], list[CellWrite]]],
+    skipped: list[Skipped],
+) -> None:
+    """Skip every landing row tied to a skipped one: the changes one rule made in one go
+    (a re-registration reopening the old row and closing the new one, a duplicate and the
+    cross-note on its survivor) land together or not at all (RULES.md §5)."""
+    if not skipped:
+        return
+    rows_of: dict[int, set[tuple[SheetKey, int]]] = defaultdict(set)
+    groups_of: dict[tuple[SheetKey, int], set[int]] = defaultdict(set)
+    for w in writes:
+        for g in w.groups:
+            rows_of[g].add((w.sheet, w.row))
+            groups_of[(w.sheet, w.row)].add(g)
+    failed = {(s.write.sheet, s.write.row) for s in skipped}
+    tied: dict[tuple[SheetKey, int], tuple[SheetKey, int]] = {}  # row -> the skipped row
+    stack = [(row, row) for row in failed]
+    while stack:
+        row, cause = stack.pop()
+        for g in groups_of.get(row, ()):
+            for other in rows_of[g]:
+                if other not in failed and other not in tied:
+                    tied[other] = cause
+                    stack.append((other, cause))
+    if not tied:
+        return
+    for key, (group, _) in list(landing.items()):
+        planned = (group[0].sheet, group[0].row)
+        if planned in tied:
+            del landing[key]
+            why = TIED.format(rows=f"행 {tied[planned][1]}")
+            skipped.extend(Skipped(w, why) for w in group)

@@ -124,3 +124,29 @@ def at(text: str) -> datetime:
 
 def run(snap: Snapshot, now: str = "2024-12-04 18:00", **settings: Any) -> After:
     return After(plan(snap, at(now), RuleSettings(**settings)))
+
+
+def applied(after: After) -> Snapshot:
+    """The snapshot as the sheet reads once every planned change has landed."""
+    p = after.plan
+    tabs = {}
+    for key in ("leads", "ob"):
+        tab = p.snapshot.tab(key)  # type: ignore[arg-type]
+        headers = list(tab.headers)
+        columns = dict(tab.columns)
+        rows = [list(r) for r in tab.rows]
+        for w in p.cell_writes():
+            if w.sheet != key:
+                continue
+            if w.row == tab.header_row:
+                headers += [None] * (w.column + 1 - len(headers))
+                headers[w.column] = w.new
+                columns[w.field] = w.column
+                continue
+            row = rows[w.row - tab.header_row - 1]
+            row += [None] * (w.column + 1 - len(row))
+            row[w.column] = w.new
+        tabs[key] = Tab(
+            tab.key, tab.title, tab.header_row, tuple(headers), columns, tuple(map(tuple, rows))
+        )
+    return Snapshot(p.snapshot.source, tabs["leads"], tabs["ob"])

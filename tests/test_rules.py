@@ -10,7 +10,7 @@ from movebot.bot.engine import plan
 from movebot.rules import RULES
 from movebot.rules.settings import RuleSettings
 
-from desk import at, desk, lead, ob, run
+from desk import applied, at, desk, lead, ob, run
 
 # --- §1 진행상황 ------------------------------------------------------------------------
 
@@ -563,3 +563,17 @@ def test_every_rule_documents_why_with_a_seed_section_and_an_example():
         assert rule.doc.startswith(rule.id + " — "), rule.id
         assert "seed §" in rule.doc, rule.id
         assert "Example" in rule.doc, rule.id
+
+
+def test_an_old_row_the_bot_reopened_is_not_taken_for_a_new_reregistration():
+    snap = desk(
+        [
+            lead(intake="2024-11-05 10:00", status="종결(고객취소)"),
+            lead(intake="2024-11-20 10:00", status="종결(고객취소)"),
+            lead(intake="2024-12-02 11:00"),
+        ]
+    )
+    first = run(snap)
+    assert [first.status(r) for r in (2, 3, 4)] == ["종결(고객취소)", "상담요청", "종결(중복)"]
+    second = run(applied(first))
+    assert [c for c in second.plan.changes if c.field != "bot_note"] == []

@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from movebot.rules.base import DUPLICATE, Context, Edits, is_closed, is_open, md
+from movebot.rules.base import DUPLICATE, Context, Edits, is_closed, is_open, md, stands_in
 from movebot.rules.duplicates import moves_of
 from movebot.rules.model import Lead
 from movebot.rules.settings import RuleSettings
 
 REUSED_NEW_ROW_NOTE = "재접수: 기존 DB 사용"
 KEPT_NEW_ROW_NOTE = "재접수 (정산 후 신규 DB)"
+REOPENED_MARK = "(정산 전 기존 DB 활용)"  # ends the note on an old row the bot reopened
 
 
 def settlement_cutoff(intake: datetime, settings: RuleSettings) -> datetime:
@@ -44,6 +45,9 @@ def reregistrations(customer: list[Lead], settings: RuleSettings) -> list[Reregi
         for i, new in enumerate(move):
             if not is_open(new) or new.status == "계약완료" or new.intake_at is None:
                 continue
+            if stands_in(REOPENED_MARK, new.remarks):
+                continue  # an old row the bot reopened for a re-registration is not new
+
             earlier = move[:i]
             if any(is_open(e) for e in earlier):
                 continue  # an earlier open row: dup.same's case
@@ -74,9 +78,7 @@ def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) ->
         assert r.new.intake_at is not None
         reason = f"정산 전 재접수 (행 {r.new.row})"
         edits.set_status(r.old, "상담요청", reason)
-        edits.append(
-            r.old, "remarks", f"재접수 {md(r.new.intake_at)} (정산 전 기존 DB 활용)", reason
-        )
+        edits.append(r.old, "remarks", f"재접수 {md(r.new.intake_at)} {REOPENED_MARK}", reason)
         edits.set_status(r.new, DUPLICATE, f"행 {r.old.row}을(를) 다시 사용")
         edits.append(r.new, "remarks", REUSED_NEW_ROW_NOTE, f"행 {r.old.row}을(를) 다시 사용")
 

@@ -230,7 +230,7 @@ def test_contracted_row_is_never_closed_and_a_later_contract_is_flagged():
     snap = desk([lead(status="견적진행"), lead(intake="2024-12-03 10:00", status="계약완료")])
     after = run(snap)
     assert after.status(3) == "계약완료"
-    assert after.findings(3) == ["dup.same: 계약완료 건이 행 2(견적진행)과 같은 이사 — 중복 확인"]
+    assert after.findings(3) == ["dup.same: 계약완료 건이 행 2과(와) 같은 이사 — 중복 확인"]
 
 
 def test_earlier_contract_survives_and_closes_the_later_inquiry():
@@ -577,3 +577,32 @@ def test_an_old_row_the_bot_reopened_is_not_taken_for_a_new_reregistration():
     assert [first.status(r) for r in (2, 3, 4)] == ["종결(고객취소)", "상담요청", "종결(중복)"]
     second = run(applied(first))
     assert [c for c in second.plan.changes if c.field != "bot_note"] == []
+
+
+def test_a_closed_cleaning_inquiry_stays_a_cleaning_inquiry_for_the_next_run():
+    snap = desk(
+        [
+            lead(intake="2024-11-01 10:00", status="청소문의", origin="서울 강남구 삼성동"),
+            lead(intake="2024-11-02 10:00", status="청소문의", origin="서울 강남구 삼성동"),
+            lead(intake="2024-11-03 10:00", status="견적진행", origin="서울"),
+            lead(intake="2024-11-04 10:00", origin="서울 강남구 역삼동"),
+            lead(intake="2024-11-05 10:00", origin="서울 강남구 삼성동"),
+        ]
+    )
+    first = run(snap)
+    assert first.status(3) == "종결(중복)"
+    assert first.remarks(3) == "중복: 최초 접수 11.1 10:00 (청소문의)"
+    second = run(applied(first))
+    assert [c for c in second.plan.changes if c.field != "bot_note"] == []
+
+
+def test_a_contract_duplicate_note_does_not_change_when_the_survivor_is_promoted():
+    snap = desk(
+        [
+            lead(intake="2024-11-20 11:00", status="장기요청", move_date="2025-01-30"),
+            lead(intake="2024-12-02 09:59", status="계약완료", move_date="2025-01-30"),
+        ]
+    )
+    first = run(snap)
+    assert first.status(2) == "상담요청"
+    assert run(applied(first)).plan.changes == ()

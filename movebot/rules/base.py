@@ -36,12 +36,21 @@ def is_closed(lead: Lead) -> bool:
     return lead.status in CLOSED
 
 
+SERVICE_STATUSES = {"청소문의": "cleaning", "기타 서비스": "other"}
+
+
 def service_of(lead: Lead) -> str:
-    """moving, cleaning or other (RULES.md §2 "Service")."""
-    if lead.status == "청소문의" or "청소" in lead.move_type:
+    """moving, cleaning or other (RULES.md §2 "Service"). A row the bot closed as 종결(중복)
+    keeps the service its status gave it: its 비고 note names that status (`(청소문의)`)."""
+    if "청소" in lead.move_type:
         return "cleaning"
-    if lead.status == "기타 서비스":
-        return "other"
+    service = SERVICE_STATUSES.get(lead.status)
+    if service:
+        return service
+    if lead.status == DUPLICATE:
+        for status, service in SERVICE_STATUSES.items():
+            if f"({status})" in lead.remarks:
+                return service
     return "moving"
 
 

@@ -15,6 +15,7 @@ from functools import lru_cache
 
 from movebot.rules.base import (
     DUPLICATE,
+    SERVICE_STATUSES,
     Context,
     Edits,
     finding,
@@ -141,6 +142,10 @@ def _close(edits: Edits, d: Duplicate, reason: str) -> None:
         if first.intake_at
         else f"중복: 최초 접수 행 {first.row}"
     )
+    if d.row.status in SERVICE_STATUSES:
+        # the status is what made it a cleaning / other-service inquiry: keep that readable
+        # once it says 종결(중복), for staff and for the next run's service_of
+        note += f" ({d.row.status})"
     edits.set_status(d.row, DUPLICATE, reason)
     edits.append(d.row, "remarks", note, reason)
 
@@ -166,7 +171,7 @@ def same_customer_same_move(customer: list[Lead], ctx: Context, edits: Edits) ->
         yield finding(
             "dup.same",
             d.row,
-            f"계약완료 건이 행 {d.survivor.row}({d.survivor.status or '미분류'})과 같은 이사 — 중복 확인",
+            f"계약완료 건이 행 {d.survivor.row}과(와) 같은 이사 — 중복 확인",
         )
 
 

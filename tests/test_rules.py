@@ -531,12 +531,19 @@ def test_off_mode_silences_a_rule():
     assert after.plan.findings == ()
 
 
-def test_only_named_rules_change_cells_but_the_bot_note_stays_whole():
+def test_only_named_rules_run_and_the_bot_note_is_left_alone():
     snap = desk([lead(status="종결 (중복)"), lead(status="종결(고객취소)", phone="010-2000-2002")])
     p = plan(snap, at("2024-12-04 18:00"), RuleSettings(only_rules=frozenset({"longterm.promote"})))
-    assert [c.rule for c in p.changes if c.field != "bot_note"] == []
-    assert p.findings == ()
-    notes = {c.row: c.new for c in p.changes if c.field == "bot_note"}
+    assert p.changes == () and p.findings == ()
+
+
+def test_naming_bot_note_writes_it_from_every_rule_without_their_changes():
+    snap = desk([lead(status="종결 (중복)"), lead(status="종결(고객취소)", phone="010-2000-2002")])
+    only = frozenset({"bot.note"})
+    p = plan(snap, at("2024-12-04 18:00"), RuleSettings(only_rules=only))
+    assert {c.rule for c in p.changes} == {"bot.note"}
+    notes = {c.row: c.new for c in p.changes if c.row > 1}
+    assert notes[2].startswith("진행상황 '종결(중복)'(으)로 변경 제안")
     assert notes[3].startswith("고객취소인데")
 
 

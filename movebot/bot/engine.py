@@ -27,10 +27,12 @@ KST = ZoneInfo("Asia/Seoul")
 
 
 def mode_of(rule_id: str, settings: RuleSettings) -> str:
+    """apply, suggest or off as configured; under `--rule` (only_rules), a rule not named is
+    "hidden": it writes nothing and reports nothing, and its findings (a change rule's as
+    suggestions) only feed 봇 확인 — which is written only when `bot.note` is named too, so
+    a partial run never rewrites it from part of the rules."""
     if settings.only_rules is not None and rule_id not in settings.only_rules:
-        if rule_id == BOT_NOTE:
-            return settings.modes.get(BOT_NOTE, "apply")
-        return "off" if rule_id in RULES and RULES[rule_id].changes else "hidden"
+        return "off" if rule_id == BOT_NOTE else "hidden"
     default = RULES[rule_id].default_mode if rule_id in RULES else "apply"
     return settings.modes.get(rule_id, default)  # type: ignore[return-value]
 
@@ -212,10 +214,13 @@ def _plan(snapshot: Snapshot, now: datetime, settings: RuleSettings, bot_note_he
     changes: list[Change] = []
     findings: list[Finding] = []
     calls = itertools.count(1)  # numbers each call of a change rule: its changes' group
+    hidden: set[str] = set()
     for rule in CHANGE_RULES:
         mode = mode_of(rule.id, settings)
         if mode == "off":
             continue
+        if mode == "hidden":
+            hidden.add(rule.id)
         edits = Edits(rule.id)
         found = _run(rule, ctx, edits, calls)
         if mode == "apply":
@@ -225,7 +230,6 @@ def _plan(snapshot: Snapshot, now: datetime, settings: RuleSettings, bot_note_he
         else:
             findings.extend(_suggestion(c) for c in edits.changes)
         findings.extend(found)
-    hidden: set[str] = set()
     for rule in FINDING_RULES:
         mode = mode_of(rule.id, settings)
         if mode == "off":

@@ -74,8 +74,9 @@ def test_safe_number_050x_is_a_valid_phone():
 
 def test_unreadable_move_date_names_the_header_and_the_text():
     after = run(desk([lead(status="견적진행", move_date="12월 말쯤")]))
-    assert "value.unparseable: '이사예정일' 날짜을(를) 읽을 수 없음: '12월 말쯤'" in after.findings(
-        2
+    assert (
+        "value.unparseable: '이사예정일' 칸의 날짜 형식을 읽을 수 없음: '12월 말쯤'"
+        in after.findings(2)
     )
 
 
@@ -230,7 +231,9 @@ def test_contracted_row_is_never_closed_and_a_later_contract_is_flagged():
     snap = desk([lead(status="견적진행"), lead(intake="2024-12-03 10:00", status="계약완료")])
     after = run(snap)
     assert after.status(3) == "계약완료"
-    assert after.findings(3) == ["dup.same: 계약완료 건이 행 2과(와) 같은 이사 — 중복 확인"]
+    assert after.findings(3) == [
+        "dup.same: 계약완료 건인데 같은 이사의 이전 접수(행 2)가 열려 있음 — 중복 확인"
+    ]
 
 
 def test_earlier_contract_survives_and_closes_the_later_inquiry():

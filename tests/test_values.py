@@ -190,7 +190,7 @@ def test_a_ten_digit_010_number_is_a_suspected_typo_even_if_phonenumbers_accepts
         text="010-537-3426",
         key=None,
         display="010-537-3426",
-        problem="010 번호 자리수 오류 (10자리)",
+        problem="010 번호 자릿수 오류: 10자리",
     )
 
 
@@ -198,15 +198,15 @@ def test_a_ten_digit_010_number_in_a_number_cell_is_a_suspected_typo_too() -> No
     phone = parse_phone(105373426)
     assert phone is not None
     assert phone.key is None
-    assert phone.problem == "010 번호 자리수 오류 (10자리)"
+    assert phone.problem == "010 번호 자릿수 오류: 10자리"
 
 
 @pytest.mark.parametrize(
     ("typed", "problem"),
     [
-        ("010-5373-42690", "010 번호 자리수 오류 (12자리)"),
-        ("010-5373-426900", "010 번호 자리수 오류 (13자리)"),
-        ("010-5373", "010 번호 자리수 오류 (7자리)"),
+        ("010-5373-42690", "010 번호 자릿수 오류: 12자리"),
+        ("010-5373-426900", "010 번호 자릿수 오류: 13자리"),
+        ("010-5373", "010 번호 자릿수 오류: 7자리"),
     ],
 )
 def test_an_010_number_without_eleven_digits_links_nothing(typed: str, problem: str) -> None:
@@ -418,7 +418,7 @@ def test_text_in_alt_phones_that_is_no_phone_is_returned_as_unreadable() -> None
 def test_a_suspected_typo_in_alt_phones_is_a_phone_with_a_problem() -> None:
     phones, unreadable = parse_phones("010-537-3426 / 010-1111-2222")
     assert [(p.key, p.problem) for p in phones] == [
-        (None, "010 번호 자리수 오류 (10자리)"),
+        (None, "010 번호 자릿수 오류: 10자리"),
         ("+821011112222", None),
     ]
     assert unreadable == ()

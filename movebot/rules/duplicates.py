@@ -166,12 +166,12 @@ def same_customer_same_move(customer: list[Lead], ctx: Context, edits: Edits) ->
     close, contracted = duplicates_of(customer)
     for d in close:
         if d.same_number:
-            _close(edits, d, f"행 {d.survivor.row}와(과) 같은 고객·같은 이사")
+            _close(edits, d, f"같은 고객·같은 이사 (최초 행 {d.survivor.row})")
     for d in contracted:
         yield finding(
             "dup.same",
             d.row,
-            f"계약완료 건이 행 {d.survivor.row}과(와) 같은 이사 — 중복 확인",
+            f"계약완료 건인데 같은 이사의 이전 접수(행 {d.survivor.row})가 열려 있음 — 중복 확인",
         )
 
 
@@ -192,7 +192,7 @@ def several_numbers(customer: list[Lead], ctx: Context, edits: Edits) -> None:
         if d.same_number:
             continue
         survivor, row = d.survivor, d.row
-        reason = f"행 {survivor.row}와(과) 같은 고객(다른 번호)·같은 이사"
+        reason = f"같은 고객(다른 번호)·같은 이사 (최초 행 {survivor.row})"
         _close(edits, d, reason)
         if _number(survivor):
             edits.append(row, "remarks", f"{_number(survivor)} 접수 내용 동일", reason)

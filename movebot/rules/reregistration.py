@@ -79,8 +79,8 @@ def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) ->
         reason = f"정산 전 재접수 (행 {r.new.row})"
         edits.set_status(r.old, "상담요청", reason)
         edits.append(r.old, "remarks", f"재접수 {md(r.new.intake_at)} {REOPENED_MARK}", reason)
-        edits.set_status(r.new, DUPLICATE, f"행 {r.old.row}을(를) 다시 사용")
-        edits.append(r.new, "remarks", REUSED_NEW_ROW_NOTE, f"행 {r.old.row}을(를) 다시 사용")
+        edits.set_status(r.new, DUPLICATE, f"기존 행 {r.old.row} 다시 사용")
+        edits.append(r.new, "remarks", REUSED_NEW_ROW_NOTE, f"기존 행 {r.old.row} 다시 사용")
 
 
 def new_row_after_settlement(customer: list[Lead], ctx: Context, edits: Edits) -> None:

@@ -44,11 +44,12 @@ def unreadable_values(row: Lead | ObCall, ctx: Context) -> list[Finding]:
     type dates many ways (seed §3 shows `2024-12-02 15:19`, the seed's own header `24.12.03`) and
     the bot reads them all, so what is left is a real typo.
 
-    Example: 이사예정일 `12월 말` → 봇 확인 `'이사예정일' 날짜를 읽을 수 없음: '12월 말'`.
+    Example: 이사예정일 `12월 말` → 봇 확인 `'이사예정일' 칸의 날짜 형식을 읽을 수 없음: '12월 말'`.
     """
     found: list[Finding] = []
     for p in row.problems:
-        message = f"'{p.header}' {p.expected}을(를) 읽을 수 없음: '{p.text}'"
+        header = p.header.rstrip("↓▼ ")
+        message = f"'{header}' 칸의 {p.expected} 형식을 읽을 수 없음: '{p.text}'"
         if isinstance(row, Lead):
             found.append(finding("value.unparseable", row, message))
         else:
@@ -95,7 +96,7 @@ def invalid_phone(lead: Lead, ctx: Context) -> list[Finding]:
     spots it, staff decide. A `010` number has 11 digits; 10 is a typo even if it dials.
 
     Example: 연락처 `010-537-3426` → 봇 확인 `연락처 확인 필요: 010-537-3426 (010 번호
-    자리수 오류 (10자리))`.
+    자릿수 오류: 10자리)`.
     """
     found: list[Finding] = []
     if not is_open(lead):

@@ -128,7 +128,7 @@ def _integral(value: int | float) -> int | None:
 # ---------------------------------------------------------------------------------------------
 # Phones
 
-PROBLEM_010_LENGTH = "010 번호 자리수 오류 ({n}자리)"
+PROBLEM_010_LENGTH = "010 번호 자릿수 오류: {n}자리"
 PROBLEM_PARTIAL = "번호 일부 누락"
 PROBLEM_INVALID = "유효하지 않은 번호"
 

@@ -55,3 +55,29 @@ def test_rule_mode_must_be_apply_suggest_or_off(tmp_path):
     config.write_text("rules:\n  dup.same: maybe\n")
     with pytest.raises(BadConfig, match="rules.dup.same"):
         load_settings(config)
+
+
+def test_a_bare_off_in_yaml_means_off(tmp_path):
+    config = tmp_path / "desk.yaml"
+    config.write_text("rules:\n  ob.status_hint: off\n")
+    assert load_settings(config).rules == {"ob.status_hint": "off"}
+
+
+def test_an_unknown_rule_id_is_named(tmp_path):
+    config = tmp_path / "desk.yaml"
+    config.write_text("rules:\n  no.rule: apply\n")
+    with pytest.raises(BadConfig, match="no.rule"):
+        load_settings(config)
+
+
+def test_a_tab_section_without_its_title_keeps_the_default_title(tmp_path):
+    config = tmp_path / "desk.yaml"
+    config.write_text("sheets:\n  leads:\n    header_row: 2\n")
+    settings = load_settings(config)
+    assert (settings.sheets.leads.title, settings.sheets.leads.header_row) == ("이사 관리자", 2)
+
+
+def test_an_environment_value_that_is_not_json_is_a_config_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("MOVEBOT_ALERTS__URLS", "json://127.0.0.1:9/")
+    with pytest.raises(BadConfig, match="JSON"):
+        load_settings(None)

@@ -24,6 +24,7 @@ from pydantic import (
     field_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
 
 from movebot.bot.errors import BadConfig
 from movebot.rules.settings import DEFAULT_PRICE_REASONS, DEFAULT_STATUS_HINTS, Mode, RuleSettings
@@ -56,7 +57,15 @@ def _clock(value: Any) -> Any:
     return value
 
 
+def _mode(value: Any) -> Any:
+    # YAML 1.1 reads a bare `off` as false (and `on` as true)
+    if value is False:
+        return "off"
+    return value
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
+RuleMode = Annotated[Mode, BeforeValidator(_mode)]
 Clock = Annotated[time, BeforeValidator(_clock)]
 
 
@@ -77,9 +86,17 @@ class TabConfig(Section):
     headers: dict[str, list[str]] = {}  # field -> extra header names accepted for it
 
 
+class LeadsTabConfig(TabConfig):
+    title: str = "이사 관리자"
+
+
+class ObTabConfig(TabConfig):
+    title: str = "OB 상세"
+
+
 class SheetsConfig(Section):
-    leads: TabConfig = TabConfig(title="이사 관리자")
-    ob: TabConfig = TabConfig(title="OB 상세")
+    leads: LeadsTabConfig = LeadsTabConfig()
+    ob: ObTabConfig = ObTabConfig()
     bot_note_header: str = "봇 확인"
 
 
@@ -142,7 +159,7 @@ class Settings(BaseSettings):
 
     source: SourceConfig = SourceConfig()
     sheets: SheetsConfig = SheetsConfig()
-    rules: dict[str, Mode] = {}
+    rules: dict[str, RuleMode] = {}  # rule id -> apply / suggest / off
     longterm: LongtermConfig = LongtermConfig()
     settlement: SettlementConfig = SettlementConfig()
     ob: ObConfig = ObConfig()
@@ -163,6 +180,16 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The file's values arrive as init kwargs; the environment wins over the file.
         return (env_settings, init_settings)
+
+    @field_validator("rules")
+    @classmethod
+    def _known_rules(cls, value: dict[str, Mode]) -> dict[str, Mode]:
+        from movebot.rules import RULE_IDS
+
+        unknown = sorted(set(value) - set(RULE_IDS))
+        if unknown:
+            raise ValueError(f"unknown rule {', '.join(unknown)} (rules: {', '.join(RULE_IDS)})")
+        return value
 
     def rule_settings(self, only_rules: frozenset[str] | None = None) -> RuleSettings:
         return RuleSettings(
@@ -202,7 +229,7 @@ def _expand_env(value: Any, where: str = "") -> Any:
         def sub(m: re.Match[str]) -> str:
             name = m.group(1)
             if name not in os.environ:
-                raise BadConfig(f"설정 {where}: environment variable {name} is not set.")
+                raise BadConfig(f"Setting {where}: environment variable {name} is not set.")
             return os.environ[name]
 
         return _ENV_REF.sub(sub, value)
@@ -224,7 +251,12 @@ def build_settings(data: dict[str, Any], base_dir: Path, origin: str) -> Setting
     try:
         return Settings(**data, base_dir=base_dir)
     except ValidationError as e:
-        raise _explain(e, origin) from None
+        raise _explain(e, f"{origin} (or a MOVEBOT_* environment variable)") from None
+    except SettingsError as e:
+        raise BadConfig(
+            f"A MOVEBOT_* environment variable cannot be read: {e}. Lists and maps are "
+            """written as JSON, e.g. MOVEBOT_ALERTS__URLS='["slack://T000/B000/XXXX"]'."""
+        ) from None
 
 
 def load_settings(path: Path | None) -> Settings:

@@ -616,3 +616,14 @@ def test_a_contract_duplicate_note_does_not_change_when_the_survivor_is_promoted
     first = run(snap)
     assert first.status(2) == "상담요청"
     assert run(applied(first)).plan.changes == ()
+
+
+def test_a_note_is_never_appended_to_a_remarks_cell_holding_a_date():
+    # in Google Sheets a 비고 typed "12/10" is a date: appending would show its serial number
+    snap = desk([lead(status="견적진행", remarks=45636.0)], obs=[ob(detail="재통화 요청")])
+    after = run(snap)
+    assert "remarks" not in {c.field for c in after.plan.changes}
+    assert after.findings(2) == [
+        "ob.sync: 비고 칸이 날짜·숫자 형식이라 덧붙이지 못함: '12.2 OB 재통화 요청' — 칸 서식을 "
+        "텍스트로 바꿔 주세요"
+    ]

@@ -222,7 +222,7 @@ def _plan(snapshot: Snapshot, now: datetime, settings: RuleSettings, bot_note_he
         if mode == "hidden":
             hidden.add(rule.id)
         edits = Edits(rule.id)
-        found = _run(rule, ctx, edits, calls)
+        found = _run(rule, ctx, edits, calls) + edits.refused
         if mode == "apply":
             leads, changed = _apply(leads, edits.changes, position)
             ctx = ctx.after(leads, changed)  # the next rule sees the sheet as this one left it

@@ -330,6 +330,7 @@ class Edits:
         # the engine numbers each call of the rule: the changes of one call (on one row or
         # several, e.g. a duplicate and its survivor) land together or not at all
         self.group = 0
+        self.refused: list[Finding] = []  # appends a typed cell could not take
 
     def value(self, lead: Lead, field: str) -> str:
         written = self._current.get((lead.row, field))
@@ -358,6 +359,17 @@ class Edits:
         nothing. Returns whether it appended."""
         old = self.value(lead, field)
         if stands_in(text, old):
+            return False
+        if field in lead.typed_cells:
+            label = "비고" if field == "remarks" else "예비번호"
+            self.refused.append(
+                finding(
+                    self.rule,
+                    lead,
+                    f"{label} 칸이 날짜·숫자 형식이라 덧붙이지 못함: '{text}' — 칸 서식을 "
+                    "텍스트로 바꿔 주세요",
+                )
+            )
             return False
         sep = ("\n" if field == "remarks" else ", ") if old.strip() else ""
         self._write(lead, field, old.rstrip() + sep + text if sep else text, reason)

@@ -77,6 +77,9 @@ class Lead:
     manager: str = ""  # 담당자
     bot_note: str = ""  # 봇 확인
     problems: tuple[ValueProblem, ...] = ()
+    # 비고 / 예비번호 cells that hold a date, number or boolean rather than text: appending to
+    # one would turn what staff see (a date, say) into its raw number, so the bot does not
+    typed_cells: frozenset[str] = frozenset()
 
     @property
     def phones(self) -> tuple[Phone, ...]:

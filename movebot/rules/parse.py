@@ -61,6 +61,22 @@ def fingerprint(tab: Tab, index: int) -> str:
     return "|".join(_fingerprint_part(tab.cell(index, f)) for f in FINGERPRINT_FIELDS[tab.key])
 
 
+_NO_TYPED: frozenset[str] = frozenset()
+
+
+def _typed(remarks: CellValue, alt_phones: CellValue) -> frozenset[str]:
+    """The appendable cells holding something other than text (see `Lead.typed_cells`)."""
+    if (remarks is None or type(remarks) is str) and (
+        alt_phones is None or type(alt_phones) is str
+    ):
+        return _NO_TYPED
+    return frozenset(
+        f
+        for f, v in (("remarks", remarks), ("alt_phones", alt_phones))
+        if v is not None and not isinstance(v, str)
+    )
+
+
 def _unreadable_phone(text: str) -> Phone:
     return Phone(text=text, key=None, display=text, problem="번호로 읽을 수 없음")
 
@@ -290,6 +306,7 @@ def parse_leads(
                 v.strip() if type(v := row[c_manager]) is str else _text(v),  # manager
                 v if type(v := row[c_note]) is str else cell_text(v),  # bot_note
                 r.take_problems() if r.problems else (),  # problems
+                _typed(row[c_remarks], alt_raw),  # typed_cells
             )
         )
     return tuple(leads)

@@ -732,3 +732,15 @@ def test_create_workbook_stores_dates_with_a_date_format_and_equals_text_as_text
     assert (ws["B2"].value, ws["B2"].number_format) == (datetime(2024, 12, 20), "yyyy-mm-dd")
     assert (ws["C2"].value, ws["C2"].data_type) == ("=SUM(A1)", "s")
     assert ws.column_dimensions["D"].width == 60  # wide, within reason
+
+
+@pytest.mark.parametrize("owner", ["~$desk.xlsx", "~$sk.xlsx", ".~lock.desk.xlsx#"])
+def test_a_workbook_open_in_excel_or_libreoffice_is_not_written(desk, owner):
+    from movebot.bot.sheets.workbook import WorkbookOpen
+
+    snap = backend(desk).read()
+    (desk.parent / owner).write_bytes(b"someone")
+    before = desk.read_bytes()
+    with pytest.raises(WorkbookOpen, match="Close the file"):
+        backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
+    assert desk.read_bytes() == before

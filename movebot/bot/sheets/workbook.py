@@ -100,6 +100,21 @@ class WorkbookBusy(SourceChanged):
     """Another process holds the workbook's lock for longer than the backend waits."""
 
 
+class WorkbookOpen(SourceChanged):
+    """Excel or LibreOffice has the workbook open: their next save would undo the bot's."""
+
+
+def _open_elsewhere(path: Path) -> Path | None:
+    """The owner file Excel (`~$desk.xlsx`, or `~$sk.xlsx` for longer names) or LibreOffice
+    (`.~lock.desk.xlsx#`) keeps beside a workbook it has open, if there is one."""
+    name = path.name
+    for owner in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"):
+        candidate = path.with_name(owner)
+        if candidate.exists():
+            return candidate
+    return None
+
+
 def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -272,6 +287,13 @@ class WorkbookBackend:
         if not writes:
             return WriteResult()
         started = time.perf_counter()
+        owner = _open_elsewhere(self.path)
+        if owner is not None:
+            raise WorkbookOpen(
+                f"Workbook {self.path} is open in Excel or LibreOffice ({owner.name} is beside "
+                "it): their next save would overwrite what the bot writes. Close the file and "
+                "run again. Nothing was written."
+            )
         with self._locked():
             data = self._load_bytes()
             version = _digest(data)

@@ -627,3 +627,9 @@ def test_a_note_is_never_appended_to_a_remarks_cell_holding_a_date():
         "ob.sync: 비고 칸이 날짜·숫자 형식이라 덧붙이지 못함: '12.2 OB 재통화 요청' — 칸 서식을 "
         "텍스트로 바꿔 주세요"
     ]
+
+
+def test_a_row_holding_only_an_old_bot_note_is_no_lead():
+    snap = desk([lead(status="견적진행", bot_note="x"), {"bot_note": "예전 경고"}])
+    after = run(snap)
+    assert after.findings(3) == []

@@ -146,3 +146,9 @@ def test_a_failed_applied_run_is_journaled_and_alerted_once(config, book, capsys
     assert "OB 상세" in runs[0]["error"]
     assert len(responses.calls) == 1
     assert "실패" in json.loads(responses.calls[0].request.body)["attachments"][0]["text"]
+
+
+def test_undo_without_a_journal_says_so_and_creates_none(book, capsys):
+    code, out = cli(capsys, "undo", "r20241204-180000-abcd", "--workbook", str(book))
+    assert code == 2 and "No journal" in out
+    assert not (book.parent / "movebot.db").exists()

@@ -17,7 +17,7 @@ from movebot.bot.alerts import Notifier, send_failure_alert, send_run_alert
 from movebot.bot.config import Settings
 from movebot.bot.engine import plan
 from movebot.bot.errors import BadConfig, MovebotError
-from movebot.bot.journal import Journal, JournaledWrite, new_run_id
+from movebot.bot.journal import Journal, JournaledWrite, UnknownRun, new_run_id
 from movebot.bot.masking import RowLabels, scrub
 from movebot.bot.sheets import SheetBackend
 from movebot.bot.sheets.layout import TabSpec
@@ -251,6 +251,11 @@ def plan_undo(
     """The cells run `undo_of` wrote that still hold its value, each with the write that
     restores it. A 봇 확인 header the run created stays (its cells are emptied)."""
     backend = backend or backend_for(settings)
+    if not settings.journal_path.exists():  # looking must not create an empty journal
+        raise UnknownRun(
+            f"No journal at {settings.journal_path}: no run has been applied there, so there is "
+            "nothing to undo. Give the journal with --journal (or journal.path)."
+        )
     with Journal(settings.journal_path) as journal:
         journal.require_run(undo_of)
         writes = journal.writes_of(undo_of)

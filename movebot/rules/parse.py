@@ -134,9 +134,10 @@ class _Reader:
         out = []
         first = self.tab.header_row + 1
         width = self.width
+        note = self.tab.columns.get("bot_note", -1)  # the bot's own note does not make a row
         for i, row in enumerate(self.tab.rows):
-            for v in row:
-                if v is not None and not (type(v) is str and not v.strip()):
+            for j, v in enumerate(row):
+                if v is not None and not (type(v) is str and not v.strip()) and j != note:
                     break
             else:
                 continue  # a blank row

@@ -6,8 +6,9 @@ surname: `남궁**`); a phone keeps its first group and last four digits (`010-*
 `02-****-1234`, `0505-****-1234`); anything unreadable in a phone cell shows as `***`.
 
 `scrub(text)` masks every phone-looking run inside free text (a finding's message, an exception)
-and every secret registered with `register_secret` (alert URLs' tokens, the KakaoWork app key),
-so that text from anywhere can be handed to an alert or a log line.
+— a mistyped number too: any run of 7 or more digits, whatever its shape, except dates, times,
+amounts and run ids — and every secret registered with `register_secret` (alert URLs' tokens,
+the KakaoWork app key), so that text from anywhere can be handed to an alert or a log line.
 """
 
 from __future__ import annotations
@@ -51,9 +52,32 @@ _PHONE_RUN = re.compile(
     r"(?![0-9A-Za-z])"
 )
 # A number cell that lost its leading 0: a mobile number (1053734269) or, in a phone cell only,
-# an area-code number (212341234); free text keeps amounts like 250000000 as they are.
+# an area-code number (212341234); in free text an amount like 250000000 is no phone (though
+# `scrub` still hides it as a long run of digits unless it reads `250000000원`).
 _LOST_ZERO_MOBILE = re.compile(r"1[016789]\d{7,8}")
 _LOST_ZERO_AREA = re.compile(r"[2-6]\d{7,9}")
+
+# What `scrub` leaves readable although it is made of digits: a date (2024-12-02, 2024. 12. 2.,
+# 20241202), a time (15:19, 10:15:00.123456), an amount (120000000원, 120만원), a run id
+# (r20241203-101500-3f2a) and a phone `scrub` has masked already (010-****-4269).
+_KEEP = (
+    r"(?<![0-9A-Za-z_])r\d{8}-\d{6}-[0-9a-f]{4}(?![0-9A-Za-z_])"
+    r"|(?<!\d)(?:19|20)\d\d[ ]?[-./][ ]?(?:1[0-2]|0?[1-9])[ ]?[-./][ ]?(?:3[01]|[12]\d|0?[1-9])"
+    r"(?!\d)\.?"
+    r"|(?<!\d)(?:19|20)\d\d(?:1[0-2]|0[1-9])(?:3[01]|[12]\d|0[1-9])(?!\d)"
+    r"|(?<!\d)\d{1,2}:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?!\d)"
+    r"|(?<!\d)[1-9]\d*(?:,\d{3})*(?:\.\d+)?[ ]?(?:원|만|천|억)"
+    r"|(?<!\d)(?:0\d{1,3}-)?\*{4}(?:-\d{4})?(?!\d)"
+)
+_KEEP_OR_PHONE = re.compile(f"(?P<keep>{_KEEP})|{_PHONE_RUN.pattern}")
+# Any run of digits with the separators staff type between them (-, space, ., `)`), stopping
+# before something kept; `scrub` masks it when it holds `_MIN_RUN_DIGITS` or more digits.
+_RUN_SEP = r"[-. )\t\u00a0\u3000]{1,3}"
+_KEEP_OR_RUN = re.compile(
+    f"(?P<keep>{_KEEP})"
+    rf"|(?<![0-9A-Za-z_])(?:\+ ?)?\(?\d+(?:{_RUN_SEP}(?!{_KEEP})\d+)*"
+)
+_MIN_RUN_DIGITS = 7
 
 
 def mask_name(name: str) -> str:
@@ -230,18 +254,49 @@ def mask_urls(text: str) -> str:
 def scrub(text: str) -> str:
     """`text` with registered secrets, URL credentials and phone numbers masked.
 
-    `010-7181-5385 접수 내용 동일` -> `010-****-5385 접수 내용 동일`. Dates and amounts are left
-    as they are.
+    `010-7181-5385 접수 내용 동일` -> `010-****-5385 접수 내용 동일`. A mistyped number is
+    masked too, keeping what the convention keeps: `010-5373-426` -> `010-****-3426`,
+    `01053734` -> `***` (see `mask_digit_run`). Dates, times, amounts and run ids are left as
+    they are.
     """
     if not text:
         return text
     text = mask_urls(_hide_secrets(text))
 
     def phone(m: re.Match[str]) -> str:
+        if m.group("keep") is not None:
+            return m.group(0)
         digits = _national(m.group(0))
         return (_mask_national(digits) or UNREADABLE) if digits else m.group(0)
 
-    return _PHONE_RUN.sub(phone, text)
+    def digit_run(m: re.Match[str]) -> str:
+        if m.group("keep") is not None:
+            return m.group(0)
+        return mask_digit_run(m.group(0))
+
+    return _KEEP_OR_RUN.sub(digit_run, _KEEP_OR_PHONE.sub(phone, text))
+
+
+def mask_digit_run(run: str) -> str:
+    """A run of digits (with separators) as alerts and logs may show it.
+
+    Fewer than 7 digits: as it is. A phone: `010-****-4269`. Anything else keeps its first group
+    when that starts with 0 and has 2–4 digits, and its last 4 digits when it has 10 or more:
+    `010-5373-426` -> `010-****-3426`, `010-53734` -> `010-****`, `01053734` -> `***`.
+    """
+    groups = re.findall(r"\d+", run)
+    digits = "".join(groups)
+    if len(digits) < _MIN_RUN_DIGITS:
+        return run
+    national = _national(run)
+    shown = _mask_national(national) if national else None
+    if shown:
+        return shown
+    head = groups[0] if groups[0].startswith("0") and 2 <= len(groups[0]) <= 4 else ""
+    tail = digits[-4:] if len(digits) >= 10 else ""
+    if not head and not tail:
+        return UNREADABLE
+    return "-".join(part for part in (head, "****", tail) if part)
 
 
 # --- row labels ------------------------------------------------------------------------------

@@ -70,7 +70,12 @@ def find_columns(
     bot_note_header: str = "봇 확인",
 ) -> dict[str, int]:
     """field -> 0-based column. Raises MissingHeader naming the tab, the header and what was
-    found when a required header is absent."""
+    found when a required header is absent.
+
+    When several columns match a field, the one under the earliest name in the field's list
+    wins (the default name, then its aliases in order, then `extra_aliases`), and among columns
+    under the same name the leftmost: `비고` and `실패사유/비고` both present -> `실패사유/비고`.
+    """
     names = {f: list(a) for f, a in DEFAULT_HEADERS[key].items()}
     for f, aliases in (extra_aliases or {}).items():
         if f not in names and f != "bot_note":
@@ -80,12 +85,21 @@ def find_columns(
             )
         names.setdefault(f, []).extend(aliases)
     names["bot_note"] = [bot_note_header]
-    wanted = {header_key(a): f for f, aliases in names.items() for a in reversed(aliases)}
-    columns: dict[str, int] = {}
+    # header as compared -> (field, its place in the field's list); a name two fields share
+    # goes to the later field, as before
+    wanted: dict[str, tuple[str, int]] = {}
+    for f, aliases in names.items():
+        for rank, alias in reversed(list(enumerate(aliases))):
+            wanted[header_key(alias)] = (f, rank)
+    best: dict[str, tuple[int, int]] = {}  # field -> (rank, column)
     for col, text in enumerate(headers):
-        f = wanted.get(header_key(text))
-        if f is not None and f not in columns:
-            columns[f] = col
+        hit = wanted.get(header_key(text))
+        if hit is None:
+            continue
+        f, rank = hit
+        if f not in best or rank < best[f][0]:
+            best[f] = (rank, col)
+    columns = {f: col for f, (_, col) in sorted(best.items(), key=lambda item: item[1][1])}
     missing = [f for f in REQUIRED[key] if f not in columns]
     if missing:
         found = [str(h).strip() for h in headers if str(h or "").strip()]

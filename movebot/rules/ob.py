@@ -11,32 +11,50 @@ def sync_note(ob: ObCall, ctx: Context, edits: Edits) -> None:
 
     Why: seed §7 — "'(3)상세내용'에 기재된 것은 반드시 이사 관리자의 비고란에도 동일하게
     기재되어야 합니다." The lead is the one sharing the call's phone: the latest whose 인입일
-    is not after the call, else the earliest. Compared ignoring whitespace.
+    is not after the call, else the earliest. Compared ignoring whitespace. The note is written
+    in the desk's `<M.D> OB <상세내용>` format, and the date also picks the lead, so an OB row
+    without a readable date waits until staff fix it (ob.required or value.unparseable flags
+    it).
 
     Example: OB 상세 `12.2`, 010-5373-4269, 상세내용 `업체 연락 지연으로 인입, 업체 전달` → the
     lead's 비고 + `12.2 OB 업체 연락 지연으로 인입, 업체 전달`.
     """
-    if not ob.detail:
+    if not ob.detail or ob.ob_at is None:
         return
     lead = ctx.lead_of(ob)
     if lead is None or stands_in(ob.detail, edits.value(lead, "remarks")):
         return
-    stamp = f"{md(ob.ob_at)} OB" if ob.ob_at else "OB"
-    edits.append(lead, "remarks", f"{stamp} {ob.detail}", f"OB 상세 행 {ob.row}")
+    edits.append(lead, "remarks", f"{md(ob.ob_at)} OB {ob.detail}", f"OB 상세 행 {ob.row}")
 
 
 def orphan(ob: ObCall, ctx: Context) -> list[Finding]:
     """ob.orphan — an OB 상세 row whose phone matches no lead.
 
     Why: seed §7 — every OB note must also stand in a lead's 비고; with no lead for the number
-    it cannot (a typo in the number, or a lead never registered).
+    it cannot (a typo in the number, or a lead never registered). A mistyped phone (a suspected
+    typo) links nothing, so it matches no lead either: the finding names its problem. An empty
+    phone is ob.required's, text that is no phone at all value.unparseable's.
 
     Example: OB 상세 고객 연락처 `010-9999-0000`, no such number in 이사 관리자 → 봇 확인
-    `이사 관리자에 이 번호의 DB 없음`.
+    `이사 관리자에 이 번호의 DB 없음`; 고객 연락처 `010-2000-100` → 봇 확인 `고객 연락처 확인
+    필요: 010-2000-100 (<the number's problem>) — 이사 관리자 DB를 찾을 수 없음`.
     """
     found: list[Finding] = []
-    if ob.phone and ob.phone.key and ctx.lead_of(ob) is None:
-        found.append(ob_finding("ob.orphan", ob, "이사 관리자에 이 번호의 DB 없음"))
+    phone = ob.phone
+    if phone is None or not phone.text.strip():
+        return found
+    if phone.key:
+        if ctx.lead_of(ob) is None:
+            found.append(ob_finding("ob.orphan", ob, "이사 관리자에 이 번호의 DB 없음"))
+    elif phone.problem and not any(p.field == "phone" for p in ob.problems):
+        found.append(
+            ob_finding(
+                "ob.orphan",
+                ob,
+                f"고객 연락처 확인 필요: {phone.text.strip()} ({phone.problem})"
+                " — 이사 관리자 DB를 찾을 수 없음",
+            )
+        )
     return found
 
 

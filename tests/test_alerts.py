@@ -141,7 +141,7 @@ def test_the_alert_counts_changes_per_rule_and_lists_new_findings_with_masked_ro
     assert lines[0] == "변경 2건 · 확인 필요 2건 · 참고 1건 · 반영 보류 1건"
     body = alert.body
     assert "장기요청→상담요청 승격 1건\n  - 행 41 김*수 010-****-4269" in body
-    assert "중복 종결 (다른 번호로 접수) 1건\n  - 행 57 이*희 010-****-5385" in body
+    assert "여러 번호 문의 정리 (중복 종결·번호 메모) 1건\n  - 행 57 이*희 010-****-5385" in body
     assert "  - 행 57 이*희 010-****-5385: 010-****-5385 접수 내용 동일, 이*희 고객" in body
     assert "OB 상세 번호의 DB 없음 1건\n  - OB 상세 행 7 010-****-5385\n" in body
     assert body.index("[확인 필요]") < body.index("[참고]")

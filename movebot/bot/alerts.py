@@ -52,7 +52,7 @@ CHANGE_TITLES: dict[str, str] = {
     "rereg.reuse": "재접수 처리 (정산 전, 기존 DB 활용)",
     "rereg.new": "재접수 처리 (정산 후, 신규 DB)",
     "dup.same": "중복 종결",
-    "dup.multi_number": "중복 종결 (다른 번호로 접수)",
+    "dup.multi_number": "여러 번호 문의 정리 (중복 종결·번호 메모)",
     "longterm.promote": "장기요청→상담요청 승격",
     "ob.sync": "OB 비고 반영",
     "bot.note": "봇 확인 메모 갱신",

@@ -129,9 +129,9 @@ def render_text(outcome: RunOutcome, source: str) -> str:
     lines = [head, ""]
     visible = [c for c in plan.changes if c.field != "bot_note"]
     notes = [c for c in plan.changes if c.field == "bot_note"]
-    lines.append(
-        f"Changes ({len(visible)} cells" + (f", 봇 확인 {len(notes)}" if notes else "") + ")"
-    )
+    cells = len({(c.sheet, c.row, c.field) for c in visible})
+    note_part = f"; 봇 확인 in {len(notes)} cells" if notes else ""
+    lines.append(f"Changes ({len(visible)} to {cells} cells{note_part})")
     lines += _table(
         [
             _sheet(plan, c.sheet),

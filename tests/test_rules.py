@@ -633,3 +633,8 @@ def test_a_row_holding_only_an_old_bot_note_is_no_lead():
     snap = desk([lead(status="견적진행", bot_note="x"), {"bot_note": "예전 경고"}])
     after = run(snap)
     assert after.findings(3) == []
+
+
+def test_a_passed_move_date_of_another_year_shows_its_year():
+    after = run(desk([lead(status="장기요청", move_date="2024-11-30")]), now="2025-02-01 09:00")
+    assert after.findings(2) == ["longterm.past: 이사예정일 지남 (2024.11.30) — 장기요청 정리 필요"]

@@ -35,7 +35,7 @@ from movebot.bot.config import Settings
 from movebot.bot.engine import KST, mode_of
 from movebot.bot.errors import BadConfig
 from movebot.bot.masking import row_label
-from movebot.rules.base import Context, is_closed, is_open, md, squash
+from movebot.rules.base import Context, is_closed, is_open, md_near, squash
 from movebot.rules.longterm import PROMOTION_NOTE
 from movebot.rules.model import Lead, Snapshot
 from movebot.rules.parse import parse_desk
@@ -167,7 +167,9 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: Settings) -> Diges
         if due == today and not is_closed(lead):
             lists[manager]["due_today"].append((lead.row, _label(lead)))
         elif due is not None and due < today and is_open(lead):
-            lists[manager]["overdue"].append(((due, lead.row), _label(lead, f"예정 {md(due)}")))
+            lists[manager]["overdue"].append(
+                ((due, lead.row), _label(lead, f"예정 {md_near(due, today)}"))
+            )
         if returns_on and _pending_return(lead, ctx):
             days = (today - lead.intake_at.date()).days if lead.intake_at else 0
             lists[manager]["returns"].append((lead.row, _label(lead, f"인입 후 {days}일")))

@@ -64,6 +64,12 @@ def md(d: date | datetime) -> str:
     return f"{d.month}.{d.day}"
 
 
+def md_near(d: date | datetime, today: date) -> str:
+    """`12.2` within today's year, `2024.12.2` in another: a date shown to staff far from
+    when it was written must not read as next month's."""
+    return md(d) if d.year == today.year else f"{d.year}.{md(d)}"
+
+
 def md_hm(at: datetime, has_time: bool) -> str:
     """`12.2 15:13`, or `12.2` when the cell had no time."""
     return f"{md(at)} {at:%H:%M}" if has_time else md(at)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from movebot.rules.base import LONGTERM, Context, Edits, finding, md
+from movebot.rules.base import LONGTERM, Context, Edits, finding, md_near
 from movebot.rules.model import Finding, Lead
 
 PROMOTION_NOTE = "장기요청→상담요청"
@@ -83,7 +83,7 @@ def past(lead: Lead, ctx: Context) -> list[Finding]:
             finding(
                 "longterm.past",
                 lead,
-                f"이사예정일 지남 ({md(lead.move_date)}) — {lead.status} 정리 필요",
+                f"이사예정일 지남 ({md_near(lead.move_date, ctx.today)}) — {lead.status} 정리 필요",
             )
         )
     return found

@@ -225,6 +225,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "-v", "--verbose", action="store_true", help="log each step (INFO) on stderr"
     )
+    # -v is accepted after the command too (`movebot reconcile -v`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def source_options(p: argparse.ArgumentParser) -> None:
@@ -232,7 +237,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--workbook", metavar="FILE", help="a local .xlsx with the desk's tabs")
         p.add_argument("--journal", metavar="PATH", help="the run journal (SQLite file)")
 
-    p = sub.add_parser("reconcile", help="check the sheet and plan (or --apply) the changes")
+    p = sub.add_parser(
+        "reconcile", parents=[common], help="check the sheet and plan (or --apply) the changes"
+    )
     source_options(p)
     p.add_argument("--now", help="the run's clock, ISO 8601 (default: now, Asia/Seoul)")
     p.add_argument("--apply", action="store_true", help="write the changes (default: preview)")
@@ -242,41 +249,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_reconcile)
 
-    p = sub.add_parser("digest", help="the morning digest: calls due, overdue, returns")
+    p = sub.add_parser(
+        "digest", parents=[common], help="the morning digest: calls due, overdue, returns"
+    )
     source_options(p)
     p.add_argument("--now", help="the digest's clock, ISO 8601 (default: now)")
     p.add_argument("--send", action="store_true", help="send it to the alert channels")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_digest)
 
-    p = sub.add_parser("run", help="the scheduled worker (foreground; Ctrl-C / SIGTERM stop)")
+    p = sub.add_parser(
+        "run", parents=[common], help="the scheduled worker (foreground; Ctrl-C / SIGTERM stop)"
+    )
     source_options(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("doctor", help="check config, credentials, sheet, channels, journal")
+    p = sub.add_parser(
+        "doctor", parents=[common], help="check config, credentials, sheet, channels, journal"
+    )
     source_options(p)
     p.add_argument("--send-test", action="store_true", help="send a test alert to each channel")
     p.set_defaults(func=cmd_doctor)
 
-    p = sub.add_parser("history", help="past applied runs, newest first")
+    p = sub.add_parser("history", parents=[common], help="past applied runs, newest first")
     source_options(p)
     p.add_argument("--limit", type=int, default=20, metavar="N")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_history)
 
-    p = sub.add_parser("undo", help="restore the cells a run wrote (preview; --apply to write)")
+    p = sub.add_parser(
+        "undo", parents=[common], help="restore the cells a run wrote (preview; --apply to write)"
+    )
     source_options(p)
     p.add_argument("run_id", metavar="RUN_ID")
     p.add_argument("--now", help="the undo's clock, ISO 8601 (default: now)")
     p.add_argument("--apply", action="store_true", help="write the restores")
     p.set_defaults(func=cmd_undo)
 
-    p = sub.add_parser("demo", help="build a workbook from the desk's own cases and run on it")
+    p = sub.add_parser(
+        "demo", parents=[common], help="build a workbook from the desk's own cases and run on it"
+    )
     p.add_argument("path", nargs="?", default="examples/desk.xlsx")
     p.add_argument("--now", default="2024-12-04T18:00:00+09:00", help="the demo's clock")
     p.set_defaults(func=cmd_demo)
 
-    p = sub.add_parser("rules", help="list the rules, their ids and default modes")
+    p = sub.add_parser(
+        "rules", parents=[common], help="list the rules, their ids and default modes"
+    )
     p.add_argument("--markdown", action="store_true", help="as the README's table")
     p.set_defaults(func=cmd_rules)
     return parser

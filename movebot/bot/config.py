@@ -264,13 +264,12 @@ def load_settings(path: Path | None) -> Settings:
     if path is None:
         return build_settings({}, Path.cwd(), "settings")
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open(encoding="utf-8") as stream:  # a stream: YAML errors name the file
+            data = yaml.safe_load(stream) or {}
     except FileNotFoundError:
         raise BadConfig(f"Config file {path} does not exist.") from None
-    except OSError as e:
-        raise BadConfig(f"Config file {path} cannot be read: {e.strerror}.") from None
-    try:
-        data = yaml.safe_load(text) or {}
+    except (OSError, UnicodeDecodeError) as e:
+        raise BadConfig(f"Config file {path} cannot be read: {e}.") from None
     except yaml.YAMLError as e:
         raise BadConfig(f"Config file {path} is not valid YAML: {e}") from None
     if not isinstance(data, dict):

@@ -313,7 +313,7 @@ def run_digest(
         notifier = notifier or Notifier.from_settings(settings.alerts)
         if not notifier.channels:
             raise BadConfig(
-                "movebot digest --send: no alert channel is configured. Add apprise URLs under "
+                "digest --send: no alert channel is configured. Add apprise URLs under "
                 "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
             )
     snapshot = backend_for(settings).read()

@@ -367,7 +367,8 @@ class GoogleBackend:
                 )
         except (ValueError, google.auth.exceptions.GoogleAuthError) as err:
             raise UserError(
-                f"The Google credentials file {source} is not a usable key: {err}. {fix}"
+                f"The Google credentials file {source} is not a usable key: "
+                f"{str(err).rstrip('.')}. {fix}"
             ) from None
         raise UserError(
             f"The Google credentials file {source} is not a service-account key "

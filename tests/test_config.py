@@ -19,18 +19,25 @@ def test_example_config_holds_every_default():
     assert example.source.kind == "workbook"
 
 
-def test_misspelt_key_is_named(tmp_path):
-    config = tmp_path / "desk.yaml"
-    config.write_text("alerts:\n  repeat_afer: 2h\n")
-    with pytest.raises(BadConfig, match="alerts.repeat_afer"):
-        load_settings(config)
+def config_file(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "desk.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
-def test_bad_duration_is_named(tmp_path):
-    config = tmp_path / "desk.yaml"
-    config.write_text("alerts:\n  repeat_after: soon\n")
-    with pytest.raises(BadConfig, match="alerts.repeat_after"):
-        load_settings(config)
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("alerts:\n  repeat_afer: 2h\n", "alerts.repeat_afer"),  # a misspelt key
+        ("alerts:\n  repeat_after: soon\n", "alerts.repeat_after"),  # not a duration
+        ("rules:\n  dup.same: maybe\n", "rules.dup.same"),  # not apply / suggest / off
+        ("rules:\n  no.rule: apply\n", "no.rule"),  # no such rule
+        ("settlement:\n  time: noon\n", "settlement.time"),  # not a time of day
+    ],
+)
+def test_a_mistake_in_the_file_is_named(tmp_path, text, named):
+    with pytest.raises(BadConfig, match=named):
+        load_settings(config_file(tmp_path, text))
 
 
 def test_secret_comes_from_the_environment(tmp_path, monkeypatch):
@@ -50,24 +57,10 @@ def test_missing_environment_variable_is_named(tmp_path, monkeypatch):
         load_settings(config)
 
 
-def test_rule_mode_must_be_apply_suggest_or_off(tmp_path):
-    config = tmp_path / "desk.yaml"
-    config.write_text("rules:\n  dup.same: maybe\n")
-    with pytest.raises(BadConfig, match="rules.dup.same"):
-        load_settings(config)
-
-
 def test_a_bare_off_in_yaml_means_off(tmp_path):
     config = tmp_path / "desk.yaml"
     config.write_text("rules:\n  ob.status_hint: off\n")
     assert load_settings(config).rules == {"ob.status_hint": "off"}
-
-
-def test_an_unknown_rule_id_is_named(tmp_path):
-    config = tmp_path / "desk.yaml"
-    config.write_text("rules:\n  no.rule: apply\n")
-    with pytest.raises(BadConfig, match="no.rule"):
-        load_settings(config)
 
 
 def test_a_tab_section_without_its_title_keeps_the_default_title(tmp_path):

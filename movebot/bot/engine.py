@@ -74,7 +74,7 @@ def _run(
         return found
     for item in items(rule.scope, ctx):
         edits.group = next(calls) if calls else 0  # the changes of one call land together
-        mark = len(edits.changes)  # edits.checkpoint(), without a call per row
+        mark = edits.checkpoint()
         try:
             out = check(item, ctx, edits)
             if out:

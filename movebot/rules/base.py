@@ -381,11 +381,13 @@ class Edits:
         self._write(lead, field, old.rstrip() + sep + text if sep else text, reason)
         return True
 
-    def checkpoint(self) -> int:
-        return len(self.changes)
+    def checkpoint(self) -> tuple[int, int]:
+        return len(self.changes), len(self.refused)
 
-    def rollback(self, mark: int) -> None:
-        del self.changes[mark:]
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Forget what the rule did since `checkpoint()` (it failed on that item)."""
+        del self.changes[mark[0] :]
+        del self.refused[mark[1] :]
         self._current = {(c.row, c.field): c.new for c in self.changes}
 
 

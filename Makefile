@@ -15,9 +15,9 @@ demo: $(BIN)/movebot
 	$(BIN)/movebot demo
 
 lint: $(BIN)/movebot
-	$(BIN)/ruff check movebot tests benchmarks
-	$(BIN)/ruff format --check movebot tests benchmarks
-	$(BIN)/mypy movebot/rules
+	$(BIN)/ruff check bot rules tests benchmarks
+	$(BIN)/ruff format --check bot rules tests benchmarks
+	$(BIN)/mypy rules
 
 test: lint
 	$(BIN)/pytest

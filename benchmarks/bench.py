@@ -65,8 +65,8 @@ def daily_rows(leads: int, obs: int) -> tuple[int, int]:
 
 def measure_plan(payload: str, repeat: int = 3) -> dict[str, Any]:
     """json.loads and plan timings, and this process's peak RSS, for one batchGet answer."""
-    from movebot.bot.engine import plan
-    from movebot.rules.settings import RuleSettings
+    from bot.engine import plan
+    from rules.settings import RuleSettings
 
     loads = math.inf
     answer: Any = None
@@ -107,10 +107,10 @@ def full_runs(
 
     if str(ROOT / "tests") not in sys.path:
         sys.path.insert(0, str(ROOT / "tests"))
-    from movebot.bot.engine import plan
-    from movebot.bot.sheets.google import GoogleBackend
-    from movebot.bot.sheets.layout import TabSpec
-    from movebot.rules.settings import RuleSettings
+    from bot.engine import plan
+    from bot.sheets.google import GoogleBackend
+    from bot.sheets.layout import TabSpec
+    from rules.settings import RuleSettings
 
     from fake_sheets import FakeSheetsAPI, make_service_account_key
 

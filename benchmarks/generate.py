@@ -38,8 +38,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from movebot.bot.sheets.layout import find_columns
-from movebot.rules.model import CellValue, Snapshot, Tab
+from bot.sheets.layout import find_columns
+from rules.model import CellValue, Snapshot, Tab
 
 KST = ZoneInfo("Asia/Seoul")
 # The clock of every generated desk: the week the desk wrote its process down (as the demo).
@@ -131,7 +131,7 @@ class GeneratedDesk:
         return {LEADS_TITLE: [lead_headers, *self.leads], OB_TITLE: [ob_headers, *self.obs]}
 
     def write_xlsx(self, path: Path) -> None:
-        from movebot.bot.sheets.workbook import create_workbook
+        from bot.sheets.workbook import create_workbook
 
         create_workbook(Path(path), self.sheets())
 
@@ -254,7 +254,7 @@ class _Builder:
 
     def number(self) -> str:
         """A fresh, valid 010 number no other customer has."""
-        from movebot.rules.values import parse_phone
+        from rules.values import parse_phone
 
         while True:
             n = self.rng.randrange(20_000_000, 100_000_000)

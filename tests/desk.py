@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from movebot.bot.engine import KST, plan
-from movebot.bot.sheets.layout import LEAD_HEADERS, OB_HEADERS, find_columns
-from movebot.rules.model import CellValue, Plan, Snapshot, Tab
-from movebot.rules.settings import RuleSettings
+from bot.engine import KST, plan
+from bot.sheets.layout import LEAD_HEADERS, OB_HEADERS, find_columns
+from rules.model import CellValue, Plan, Snapshot, Tab
+from rules.settings import RuleSettings
 
 LEAD_FIELDS = list(LEAD_HEADERS) + ["bot_note"]
 OB_FIELDS = list(OB_HEADERS) + ["bot_note"]

@@ -12,7 +12,7 @@ import responses
 import structlog
 from pydantic import SecretStr
 
-from movebot.bot.alerts import (
+from bot.alerts import (
     KAKAOWORK_SEND_URL,
     Notifier,
     compose_failure_alert,
@@ -21,9 +21,9 @@ from movebot.bot.alerts import (
     send_failure_alert,
     send_run_alert,
 )
-from movebot.bot.journal import Journal
-from movebot.bot.masking import RowLabels, forget_secrets
-from movebot.rules.model import CellWrite, Desk, Finding, Lead, ObCall, Phone, Severity
+from bot.journal import Journal
+from bot.masking import RowLabels, forget_secrets
+from rules.model import CellWrite, Desk, Finding, Lead, ObCall, Phone, Severity
 
 KST = ZoneInfo("Asia/Seoul")
 NOW = datetime(2024, 12, 3, 10, 15, tzinfo=KST)

@@ -11,11 +11,11 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from movebot.bot.sheets.google import GoogleBackend
-from movebot.bot.sheets.layout import TabSpec
-from movebot.bot.sheets.workbook import TabSpec as WorkbookTab
-from movebot.bot.sheets.workbook import WorkbookBackend
-from movebot.rules.parse import parse_desk
+from bot.sheets.google import GoogleBackend
+from bot.sheets.layout import TabSpec
+from bot.sheets.workbook import TabSpec as WorkbookTab
+from bot.sheets.workbook import WorkbookBackend
+from rules.parse import parse_desk
 
 from fake_sheets import FakeSheetsAPI, make_service_account_key
 

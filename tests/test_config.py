@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from movebot.bot.config import Settings, load_settings
-from movebot.bot.errors import BadConfig
+from bot.config import Settings, load_settings
+from bot.errors import BadConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 

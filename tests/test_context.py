@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from movebot.rules.base import Context
-from movebot.rules.model import Lead, ObCall, Phone
-from movebot.rules.parse import with_cell
-from movebot.rules.settings import RuleSettings
+from rules.base import Context
+from rules.model import Lead, ObCall, Phone
+from rules.parse import with_cell
+from rules.settings import RuleSettings
 
 NOW = datetime(2024, 12, 4, 18, 0)
 

@@ -8,10 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from movebot.bot import demo
-from movebot.bot.alerts import ChannelResult
-from movebot.bot.config import Settings, SourceConfig
-from movebot.bot.digest import (
+from bot import demo
+from bot.alerts import ChannelResult
+from bot.config import Settings, SourceConfig
+from bot.digest import (
     NOTHING_TODAY,
     UNASSIGNED,
     build_digest,
@@ -20,11 +20,11 @@ from movebot.bot.digest import (
     run_digest,
     send_digest,
 )
-from movebot.bot.engine import plan
-from movebot.bot.errors import BadConfig
-from movebot.bot.journal import Journal
-from movebot.bot.sheets.workbook import create_workbook
-from movebot.rules.settings import RuleSettings
+from bot.engine import plan
+from bot.errors import BadConfig
+from bot.journal import Journal
+from bot.sheets.workbook import create_workbook
+from rules.settings import RuleSettings
 
 from desk import at, desk, lead, ob
 

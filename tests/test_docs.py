@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from movebot.bot.cli import rules_table
+from bot.cli import rules_table
 
 ROOT = Path(__file__).resolve().parent.parent
 

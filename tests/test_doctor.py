@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 import responses
 
-from movebot.bot import demo
-from movebot.bot.config import Settings, SourceConfig
-from movebot.bot.doctor import doctor_command, run_doctor
-from movebot.bot.errors import BadConfig
-from movebot.bot.masking import forget_secrets
-from movebot.bot.schedule import SheetLock, worker_lock_path
-from movebot.bot.sheets.workbook import create_workbook
+from bot import demo
+from bot.config import Settings, SourceConfig
+from bot.doctor import doctor_command, run_doctor
+from bot.errors import BadConfig
+from bot.masking import forget_secrets
+from bot.schedule import SheetLock, worker_lock_path
+from bot.sheets.workbook import create_workbook
 
 SLACK = "slack://T000/B000/XXXXSLACKSECRET"
 SLACK_POST = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"

@@ -11,14 +11,14 @@ from typing import Any
 
 import pytest
 
-from movebot.bot.errors import (
+from bot.errors import (
     MissingHeader,
     MissingTab,
     ServiceFailure,
     SheetUnavailable,
     UserError,
 )
-from movebot.bot.sheets.google import (
+from bot.sheets.google import (
     COLUMN_MOVED,
     FORMULA_CELL,
     GoogleBackend,
@@ -27,10 +27,10 @@ from movebot.bot.sheets.google import (
     column_letter,
     spreadsheet_id,
 )
-from movebot.bot.sheets.layout import TabSpec
-from movebot.rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
-from movebot.rules.parse import fingerprint, parse_desk
-from movebot.rules.values import cell_text
+from bot.sheets.layout import TabSpec
+from rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
+from rules.parse import fingerprint, parse_desk
+from rules.values import cell_text
 
 from fake_sheets import (
     FakeSheet,
@@ -189,8 +189,8 @@ def test_read_costs_one_metadata_get_and_one_batch_get(fake, sa_key):
 
 
 def test_google_snapshot_reads_as_the_workbook_does(fake, sa_key, tmp_path):
-    from movebot.bot.sheets.workbook import TabSpec as WorkbookTab
-    from movebot.bot.sheets.workbook import WorkbookBackend, create_workbook
+    from bot.sheets.workbook import TabSpec as WorkbookTab
+    from bot.sheets.workbook import WorkbookBackend, create_workbook
 
     add_desk(fake)
     path = tmp_path / "desk.xlsx"
@@ -702,16 +702,16 @@ def test_a_token_endpoint_that_keeps_failing_is_a_service_failure(fake, sa_key):
 def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbook(
     fake, sa_key, tmp_path
 ):
-    from movebot.bot.config import workbook_settings
-    from movebot.bot.demo import LEAD_HEADERS as DEMO_LEADS
-    from movebot.bot.demo import LEADS as DEMO_LEAD_ROWS
-    from movebot.bot.demo import OB_HEADERS as DEMO_OBS
-    from movebot.bot.demo import OBS as DEMO_OB_ROWS
-    from movebot.bot.demo import write_demo_workbook
-    from movebot.bot.engine import KST
-    from movebot.bot.runner import reconcile
-    from movebot.bot.sheets.workbook import TabSpec as WorkbookTab
-    from movebot.bot.sheets.workbook import WorkbookBackend
+    from bot.config import workbook_settings
+    from bot.demo import LEAD_HEADERS as DEMO_LEADS
+    from bot.demo import LEADS as DEMO_LEAD_ROWS
+    from bot.demo import OB_HEADERS as DEMO_OBS
+    from bot.demo import OBS as DEMO_OB_ROWS
+    from bot.demo import write_demo_workbook
+    from bot.engine import KST
+    from bot.runner import reconcile
+    from bot.sheets.workbook import TabSpec as WorkbookTab
+    from bot.sheets.workbook import WorkbookBackend
 
     now = datetime(2024, 12, 4, 18, 0, tzinfo=KST)
     path = tmp_path / "desk.xlsx"
@@ -875,8 +875,8 @@ def test_a_reregistration_lands_whole_or_not_at_all_when_staff_edit_one_of_its_r
     # RULES.md §5: the changes one rule makes land together. rereg.reuse reopens the old row
     # and closes the new one; a staff edit on the old row must hold back the new row too,
     # or the customer's new inquiry would be closed with nothing reopened.
-    from movebot.bot.engine import KST, plan
-    from movebot.rules.settings import RuleSettings
+    from bot.engine import KST, plan
+    from rules.settings import RuleSettings
 
     lead_tab, _ = add_desk(
         fake,

@@ -10,13 +10,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from movebot.bot.journal import (
+from bot.journal import (
     Journal,
     JournalUnavailable,
     UnknownRun,
     column_letter,
 )
-from movebot.rules.model import CellWrite, Finding, Severity, Skipped, WriteResult
+from rules.model import CellWrite, Finding, Severity, Skipped, WriteResult
 
 KST = ZoneInfo("Asia/Seoul")
 NOW = datetime(2024, 12, 3, 10, 15, tzinfo=KST)

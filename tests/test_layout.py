@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from movebot.bot.errors import MissingHeader
-from movebot.bot.sheets.layout import column_letter, find_columns
+from bot.errors import MissingHeader
+from bot.sheets.layout import column_letter, find_columns
 
 REQUIRED_LEADS = ["인입일", "진행상황", "실패사유/비고", "연락처"]
 

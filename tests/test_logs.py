@@ -10,8 +10,8 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
-from movebot.bot.logs import QUIET_LOGGERS, configure_logging, redact
-from movebot.bot.masking import forget_secrets, register_secret
+from bot.logs import QUIET_LOGGERS, configure_logging, redact
+from bot.masking import forget_secrets, register_secret
 
 PHONE = "010-5373-4269"
 SECRET_URL = "tgram://123456789:ABCdefGHIjklMNOpqrSTUvwxYZ/-1001234"
@@ -42,7 +42,7 @@ def test_movebot_and_library_lines_share_one_chain_and_carry_the_run_id():
     out = io.StringIO()
     configure_logging(json=True, stream=out)
     structlog.contextvars.bind_contextvars(run_id="r20241203-101500-3f2a")
-    structlog.get_logger("movebot.bot.engine").info(
+    structlog.get_logger("bot.engine").info(
         "rule done", rule="longterm.promote", changes=2, findings=0
     )
     logging.getLogger("apscheduler.executors.default").info("Running job %s", "poll")
@@ -58,7 +58,7 @@ def test_movebot_and_library_lines_share_one_chain_and_carry_the_run_id():
         assert line["run_id"] == "r20241203-101500-3f2a"
         assert line["timestamp"].endswith("+09:00")  # KST, with its offset
         assert line["level"] in ("info", "warning")
-    assert lines[0]["logger"] == "movebot.bot.engine" and lines[0]["changes"] == 2
+    assert lines[0]["logger"] == "bot.engine" and lines[0]["changes"] == 2
     assert lines[1]["logger"] == "apscheduler.executors.default"
 
 
@@ -66,7 +66,7 @@ def test_a_secret_and_a_phone_never_reach_the_output_of_the_stdlib_handler():
     out = io.StringIO()
     configure_logging(json=True, stream=out)
     register_secret(SecretStr(APP_KEY))
-    log = structlog.get_logger("movebot.bot.alerts")
+    log = structlog.get_logger("bot.alerts")
 
     log.info(f"calling {PHONE}", url=SECRET_URL, app_key=APP_KEY, password="hunter22")
     log.info("settings", kakaowork={"app_key": SecretStr(APP_KEY), "conversation_id": "12"})
@@ -117,7 +117,7 @@ def test_library_chatter_below_warning_is_not_logged_even_at_debug():
 def test_a_terminal_gets_the_console_renderer_with_the_same_redaction():
     out = io.StringIO()
     configure_logging(json=False, stream=out)
-    log = structlog.get_logger("movebot.bot.cli")
+    log = structlog.get_logger("bot.cli")
     log.info("reading", phone=PHONE, token="abc123456789")
     try:
         raise RuntimeError(f"cell {PHONE}")

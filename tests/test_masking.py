@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from movebot.bot.masking import (
+from bot.masking import (
     RowLabels,
     forget_secrets,
     mask_name,
@@ -16,7 +16,7 @@ from movebot.bot.masking import (
     scrub,
     scrub_row_text,
 )
-from movebot.rules.model import Desk, Lead, ObCall, Phone
+from rules.model import Desk, Lead, ObCall, Phone
 
 
 @pytest.fixture(autouse=True)

@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import pytest
 import structlog
 
-from movebot.bot.alerts import compose_failure_alert, compose_run_alert
-from movebot.bot.logs import QUIET_LOGGERS, configure_logging, redact
-from movebot.bot.masking import RowLabels, forget_secrets, mask_digit_run, scrub
-from movebot.rules.model import Lead, Phone
+from bot.alerts import compose_failure_alert, compose_run_alert
+from bot.logs import QUIET_LOGGERS, configure_logging, redact
+from bot.masking import RowLabels, forget_secrets, mask_digit_run, scrub
+from rules.model import Lead, Phone
 
 from desk import desk, lead, run
 
@@ -164,7 +164,7 @@ def test_a_mistyped_phone_never_reaches_a_log_line_and_the_run_id_stays():
     out = io.StringIO()
     configure_logging(json=True, stream=out)
     structlog.contextvars.bind_contextvars(run_id="r20241203-101500-1234")
-    structlog.get_logger("movebot.bot.engine").warning(
+    structlog.get_logger("bot.engine").warning(
         "finding", message="연락처 확인 필요: 010-5373-426 (…)", rows=[41, 42], at="15:19"
     )
     logging.getLogger("gspread.http_client").warning("bad value %s on %s", "01053734", "12.2")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from movebot.rules import ob as ob_rules
-from movebot.rules.values import parse_phone
+from rules import ob as ob_rules
+from rules.values import parse_phone
 
 from desk import desk, lead, ob, run
 

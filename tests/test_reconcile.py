@@ -12,11 +12,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from movebot.bot import demo
-from movebot.bot.cli import main
-from movebot.bot.engine import plan
-from movebot.bot.sheets.workbook import create_workbook
-from movebot.rules.settings import RuleSettings
+from bot import demo
+from bot.cli import main
+from bot.engine import plan
+from bot.sheets.workbook import create_workbook
+from rules.settings import RuleSettings
 
 from desk import at, desk, lead
 

@@ -6,9 +6,9 @@ import dataclasses
 
 import pytest
 
-from movebot.bot.engine import plan
-from movebot.rules import RULES
-from movebot.rules.settings import RuleSettings
+from bot.engine import plan
+from rules import RULES
+from rules.settings import RuleSettings
 
 from desk import applied, at, desk, lead, ob, run
 
@@ -551,7 +551,7 @@ def test_naming_bot_note_writes_it_from_every_rule_without_their_changes():
 
 
 def test_a_rule_that_crashes_on_a_row_becomes_a_finding_and_the_run_goes_on(monkeypatch):
-    import movebot.bot.engine as engine
+    import bot.engine as engine
 
     def broken(lead, ctx):
         raise RuntimeError("boom")

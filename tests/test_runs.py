@@ -9,8 +9,8 @@ import openpyxl
 import pytest
 import responses
 
-from movebot.bot import demo
-from movebot.bot.cli import main
+from bot import demo
+from bot.cli import main
 
 NOW = "2024-12-04T18:00:00+09:00"
 LATER = "2024-12-04T19:00:00+09:00"

@@ -22,12 +22,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from movebot.bot import demo
-from movebot.bot.alerts import ChannelResult
-from movebot.bot.config import AlertsConfig, ScheduleConfig, Settings, SourceConfig
-from movebot.bot.errors import BadConfig
-from movebot.bot.journal import Journal, JournalUnavailable
-from movebot.bot.schedule import (
+from bot import demo
+from bot.alerts import ChannelResult
+from bot.config import AlertsConfig, ScheduleConfig, Settings, SourceConfig
+from bot.errors import BadConfig
+from bot.journal import Journal, JournalUnavailable
+from bot.schedule import (
     SheetLock,
     Stopper,
     Worker,
@@ -456,9 +456,9 @@ def test_sigterm_stops_a_running_worker_cleanly(tmp_path):
     script = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from movebot.bot.config import workbook_settings\n"
-        "from movebot.bot.logs import configure_logging\n"
-        "from movebot.bot.schedule import run_worker\n"
+        "from bot.config import workbook_settings\n"
+        "from bot.logs import configure_logging\n"
+        "from bot.schedule import run_worker\n"
         "configure_logging(json=True)\n"
         f"sys.exit(run_worker(workbook_settings(Path({str(book)!r}), None)))\n"
     )

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from movebot.rules.model import CellValue, Phone
-from movebot.rules.values import (
+from rules.model import CellValue, Phone
+from rules.values import (
     ACTIVE_STATUSES,
     CLOSED_STATUSES,
     STATUSES,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from movebot.bot.sheets.verify import settle
-from movebot.rules.model import CellWrite, Tab
+from bot.sheets.verify import settle
+from rules.model import CellWrite, Tab
 
 COLUMNS = {"intake_at": 0, "status": 1, "remarks": 2, "phone": 3}
 

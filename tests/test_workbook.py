@@ -18,19 +18,19 @@ from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Font
 
-from movebot.bot.errors import BadInput, MissingHeader, MissingTab, UserError
-from movebot.bot.sheets import workbook, xlsx
-from movebot.bot.sheets.verify import settle
-from movebot.bot.sheets.workbook import (
+from bot.errors import BadInput, MissingHeader, MissingTab, UserError
+from bot.sheets import workbook, xlsx
+from bot.sheets.verify import settle
+from bot.sheets.workbook import (
     CHANGED_SINCE_READ,
     TabSpec,
     WorkbookBackend,
     WorkbookBusy,
     create_workbook,
 )
-from movebot.rules.model import CellWrite, Snapshot
-from movebot.rules.parse import fingerprint
-from movebot.rules.values import cell_text
+from rules.model import CellWrite, Snapshot
+from rules.parse import fingerprint
+from rules.values import cell_text
 
 # Headers in the desk's own order, with a staff column and the 인입일↓ / 비고 spellings.
 LEAD_HEADERS = ["연락처", "메모(직원)", "인입일↓", "진행상황", "비고", "고객명", "예비번호"]
@@ -736,7 +736,7 @@ def test_create_workbook_stores_dates_with_a_date_format_and_equals_text_as_text
 
 @pytest.mark.parametrize("owner", ["~$desk.xlsx", "~$sk.xlsx", ".~lock.desk.xlsx#"])
 def test_a_workbook_open_in_excel_or_libreoffice_is_not_written(desk, owner):
-    from movebot.bot.sheets.workbook import WorkbookOpen
+    from bot.sheets.workbook import WorkbookOpen
 
     snap = backend(desk).read()
     (desk.parent / owner).write_bytes(b"someone")

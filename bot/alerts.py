@@ -1,0 +1,545 @@
+"""Manager alerts (RULES.md §6, DESIGN.md "A run" step 6).
+
+After an applied run, what it changed and its new findings go to the configured channels, in
+Korean, counted per rule, each row shown as `행 41 김*수 010-****-4269` — never an unmasked
+phone or name. A finding already delivered to a channel within `alerts.repeat_after` (measured
+on the run's `now`) is not repeated there; "the same finding" is the same sheet, row fingerprint
+and rule id (`repeat_key`). An applied run that wrote nothing and found nothing new sends
+nothing.
+
+Channels are apprise URLs (Slack, Google Chat, Telegram, e-mail, Teams workflows, ...) plus
+KakaoWork (`messages.send` with a Bearer app key), which apprise lacks. A failing channel never
+raises: it is logged (by its scheme and position, never its URL) and reported in the result, and
+its findings are not journaled as delivered to it, so the next run tries again.
+
+Pieces, from pure to not:
+- `compose_run_alert` / `compose_failure_alert` build the text (pure);
+- `Notifier.send` delivers one text to the channels;
+- `send_run_alert` / `send_failure_alert` tie them to the journal's repeat suppression.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import apprise
+import requests
+import structlog
+
+from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
+from rules.model import OB, CellWrite, Finding, Severity
+
+if TYPE_CHECKING:
+    from bot.config import AlertsConfig
+    from bot.journal import Journal
+
+log = structlog.get_logger(__name__)
+
+KST = ZoneInfo("Asia/Seoul")
+KAKAOWORK_SEND_URL = "https://api.kakaowork.com/v1/messages.send"
+ROWS_PER_RULE = 10
+MAX_BODY_CHARS = 3500  # Telegram cuts at 4096; a phone screen much sooner
+
+# What a change rule did, as a manager says it ("승격 3건").
+CHANGE_TITLES: dict[str, str] = {
+    "status.normalize": "진행상황 표기 정리",
+    "rereg.reuse": "재접수 처리 (정산 전, 기존 DB 활용)",
+    "rereg.new": "재접수 처리 (정산 후, 신규 DB)",
+    "dup.same": "중복 종결",
+    "dup.multi_number": "여러 번호 문의 정리 (중복 종결·번호 메모)",
+    "longterm.promote": "장기요청→상담요청 승격",
+    "ob.sync": "OB 비고 반영",
+    "bot.note": "봇 확인 메모 갱신",
+}
+CHANGE_ORDER = tuple(CHANGE_TITLES)
+
+# What a finding rule asks a person to look at. `rules.RULES` titles win when present.
+FINDING_TITLES: dict[str, str] = {
+    "status.unknown": "알 수 없는 진행상황",
+    "value.unparseable": "읽을 수 없는 값",
+    "lead.required": "상담요청 필수 정보 누락",
+    "phone.invalid": "연락처 확인 필요",
+    "longterm.window": "장기 기간 확인",
+    "longterm.past": "장기 고객 이사일 지남",
+    "dup.name_match": "같은 고객일 수 있음",
+    "ob.orphan": "OB 상세 번호의 DB 없음",
+    "ob.price_fields": "가격 취소 짐 양·견적금액 누락",
+    "ob.required": "OB 필수 정보 누락",
+    "cancel.ob_missing": "고객취소 OB 기록 없음",
+    "status.simple_small": "소형이사 단순문의 종결",
+    "ob.status_hint": "OB 취소 사유로 종결 제안",
+    "return.pending": "업체 반환 OB 미진행",
+}
+FINDING_ORDER = tuple(FINDING_TITLES)
+
+Labels = Mapping[tuple[str, int], str]
+
+
+# --- repeat suppression ----------------------------------------------------------------------
+
+
+def repeat_key(finding: Finding) -> str:
+    """The identity of a finding across runs: sheet + row fingerprint + rule id, hashed.
+
+    A finding without a fingerprint falls back to its sheet row."""
+    who = finding.fingerprint or f"row:{finding.row}"
+    raw = "\x1f".join((finding.sheet, who, finding.rule))
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+
+def failure_key(source: str) -> str:
+    """The identity of "runs on this source are failing", so a failure is alerted once."""
+    return "failed:" + hashlib.sha256(source.encode("utf-8")).hexdigest()[:24]
+
+
+# --- composing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    title: str
+    body: str
+
+
+def _registry_titles() -> dict[str, str]:
+    try:
+        from rules import RULES
+    except ImportError:  # the registry is optional here: our own titles stand in
+        return {}
+    titles = {}
+    for rule_id, rule in RULES.items():
+        title = getattr(rule, "title", "")
+        if isinstance(title, str) and title:
+            titles[rule_id] = title
+    return titles
+
+
+def _ordered(rules: Iterable[str], order: Sequence[str]) -> list[str]:
+    rank = {rule: i for i, rule in enumerate(order)}
+    return sorted(rules, key=lambda r: (rank.get(r, len(rank)), r))
+
+
+def row_lines(items: Sequence[str], limit: int = ROWS_PER_RULE, indent: str = "  - ") -> list[str]:
+    """At most `limit` lines of `items`, then `외 N건` for the rest (the digest uses it too)."""
+    if limit <= 0:
+        return []
+    lines = [indent + item for item in items[:limit]]
+    if len(items) > limit:
+        lines.append(f"{indent}외 {len(items) - limit}건")
+    return lines
+
+
+def _label(labels: Labels, sheet: str, row: int) -> str:
+    return labels.get((sheet, row)) or fallback_label(sheet, row)
+
+
+def _name_of(labels: Labels, sheet: str, row: int) -> str:
+    name_of: Callable[[tuple[str, int]], str] | None = getattr(labels, "name_of", None)
+    return name_of((sheet, row)) if name_of else ""
+
+
+def _when(now: datetime) -> str:
+    """`12.3 10:15`, in Korean time."""
+    local = now.astimezone(KST) if now.tzinfo else now
+    return f"{local.month}.{local.day} {local:%H:%M}"
+
+
+def _compose(
+    run_id: str,
+    now: datetime,
+    written: Sequence[CellWrite],
+    skipped: int,
+    findings: Sequence[Finding],
+    labels: Labels,
+    titles: Mapping[str, str],
+    limit: int,
+) -> Alert:
+    # rows per change rule: a promotion writes 진행상황 and 비고 of one row, one 건
+    changed: dict[str, dict[tuple[str, int], None]] = defaultdict(dict)
+    for w in written:
+        for rule in w.rules:
+            changed[rule][(w.sheet, w.row)] = None
+    action = [f for f in findings if f.severity != Severity.INFO]
+    info = [f for f in findings if f.severity == Severity.INFO]
+
+    rows_changed = len({(w.sheet, w.row) for w in written if w.rules != ("bot.note",)})
+    head = []
+    if rows_changed:
+        head.append(f"변경 {rows_changed}건")
+    elif "bot.note" in changed:
+        head.append(f"봇 확인 메모 갱신 {len(changed['bot.note'])}건")
+    if action:
+        head.append(f"확인 필요 {len(action)}건")
+    if info:
+        head.append(f"참고 {len(info)}건")
+    if skipped:
+        head.append(f"반영 보류 {skipped}건")
+    lines = [" · ".join(head) if head else "새로 알릴 내용 없음"]
+
+    if changed:
+        lines += ["", "[변경]"]
+        for rule in _ordered(changed, CHANGE_ORDER):
+            rows = sorted(changed[rule], key=lambda k: (k[0] == OB, k[1]))
+            lines.append(f"{titles.get(rule, rule)} {len(rows)}건")
+            if rule != "bot.note":  # its rows are the findings' rows, listed below
+                lines += row_lines([_label(labels, s, r) for s, r in rows], limit)
+
+    for heading, group in (("[확인 필요]", action), ("[참고]", info)):
+        if not group:
+            continue
+        lines += ["", heading]
+        by_rule: dict[str, list[Finding]] = defaultdict(list)
+        for f in group:
+            by_rule[f.rule].append(f)
+        for rule in _ordered(by_rule, FINDING_ORDER):
+            found = sorted(by_rule[rule], key=lambda f: (f.sheet == OB, f.row))
+            title = titles.get(rule, rule)
+            lines.append(f"{title} {len(found)}건")
+            items = []
+            for f in found:
+                label = _label(labels, f.sheet, f.row)
+                message = scrub_row_text(f.message, _name_of(labels, f.sheet, f.row))
+                items.append(label if message.strip() in ("", title) else f"{label}: {message}")
+            lines += row_lines(items, limit)
+
+    if skipped:
+        lines += [
+            "",
+            f"시트가 그사이 바뀌어 {skipped}건은 반영하지 않았습니다. 다음 실행에서 다시 시도합니다.",
+        ]
+    lines += ["", f"실행 {run_id}"]
+    return Alert(title=f"movebot 점검 결과 ({_when(now)})", body="\n".join(lines))
+
+
+def compose_run_alert(
+    *,
+    run_id: str,
+    now: datetime,
+    written: Sequence[CellWrite],
+    skipped: int,
+    findings: Sequence[Finding],
+    labels: Labels,
+    titles: Mapping[str, str] | None = None,
+    rows_per_rule: int = ROWS_PER_RULE,
+) -> Alert | None:
+    """The Korean alert for one applied run, or None when there is nothing to tell.
+
+    `written`: the cells that landed; `skipped`: how many writes did not; `findings`: the run's
+    NEW findings (repeat suppression already applied); `labels`: (sheet, row) -> masked label
+    (`masking.RowLabels`, or a dict built with `masking.row_label` / `ob_label`), a row missing
+    from it shows as `행 N`. Counts come first, then up to `rows_per_rule` rows per rule with
+    `외 N건`; a body that would not fit on a phone lists fewer rows.
+    """
+    if not written and not findings:
+        return None
+    merged = {**FINDING_TITLES, **_registry_titles(), **CHANGE_TITLES, **(titles or {})}
+    limit = rows_per_rule
+    while True:
+        alert = _compose(run_id, now, written, skipped, findings, labels, merged, limit)
+        if len(alert.body) <= MAX_BODY_CHARS or limit == 0:
+            return alert
+        limit = 5 if limit > 5 else 3 if limit > 3 else 0
+
+
+def compose_failure_alert(*, run_id: str | None, now: datetime, source: str, error: str) -> Alert:
+    """The Korean alert for a run that failed. `error` is scrubbed of phones and secrets."""
+    lines = [
+        "예약된 점검 실행이 실패했습니다. 시트는 이 실행으로 바뀌지 않았을 수 있으니 "
+        "아래 원인을 확인해 주세요. 다음 예약 실행에서 다시 시도합니다.",
+        "",
+        f"원인: {scrub(error)}",
+        f"시트: {scrub(source)}",
+    ]
+    if run_id:
+        lines.append(f"실행 {run_id}")
+    return Alert(title=f"movebot 실행 실패 ({_when(now)})", body="\n".join(lines))
+
+
+# --- delivering ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelResult:
+    """How one channel took one alert. `channel` is a label safe to log (`slack#1`,
+    `kakaowork`): the URL's scheme and its position among the configured URLs, never a token."""
+
+    channel: str
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _AppriseChannel:
+    label: str
+    scheme: str
+    tag: str
+    loaded: bool
+
+
+def _scheme(url: str) -> str:
+    head, sep, _ = url.partition("://")
+    return head.lower() if sep and head.replace("+", "").isalnum() else "unknown"
+
+
+def _secret(value: Any) -> str:
+    getter = getattr(value, "get_secret_value", None)
+    return str(getter() if callable(getter) else value)
+
+
+class Notifier:
+    """Sends one title and body to every configured channel.
+
+    `urls`: apprise URLs (str or SecretStr), all on one `apprise.Apprise`; `kakaowork`:
+    `(app_key, conversation_id)` or None. Constructing a Notifier registers every token with
+    `masking.register_secret`, so no log line can carry one.
+    """
+
+    def __init__(
+        self,
+        urls: Sequence[Any] = (),
+        kakaowork: tuple[Any, str] | None = None,
+        *,
+        timeout: float = 10.0,
+    ) -> None:
+        self.timeout = timeout
+        asset = apprise.AppriseAsset(app_id="movebot", app_desc="movebot")
+        self._apprise = apprise.Apprise(asset=asset)
+        self._channels: list[_AppriseChannel] = []
+        per_scheme: dict[str, int] = defaultdict(int)
+        for i, value in enumerate(urls):
+            url = _secret(value).strip()
+            register_secret(url)
+            scheme = _scheme(url)
+            per_scheme[scheme] += 1
+            label = f"{scheme}#{per_scheme[scheme]}"
+            tag = f"movebot-channel-{i}"
+            loaded = bool(url) and self._apprise.add(url, tag=tag)
+            if not loaded:
+                log.warning(
+                    "alert URL not understood; fix alerts.urls",
+                    channel=label,
+                    scheme=scheme,
+                    position=i + 1,
+                )
+            self._channels.append(_AppriseChannel(label, scheme, tag, loaded))
+        self._kakaowork: tuple[str, str] | None = None
+        if kakaowork is not None:
+            app_key, conversation_id = _secret(kakaowork[0]).strip(), str(kakaowork[1]).strip()
+            register_secret(app_key)
+            self._kakaowork = (app_key, conversation_id)
+
+    @classmethod
+    def from_settings(cls, alerts: AlertsConfig, *, timeout: float = 10.0) -> Notifier:
+        kakaowork = (
+            (alerts.kakaowork.app_key, alerts.kakaowork.conversation_id)
+            if alerts.kakaowork
+            else None
+        )
+        return cls(alerts.urls, kakaowork, timeout=timeout)
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """Every channel's label, in config order, KakaoWork last."""
+        labels = tuple(c.label for c in self._channels)
+        return labels + (("kakaowork",) if self._kakaowork else ())
+
+    def __bool__(self) -> bool:
+        return bool(self.channels)
+
+    def check(self) -> list[ChannelResult]:
+        """Whether each channel's settings are usable, without sending anything (doctor)."""
+        results = [
+            ChannelResult(
+                c.label, c.loaded, None if c.loaded else "apprise did not understand the URL"
+            )
+            for c in self._channels
+        ]
+        if self._kakaowork:
+            app_key, conversation_id = self._kakaowork
+            problem = (
+                "kakaowork.app_key is empty"
+                if not app_key
+                else "kakaowork.conversation_id is empty"
+                if not conversation_id
+                else None
+            )
+            results.append(ChannelResult("kakaowork", problem is None, problem))
+        return results
+
+    def send(
+        self, title: str, body: str, channels: Collection[str] | None = None
+    ) -> list[ChannelResult]:
+        """Deliver to every channel (or those labelled in `channels`). Never raises for a
+        channel's failure: it is logged and comes back with ok=False."""
+        title, body = scrub(title), scrub(body)
+        results: list[ChannelResult] = []
+        for c in self._channels:
+            if channels is None or c.label in channels:
+                results.append(self._send_apprise(c, title, body))
+        if self._kakaowork and (channels is None or "kakaowork" in channels):
+            results.append(self._send_kakaowork(title, body))
+        for r in results:
+            if r.ok:
+                log.info("alert delivered", channel=r.channel)
+            else:
+                log.warning(
+                    "alert channel failed; retried next run", channel=r.channel, error=r.error
+                )
+        return results
+
+    def _send_apprise(self, c: _AppriseChannel, title: str, body: str) -> ChannelResult:
+        if not c.loaded:
+            return ChannelResult(c.label, False, "apprise did not understand the URL")
+        try:
+            ok = bool(
+                self._apprise.notify(
+                    body=body, title=title, tag=c.tag, body_format=apprise.NotifyFormat.TEXT
+                )
+            )
+        except Exception as e:  # a plugin bug must not fail the run
+            return ChannelResult(c.label, False, f"{type(e).__name__} in apprise")
+        return ChannelResult(c.label, ok, None if ok else f"{c.scheme} did not accept it")
+
+    def _send_kakaowork(self, title: str, body: str) -> ChannelResult:
+        assert self._kakaowork is not None
+        app_key, conversation_id = self._kakaowork
+        try:
+            response = requests.post(
+                KAKAOWORK_SEND_URL,
+                headers={"Authorization": f"Bearer {app_key}"},
+                json={"conversation_id": conversation_id, "text": f"{title}\n\n{body}"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as e:
+            return ChannelResult("kakaowork", False, type(e).__name__)
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = {}
+        if response.status_code == 200 and isinstance(payload, dict) and payload.get("success"):
+            return ChannelResult("kakaowork", True)
+        error = payload.get("error") if isinstance(payload, dict) else None
+        code = error.get("code") if isinstance(error, dict) else None
+        detail = f"HTTP {response.status_code}" + (f" {code}" if code else "")
+        return ChannelResult("kakaowork", False, scrub(detail))
+
+
+# --- with the journal ------------------------------------------------------------------------
+
+
+def _deliver_fresh(
+    journal: Journal,
+    notifier: Notifier,
+    *,
+    run_id: str | None,
+    now: datetime,
+    repeat_after: timedelta,
+    keys: Sequence[str],
+    compose: Callable[[frozenset[str]], Alert | None],
+    always_record: Sequence[str] = (),
+) -> list[ChannelResult]:
+    """Per channel, the keys not delivered there within `repeat_after`; channels with the same
+    fresh keys get one composed alert; each channel's outcome is journaled per key."""
+    channels = notifier.channels
+    if not channels:
+        return []
+    since = now - repeat_after
+    groups: dict[frozenset[str], list[str]] = defaultdict(list)
+    for channel in channels:
+        seen = journal.recently_alerted(keys, since, channel=channel)
+        groups[frozenset(k for k in keys if k not in seen)].append(channel)
+    results: list[ChannelResult] = []
+    for fresh, members in groups.items():
+        alert = compose(fresh)
+        if alert is None:
+            continue
+        for result in notifier.send(alert.title, alert.body, channels=members):
+            journal.record_alerts(
+                run_id, [*always_record, *sorted(fresh)], result.channel, now, result.ok
+            )
+            results.append(result)
+    return results
+
+
+def send_run_alert(
+    journal: Journal,
+    notifier: Notifier,
+    *,
+    run_id: str,
+    now: datetime,
+    written: Sequence[CellWrite],
+    skipped: int,
+    findings: Sequence[Finding],
+    labels: Labels,
+    repeat_after: timedelta,
+    titles: Mapping[str, str] | None = None,
+) -> list[ChannelResult]:
+    """Alert an applied run: its writes and its findings not yet delivered to each channel
+    within `repeat_after` of `now`. Returns each channel's result (empty: nothing was sent)."""
+    keyed = [(repeat_key(f), f) for f in findings]
+    keys = list(dict.fromkeys(k for k, _ in keyed))
+
+    def compose(fresh: frozenset[str]) -> Alert | None:
+        return compose_run_alert(
+            run_id=run_id,
+            now=now,
+            written=written,
+            skipped=skipped,
+            findings=[f for k, f in keyed if k in fresh],
+            labels=labels,
+            titles=titles,
+        )
+
+    results = _deliver_fresh(
+        journal,
+        notifier,
+        run_id=run_id,
+        now=now,
+        repeat_after=repeat_after,
+        keys=keys,
+        compose=compose,
+        always_record=[f"run:{run_id}"],
+    )
+    if results:
+        log.info(
+            "run alert sent",
+            channels=len(results),
+            failed=sum(not r.ok for r in results),
+        )
+    return results
+
+
+def send_failure_alert(
+    journal: Journal,
+    notifier: Notifier,
+    *,
+    run_id: str | None,
+    now: datetime,
+    source: str,
+    error: str,
+    repeat_after: timedelta,
+) -> list[ChannelResult]:
+    """Alert a failed run once: while runs on `source` keep failing, a channel that got the
+    failure alert within `repeat_after` is not told again."""
+    key = failure_key(source)
+
+    def compose(fresh: frozenset[str]) -> Alert | None:
+        if key not in fresh:
+            return None
+        return compose_failure_alert(run_id=run_id, now=now, source=source, error=error)
+
+    return _deliver_fresh(
+        journal,
+        notifier,
+        run_id=run_id,
+        now=now,
+        repeat_after=repeat_after,
+        keys=[key],
+        compose=compose,
+    )

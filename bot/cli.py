@@ -1,0 +1,335 @@
+"""The `movebot` command. Errors a user can hit become one clear paragraph and an exit code:
+0 ran, 2 something to fix (config, input, headers, sharing), 3 the service kept failing,
+1 anything else."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from bot.config import Settings, load_settings, workbook_settings
+from bot.engine import KST
+from bot.errors import BadConfig, BadInput, MovebotError, SourceChanged
+from rules import RULE_IDS
+
+LOCK_WAIT_SECONDS = 60
+
+
+def parse_now(text: str | None) -> datetime:
+    """`--now`: ISO 8601, with an offset or taken as Asia/Seoul; default the real time."""
+    if not text:
+        return datetime.now(KST)
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(
+            f"--now {text!r} is not an ISO 8601 time; write e.g. 2024-12-03T09:00:00+09:00."
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=KST)
+
+
+def settings_from(args: argparse.Namespace, source_required: bool = True) -> Settings:
+    config = Path(args.config) if getattr(args, "config", None) else None
+    workbook = getattr(args, "workbook", None)
+    if workbook:
+        settings = workbook_settings(Path(workbook), config)
+    elif config:
+        settings = load_settings(config)
+    elif not source_required:
+        settings = load_settings(None)
+    else:
+        raise BadConfig(
+            "Say which sheet to work on: --config FILE (see config.example.yaml) or "
+            "--workbook FILE.xlsx."
+        )
+    journal = getattr(args, "journal", None)
+    if journal:
+        settings = settings.model_copy(
+            update={"journal": settings.journal.model_copy(update={"path": Path(journal)})}
+        )
+    return settings
+
+
+def _only_rules(names: Sequence[str] | None) -> frozenset[str] | None:
+    if not names:
+        return None
+    unknown = [n for n in names if n not in RULE_IDS]
+    if unknown:
+        raise BadInput(f"--rule {', '.join(unknown)}: no such rule. Rules: {', '.join(RULE_IDS)}.")
+    return frozenset(names)
+
+
+@contextmanager
+def _progress() -> Iterator[Callable[[str], None]]:
+    """The run's steps on one line of a terminal's stderr (nothing when it is not one)."""
+    if not sys.stderr.isatty():
+        yield lambda step: None
+        return
+
+    def show(step: str) -> None:
+        sys.stderr.write(f"\r\033[K{step} …")
+        sys.stderr.flush()
+
+    try:
+        yield show
+    finally:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
+
+
+@contextmanager
+def _sheet_lock(settings: Settings, writing: bool) -> Iterator[None]:
+    """A run that writes takes the sheet's lock, so it never overlaps the scheduled worker."""
+    if not writing:
+        yield
+        return
+    from bot.schedule import SheetLock, worker_lock_path
+
+    lock = SheetLock(worker_lock_path(settings))
+    with lock.hold(wait=LOCK_WAIT_SECONDS) as held:
+        if not held:
+            raise SourceChanged(
+                f"Another movebot run (pid {lock.holder() or '?'}) is writing this sheet and did "
+                f"not finish within {LOCK_WAIT_SECONDS} s. Try again once it has; "
+                "`movebot history` shows the runs."
+            )
+        yield
+
+
+def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.digest import run_digest
+
+    return run_digest(settings_from(args), parse_now(args.now), args.send, args.json)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from bot.schedule import run_worker
+
+    return run_worker(settings_from(args))
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import doctor_command
+
+    return doctor_command(lambda: settings_from(args), send_test=args.send_test)
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from bot.report import outcome_json, render_text
+    from bot.runner import reconcile
+
+    settings = settings_from(args)
+    only = _only_rules(args.rule)
+    with _sheet_lock(settings, args.apply), _progress() as progress:
+        outcome = reconcile(
+            settings, parse_now(args.now), apply=args.apply, only_rules=only, progress=progress
+        )
+    source = settings.source.spreadsheet or str(settings.resolve(settings.source.path))
+    print(outcome_json(outcome) if args.json else render_text(outcome, source))
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from bot.journal import Journal
+
+    settings = settings_from(args, source_required=False)
+    path = settings.journal_path
+    if not path.exists():
+        print(f"No journal at {path} yet: no run has been applied there.")
+        return 0
+    with Journal(path) as journal:
+        runs = journal.runs(args.limit)
+    if args.json:
+        rows = [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "undo_of": r.undo_of,
+                "started": r.started.isoformat(),
+                "finished": r.finished.isoformat() if r.finished else None,
+                "source": r.source,
+                "outcome": r.outcome,
+                "written": r.written,
+                "skipped": r.skipped,
+                "findings": r.findings,
+                "error": r.error,
+            }
+            for r in runs
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not runs:
+        print(f"The journal {path} has no runs.")
+    for r in runs:
+        what = f"undo of {r.undo_of}" if r.kind == "undo" else r.kind
+        tail = f"  {r.error}" if r.error else ""
+        print(
+            f"{r.id}  {r.started:%Y-%m-%d %H:%M} KST  {what:<28} {r.outcome:<11}"
+            f" written {r.written:>4}  skipped {r.skipped:>3}  findings {r.findings:>4}{tail}"
+        )
+    return 0
+
+
+def cmd_undo(args: argparse.Namespace) -> int:
+    from bot.report import render_undo
+    from bot.runner import undo
+
+    settings = settings_from(args)
+    with _sheet_lock(settings, args.apply):
+        outcome = undo(settings, args.run_id, parse_now(args.now), apply=args.apply)
+    print(render_undo(outcome))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    return run_demo(Path(args.path), parse_now(args.now))
+
+
+def rules_table(markdown: bool) -> str:
+    """The rule reference, generated from the registry (the README's table is this output)."""
+    from rules import RULES
+
+    rows = [
+        (
+            rule.id,
+            rule.default_mode,
+            " ".join(rule.doc.split("\n\n")[0].split()).split(" — ", 1)[-1],
+        )
+        for rule in RULES.values()
+    ]
+    rows.append(("bot.note", "apply", "the 봇 확인 cells: each row's open findings, one per line."))
+    if markdown:
+        lines = ["| id | default | what |", "|---|---|---|"]
+        lines += [f"| `{i}` | {m} | {w} |" for i, m, w in rows]
+        return "\n".join(lines)
+    return "\n".join(f"{i:<20} {m:<8} {w}" for i, m, w in rows)
+
+
+def cmd_rules(args: argparse.Namespace) -> int:
+    print(rules_table(args.markdown))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="movebot", description="Keeps a moving desk's Google Sheet honest."
+    )
+    parser.add_argument(
+        "-v", "--verbose", action="store_true", help="log each step (INFO) on stderr"
+    )
+    # -v is accepted after the command too (`movebot reconcile -v`)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def source_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--config", metavar="FILE", help="YAML settings (config.example.yaml)")
+        p.add_argument("--workbook", metavar="FILE", help="a local .xlsx with the desk's tabs")
+        p.add_argument("--journal", metavar="PATH", help="the run journal (SQLite file)")
+
+    p = sub.add_parser(
+        "reconcile", parents=[common], help="check the sheet and plan (or --apply) the changes"
+    )
+    source_options(p)
+    p.add_argument("--now", help="the run's clock, ISO 8601 (default: now, Asia/Seoul)")
+    p.add_argument("--apply", action="store_true", help="write the changes (default: preview)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--rule", action="extend", nargs="+", metavar="ID", help="only these rules' changes"
+    )
+    p.set_defaults(func=cmd_reconcile)
+
+    p = sub.add_parser(
+        "digest", parents=[common], help="the morning digest: calls due, overdue, returns"
+    )
+    source_options(p)
+    p.add_argument("--now", help="the digest's clock, ISO 8601 (default: now)")
+    p.add_argument("--send", action="store_true", help="send it to the alert channels")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser(
+        "run", parents=[common], help="the scheduled worker (foreground; Ctrl-C / SIGTERM stop)"
+    )
+    source_options(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "doctor", parents=[common], help="check config, credentials, sheet, channels, journal"
+    )
+    source_options(p)
+    p.add_argument("--send-test", action="store_true", help="send a test alert to each channel")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("history", parents=[common], help="past applied runs, newest first")
+    source_options(p)
+    p.add_argument("--limit", type=int, default=20, metavar="N")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser(
+        "undo", parents=[common], help="restore the cells a run wrote (preview; --apply to write)"
+    )
+    source_options(p)
+    p.add_argument("run_id", metavar="RUN_ID")
+    p.add_argument("--now", help="the undo's clock, ISO 8601 (default: now)")
+    p.add_argument("--apply", action="store_true", help="write the restores")
+    p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser(
+        "demo", parents=[common], help="build a workbook from the desk's own cases and run on it"
+    )
+    p.add_argument("path", nargs="?", default="examples/desk.xlsx")
+    p.add_argument("--now", default="2024-12-04T18:00:00+09:00", help="the demo's clock")
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser(
+        "rules", parents=[common], help="list the rules, their ids and default modes"
+    )
+    p.add_argument("--markdown", action="store_true", help="as the README's table")
+    p.set_defaults(func=cmd_rules)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    from bot.logs import configure_logging
+
+    default = "INFO" if args.verbose or args.command == "run" else "WARNING"
+    configure_logging(level=os.environ.get("MOVEBOT_LOG_LEVEL", default))
+    try:
+        return int(args.func(args))
+    except MovebotError as error:
+        print(f"movebot: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("movebot: interrupted.", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # the reader went away (`movebot ... | head`)
+        sys.stderr.close()
+        return 0
+    except Exception as error:  # noqa: BLE001 - a traceback is a bug; show it only on request
+        if os.environ.get("MOVEBOT_DEBUG"):
+            raise
+        from bot.masking import scrub
+
+        print(
+            f"movebot: internal error ({type(error).__name__}: {scrub(str(error))}). "
+            "Run again with MOVEBOT_DEBUG=1 for the traceback, and report it.",
+            file=sys.stderr,
+        )
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

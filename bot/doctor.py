@@ -1,0 +1,323 @@
+"""`movebot doctor`: is everything in place for `movebot run`? One line per check, for the
+operator (English):
+
+    ✓ what is fine
+    ✗ what is wrong — what to do
+    ⚠ what works but is worth knowing
+
+Checks, in order: the config (already loaded: it names the source and the journal), the
+schedule, the Google credentials (Google sources), the source (workbook readable / sheet
+reachable and shared), its tabs and required headers (optional headers that are missing are a
+⚠), the alert channels (each apprise URL understood, KakaoWork configured or not; nothing is
+sent unless `send_test`), the journal (opened when it exists; else its directory must be
+writable — the file is created by the first applied run), and the worker lock.
+
+Exit code: 0 when there is no ✗, 2 otherwise. Nothing here prints a URL, key or token.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+from bot.alerts import Notifier
+from bot.config import Settings
+from bot.engine import KST
+from bot.errors import (
+    MissingHeader,
+    MissingTab,
+    MovebotError,
+    UserError,
+)
+from bot.sheets.layout import DEFAULT_HEADERS, REQUIRED
+from rules.model import Snapshot, Tab
+
+Out = Callable[[str], object]
+Mark = Literal["ok", "fail", "warn"]
+MARKS: dict[Mark, str] = {"ok": "✓", "fail": "✗", "warn": "⚠"}
+
+TEST_TITLE = "movebot 테스트 알림"
+TEST_BODY = "movebot doctor가 보낸 테스트 메시지입니다. 이 메시지가 보이면 알림 채널이 정상입니다."
+
+# What a missing optional column costs (shown with the ⚠ line).
+OPTIONAL_USES: dict[str, str] = {
+    "call_due": "the digest lists no calls",
+    "manager": "the digest puts every row under 미지정",
+    "vendor": "promoted leads cannot be checked for a vendor",
+    "move_date": "long-term leads cannot be promoted",
+}
+
+
+@dataclass
+class Report:
+    """The lines printed so far and whether any check failed."""
+
+    out: Out
+    failed: int = 0
+    warned: int = 0
+    lines: list[str] = field(default_factory=list)
+
+    def line(self, mark: Mark, what: str, todo: str = "") -> None:
+        text = f"{MARKS[mark]} {what}" + (f" — {todo}" if todo else "")
+        self.lines.append(text)
+        self.out(text)
+        if mark == "fail":
+            self.failed += 1
+        elif mark == "warn":
+            self.warned += 1
+
+    def ok(self, what: str) -> None:
+        self.line("ok", what)
+
+    def fail(self, what: str, todo: str) -> None:
+        self.line("fail", what, todo)
+
+    def warn(self, what: str, note: str = "") -> None:
+        self.line("warn", what, note)
+
+
+# --- the checks ------------------------------------------------------------------------------
+
+
+def _source_words(settings: Settings) -> str:
+    source = settings.source
+    if source.kind == "google":
+        return f"Google Sheet {source.spreadsheet or '(not set)'}"
+    return f"workbook {settings.resolve(source.path) or '(not set)'}"
+
+
+def check_schedule(settings: Settings, report: Report, now: datetime) -> None:
+    from bot.schedule import describe_schedule
+
+    try:
+        report.ok(f"schedule: {describe_schedule(settings, now)}")
+    except MovebotError as e:
+        report.fail("schedule", str(e))
+
+
+def check_credentials(backend: object, report: Report) -> bool:
+    """Google only: the key loads (without a request). False when it does not."""
+    load = getattr(backend, "_load_credentials", None)
+    if load is None:
+        return True
+    try:
+        load()
+    except MovebotError as e:
+        report.fail("Google credentials", str(e))
+        return False
+    email = getattr(backend, "service_account_email", None)
+    who = f" (service account {email}; the sheet must be shared with it)" if email else ""
+    report.ok(f"Google credentials readable{who}")
+    return True
+
+
+def _optional_missing(tab: Tab) -> list[str]:
+    names = DEFAULT_HEADERS[tab.key]
+    return [f for f in names if f not in tab.columns and f not in REQUIRED[tab.key]]
+
+
+def check_tabs(snapshot: Snapshot, report: Report) -> None:
+    for tab in (snapshot.leads_tab, snapshot.ob_tab):
+        report.ok(
+            f"tab '{tab.title}': required headers present (header row {tab.header_row}, "
+            f"{len(tab.rows)} rows)"
+        )
+        missing = _optional_missing(tab)
+        if missing:
+            names = DEFAULT_HEADERS[tab.key]
+            listed = ", ".join(f"'{names[f][0]}'" for f in missing)
+            uses = [OPTIONAL_USES[f] for f in missing if f in OPTIONAL_USES]
+            note = "; ".join(uses) if uses else "the rules that use them skip their rows"
+            report.warn(
+                f"tab '{tab.title}' has no optional column {listed}",
+                f"{note}. Add the column, or name it under sheets.{tab.key}.headers.",
+            )
+
+
+def check_source(settings: Settings, report: Report) -> None:
+    from bot.runner import backend_for
+
+    where = _source_words(settings)
+    try:
+        backend = backend_for(settings)
+    except MovebotError as e:
+        report.fail(where, str(e))
+        return
+    if settings.source.kind == "google" and not check_credentials(backend, report):
+        return  # the sheet cannot be tried without credentials
+    try:
+        snapshot = backend.read()
+    except MissingTab as e:
+        report.ok(f"{where} reachable")
+        report.fail("tabs", str(e))
+        return
+    except MissingHeader as e:
+        report.ok(f"{where} reachable; both tabs found")
+        report.fail("headers", str(e))
+        return
+    except UserError as e:  # no such workbook, 403 sharing, 404 id, credentials refused
+        report.fail(f"{where} reachable", str(e))
+        return
+    except MovebotError as e:
+        report.fail(f"{where} reachable", f"{e} Run `movebot doctor` again later.")
+        return
+    shared = " and shared with movebot" if settings.source.kind == "google" else ""
+    report.ok(f"{where} reachable{shared}; both tabs found")
+    check_tabs(snapshot, report)
+
+
+def check_alerts(settings: Settings, report: Report, send_test: bool) -> None:
+    alerts = settings.alerts
+    notifier = Notifier.from_settings(alerts)
+    results = notifier.check()
+    if not results:
+        report.warn(
+            "no alert channel configured",
+            "runs and failures alert nobody and the digest is not sent; add apprise URLs under "
+            "alerts.urls (or alerts.kakaowork).",
+        )
+        return
+    for i, result in enumerate(results):
+        if result.channel == "kakaowork":
+            conversation = alerts.kakaowork.conversation_id if alerts.kakaowork else ""
+            if result.ok:
+                report.ok(f"KakaoWork configured (conversation {conversation})")
+            else:
+                report.fail("KakaoWork", f"{result.error}; set alerts.kakaowork.")
+        elif result.ok:
+            report.ok(f"alert channel {result.channel} (alerts.urls[{i}]): URL understood")
+        else:
+            report.fail(
+                f"alert channel {result.channel} (alerts.urls[{i}])",
+                f"{result.error}. Fix the URL (see the apprise documentation for its scheme).",
+            )
+    if alerts.kakaowork is None:
+        report.ok("KakaoWork not configured (optional)")
+    if not send_test:
+        return
+    for result in notifier.send(TEST_TITLE, TEST_BODY):
+        if result.ok:
+            report.ok(f"test message delivered to {result.channel}")
+        else:
+            report.fail(
+                f"test message to {result.channel}",
+                f"{result.error or 'not delivered'}. Check the channel's token and that the "
+                "channel still exists.",
+            )
+
+
+def _writable_dir(path: Path) -> str | None:
+    """Why files cannot be created in `path`'s directory (made on first use), or None."""
+    directory = path.parent
+    probe = directory
+    while not probe.exists():
+        if probe.parent == probe:
+            break
+        probe = probe.parent
+    if not probe.is_dir():
+        return f"{probe} is not a directory"
+    if probe != directory:
+        return None if os.access(probe, os.W_OK | os.X_OK) else f"{probe} is not writable"
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".movebot-doctor-"):
+            pass
+    except OSError as e:
+        return f"cannot create files in {directory} ({e.strerror or e})"
+    return None
+
+
+def check_journal(settings: Settings, report: Report) -> None:
+    from bot.journal import Journal
+
+    path = settings.journal_path
+    if path.exists():
+        try:
+            Journal(path).close()
+        except MovebotError as e:
+            report.fail(f"journal {path}", str(e))
+            return
+        problem = None if os.access(path, os.W_OK) else f"{path} is read-only"
+        problem = problem or _writable_dir(path)
+        if problem:
+            report.fail(f"journal {path}", f"{problem}. Check journal.path (or --journal).")
+        else:
+            report.ok(f"journal {path} writable")
+        return
+    problem = _writable_dir(path)
+    if problem:
+        report.fail(
+            f"journal {path}",
+            f"{problem}. Point journal.path (or --journal) at a writable place.",
+        )
+    else:
+        report.ok(f"journal {path} can be created (on the first applied run)")
+
+
+def check_lock(settings: Settings, report: Report) -> None:
+    from bot.schedule import SheetLock, worker_lock_path
+
+    path = worker_lock_path(settings)
+    if not path.parent.exists():
+        problem = _writable_dir(path)
+        if problem:
+            report.fail(f"worker lock {path}", f"{problem}. It lives beside the journal.")
+        else:
+            report.ok(f"worker lock {path} can be created")
+        return
+    lock = SheetLock(path)
+    try:
+        with lock.hold() as held:
+            pass
+    except MovebotError as e:
+        report.fail(f"worker lock {path}", str(e))
+        return
+    if held:
+        report.ok(f"worker lock {path} writable (no worker running)")
+    else:
+        pid = lock.holder()
+        report.ok(f"worker lock {path} held by a running worker" + (f" (pid {pid})" if pid else ""))
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def run_doctor(
+    settings: Settings,
+    *,
+    send_test: bool = False,
+    out: Out = print,
+    now: datetime | None = None,
+) -> int:
+    """Run every check, printing one line each and a last summary line. 0 all well, 2 when
+    something must be fixed (warnings do not count)."""
+    report = Report(out)
+    report.ok(f"config valid: {_source_words(settings)}, journal {settings.journal_path}")
+    check_schedule(settings, report, now or datetime.now(KST))
+    check_source(settings, report)
+    check_alerts(settings, report, send_test)
+    check_journal(settings, report)
+    check_lock(settings, report)
+    if report.failed:
+        out(f"{report.failed} problem(s) to fix.")
+        return 2
+    out("All checks passed." + (f" ({report.warned} warning(s))" if report.warned else ""))
+    return 0
+
+
+def doctor_command(
+    load: Callable[[], Settings], *, send_test: bool = False, out: Out = print
+) -> int:
+    """`movebot doctor`: `load` builds the settings (the CLI's `settings_from(args)`); a
+    config that does not load is the first ✗ line, and exit 2."""
+    try:
+        settings = load()
+    except UserError as e:
+        Report(out).fail("config", str(e))
+        out("1 problem(s) to fix.")
+        return 2
+    return run_doctor(settings, send_test=send_test, out=out)

@@ -1,0 +1,537 @@
+"""The journal: one SQLite file recording every applied run, so any run can be listed and undone.
+
+Tables: `runs` (one per applied run, empty ones too, and per undo), `changes` (every cell
+written, with its value before and after), `skipped` (writes that did not land, and why),
+`findings`, and `alerts` (which finding keys went to which channel, and whether it worked).
+
+A preview writes nothing anywhere, the journal included: only `--apply` paths construct a
+`Journal`, and constructing one is the only thing that creates or opens the file.
+
+Times are stored as UTC ISO 8601 text (so they compare as text) and handed back as aware
+datetimes in Asia/Seoul.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from bot.errors import UserError
+from bot.sheets.layout import column_letter
+from rules.model import CellWrite, Finding, Severity, SheetKey, WriteResult
+
+KST = ZoneInfo("Asia/Seoul")
+SCHEMA_VERSION = 1
+
+RunKind = Literal["reconcile", "undo"]
+# "running" until finish_run; then "ok", "failed" (an error stopped it) or "interrupted"
+# (stopped by a signal before it finished).
+Outcome = Literal["running", "ok", "failed", "interrupted"]
+
+
+class JournalUnavailable(UserError):
+    """The journal file cannot be opened, created or written, or is not a movebot journal."""
+
+
+class UnknownRun(UserError):
+    """No run with that id in the journal."""
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    id        TEXT NOT NULL UNIQUE,
+    kind      TEXT NOT NULL CHECK (kind IN ('reconcile', 'undo')),
+    undo_of   TEXT REFERENCES runs(id),
+    started   TEXT NOT NULL,
+    finished  TEXT,
+    source    TEXT NOT NULL,
+    applied   INTEGER NOT NULL DEFAULT 1,
+    outcome   TEXT NOT NULL DEFAULT 'running',
+    counts    TEXT NOT NULL DEFAULT '{}',
+    error     TEXT
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id       TEXT NOT NULL REFERENCES runs(id),
+    sheet        TEXT NOT NULL,
+    row          INTEGER NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    field        TEXT NOT NULL,
+    column       TEXT NOT NULL,
+    column_index INTEGER NOT NULL,
+    old          TEXT NOT NULL,
+    new          TEXT NOT NULL,
+    rules        TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS changes_run ON changes(run_id);
+CREATE TABLE IF NOT EXISTS skipped (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id       TEXT NOT NULL REFERENCES runs(id),
+    sheet        TEXT NOT NULL,
+    row          INTEGER NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    field        TEXT NOT NULL,
+    column       TEXT NOT NULL,
+    old          TEXT NOT NULL,
+    new          TEXT NOT NULL,
+    rules        TEXT NOT NULL,
+    reason       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS skipped_run ON skipped(run_id);
+CREATE TABLE IF NOT EXISTS findings (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id       TEXT NOT NULL REFERENCES runs(id),
+    sheet        TEXT NOT NULL,
+    row          INTEGER NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    rule         TEXT NOT NULL,
+    message      TEXT NOT NULL,
+    severity     TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS findings_run ON findings(run_id);
+CREATE TABLE IF NOT EXISTS alerts (
+    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id   TEXT REFERENCES runs(id),
+    key      TEXT NOT NULL,
+    channel  TEXT NOT NULL,
+    sent_at  TEXT NOT NULL,
+    ok       INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS alerts_key ON alerts(key, sent_at);
+"""
+
+_CHUNK = 500  # SQLite host parameters per IN (...) list
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One run as the journal holds it. Times are aware, in Asia/Seoul."""
+
+    id: str
+    kind: RunKind
+    started: datetime
+    finished: datetime | None
+    source: str
+    applied: bool
+    outcome: str
+    counts: dict[str, Any]
+    undo_of: str | None = None
+    error: str | None = None
+    written: int = 0  # cells written
+    skipped: int = 0  # writes that did not land
+    findings: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class JournaledWrite:
+    """One cell a run wrote: what `undo` needs to put it back."""
+
+    run_id: str
+    sheet: SheetKey
+    row: int  # the sheet row it landed on
+    fingerprint: str
+    field: str
+    column: int  # 0-based
+    column_letter: str
+    old: str  # the value before the run
+    new: str  # the value the run left
+    rules: tuple[str, ...]
+
+    def reverse(self, rule: str = "undo") -> CellWrite:
+        """The write that restores the cell: planned from `new`, back to `old`."""
+        return CellWrite(
+            sheet=self.sheet,
+            row=self.row,
+            column=self.column,
+            field=self.field,
+            old=self.new,
+            new=self.old,
+            fingerprint=self.fingerprint,
+            rules=(rule,),
+        )
+
+
+def _stamp(when: datetime) -> str:
+    if when.tzinfo is None or when.utcoffset() is None:
+        raise ValueError(f"journal times must be timezone-aware, got {when.isoformat()}")
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+def _read_time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text).astimezone(KST) if text else None
+
+
+def new_run_id(started: datetime) -> str:
+    """`r20241203-101500-3f2a`: the start time in KST and four random hex digits."""
+    local = started.astimezone(KST) if started.tzinfo else started
+    return f"r{local:%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+class Journal:
+    """The journal at `path` (created, with its parent directory, on first use).
+
+    One connection, guarded by a lock, so the scheduler's worker thread may use a journal the
+    main thread opened. Use as a context manager or call `close()`.
+    """
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                self.path, timeout=30, isolation_level=None, check_same_thread=False
+            )
+        except (OSError, sqlite3.Error) as e:
+            raise JournalUnavailable(
+                f"Journal {self.path} cannot be opened: {e}. Check journal.path (or --journal) "
+                "and that the directory is writable."
+            ) from None
+        self._lock = threading.RLock()
+        try:
+            self._setup()
+        except sqlite3.OperationalError as e:
+            self._db.close()
+            raise JournalUnavailable(
+                f"Journal {self.path} cannot be opened: {e}. Check journal.path (or --journal) "
+                "and that the file and its directory are writable."
+            ) from None
+        except sqlite3.DatabaseError as e:
+            self._db.close()
+            raise JournalUnavailable(
+                f"Journal {self.path} is not a movebot journal ({e}). Point journal.path "
+                "(or --journal) at a new file."
+            ) from None
+
+    def _setup(self) -> None:
+        db = self._db
+        db.row_factory = sqlite3.Row
+        db.execute("PRAGMA busy_timeout = 30000")
+        db.execute("PRAGMA journal_mode = WAL")
+        db.execute("PRAGMA synchronous = NORMAL")
+        db.execute("PRAGMA foreign_keys = ON")
+        with self._lock:
+            db.execute("BEGIN IMMEDIATE")  # two processes creating the file: one at a time
+            try:
+                version = db.execute("PRAGMA user_version").fetchone()[0]
+                if version > SCHEMA_VERSION:
+                    raise sqlite3.DatabaseError(
+                        f"schema version {version}, newer than this movebot's {SCHEMA_VERSION}"
+                    )
+                if version < SCHEMA_VERSION:
+                    tables = db.execute(
+                        "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                        "AND name NOT LIKE 'sqlite_%'"
+                    ).fetchone()[0]
+                    if tables:
+                        raise sqlite3.DatabaseError("it holds tables of something else")
+                    for statement in _SCHEMA.split(";"):
+                        if statement.strip():
+                            db.execute(statement)
+                    db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                db.execute("COMMIT")
+            except BaseException:
+                self._rollback()
+                raise
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                yield self._db
+                self._db.execute("COMMIT")
+            except sqlite3.OperationalError as e:
+                self._rollback()
+                raise JournalUnavailable(f"Journal {self.path} cannot be written: {e}.") from None
+            except BaseException:
+                self._rollback()
+                raise
+
+    def _rollback(self) -> None:
+        if self._db.in_transaction:
+            self._db.execute("ROLLBACK")
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return self._db.execute(sql, params).fetchall()
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _require(self, run_id: str) -> None:
+        if not self._query("SELECT 1 FROM runs WHERE id = ?", (run_id,)):
+            raise self._unknown(run_id)
+
+    def _unknown(self, run_id: str) -> UnknownRun:
+        recent = [r["id"] for r in self._query("SELECT id FROM runs ORDER BY seq DESC LIMIT 5")]
+        hint = f" Recent runs: {', '.join(recent)}." if recent else " The journal has no runs."
+        return UnknownRun(
+            f"No run {run_id!r} in the journal {self.path}.{hint} `movebot history` lists them."
+        )
+
+    # -- runs -----------------------------------------------------------------------------
+
+    def start_run(
+        self,
+        kind: RunKind,
+        source: str,
+        started: datetime,
+        undo_of: str | None = None,
+        applied: bool = True,
+    ) -> str:
+        """Record a run as started (outcome `running`) and return its new id."""
+        if kind not in ("reconcile", "undo"):
+            raise ValueError(f"run kind must be 'reconcile' or 'undo', not {kind!r}")
+        if (kind == "undo") != (undo_of is not None):
+            raise ValueError("an undo run names the run it undoes (undo_of), and only an undo")
+        if undo_of is not None:
+            self._require(undo_of)
+        stamp = _stamp(started)
+        for _ in range(20):
+            run_id = new_run_id(started)
+            try:
+                with self._tx() as db:
+                    db.execute(
+                        "INSERT INTO runs (id, kind, undo_of, started, source, applied) "
+                        "VALUES (?, ?, ?, ?, ?, ?)",
+                        (run_id, kind, undo_of, stamp, source, int(applied)),
+                    )
+                return run_id
+            except sqlite3.IntegrityError:
+                continue  # the same second and the same four hex digits: draw again
+        raise JournalUnavailable(f"Journal {self.path}: could not allocate a run id.")
+
+    def record_writes(self, run_id: str, result: WriteResult) -> None:
+        """Every cell the write landed (old and new value) and every write it skipped."""
+        self._require(run_id)
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO changes (run_id, sheet, row, fingerprint, field, column, "
+                "column_index, old, new, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_id,
+                        w.sheet,
+                        w.row,
+                        w.fingerprint,
+                        w.field,
+                        column_letter(w.column),
+                        w.column,
+                        w.old,
+                        w.new,
+                        json.dumps(list(w.rules)),
+                    )
+                    for w in result.written
+                ],
+            )
+            db.executemany(
+                "INSERT INTO skipped (run_id, sheet, row, fingerprint, field, column, old, new, "
+                "rules, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        run_id,
+                        s.write.sheet,
+                        s.write.row,
+                        s.write.fingerprint,
+                        s.write.field,
+                        column_letter(s.write.column),
+                        s.write.old,
+                        s.write.new,
+                        json.dumps(list(s.write.rules)),
+                        s.reason,
+                    )
+                    for s in result.skipped
+                ],
+            )
+
+    def record_findings(self, run_id: str, findings: Iterable[Finding]) -> None:
+        self._require(run_id)
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO findings (run_id, sheet, row, fingerprint, rule, message, severity) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (run_id, f.sheet, f.row, f.fingerprint, f.rule, f.message, str(f.severity))
+                    for f in findings
+                ],
+            )
+
+    def finish_run(
+        self,
+        run_id: str,
+        finished: datetime,
+        outcome: Outcome,
+        counts: Mapping[str, Any] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Close a run: its outcome, its counts (any JSON-able mapping) and, when it failed,
+        a one-line error (already scrubbed of phones by the caller's logs)."""
+        if outcome == "running":
+            raise ValueError("finish_run needs a final outcome, not 'running'")
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE runs SET finished = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
+                (
+                    _stamp(finished),
+                    outcome,
+                    json.dumps(dict(counts or {}), ensure_ascii=False, default=str),
+                    error,
+                    run_id,
+                ),
+            )
+            if cur.rowcount == 0:
+                raise self._unknown(run_id)
+
+    _RUN_SELECT = (
+        "SELECT r.*, "
+        "(SELECT count(*) FROM changes c WHERE c.run_id = r.id) AS n_written, "
+        "(SELECT count(*) FROM skipped s WHERE s.run_id = r.id) AS n_skipped, "
+        "(SELECT count(*) FROM findings f WHERE f.run_id = r.id) AS n_findings "
+        "FROM runs r"
+    )
+
+    @staticmethod
+    def _run_record(row: sqlite3.Row) -> RunRecord:
+        started = _read_time(row["started"])
+        assert started is not None
+        return RunRecord(
+            id=row["id"],
+            kind=row["kind"],
+            started=started,
+            finished=_read_time(row["finished"]),
+            source=row["source"],
+            applied=bool(row["applied"]),
+            outcome=row["outcome"],
+            counts=json.loads(row["counts"] or "{}"),
+            undo_of=row["undo_of"],
+            error=row["error"],
+            written=row["n_written"],
+            skipped=row["n_skipped"],
+            findings=row["n_findings"],
+        )
+
+    def runs(self, limit: int | None = 20) -> list[RunRecord]:
+        """The latest runs, newest first (in the order they were started)."""
+        sql = self._RUN_SELECT + " ORDER BY r.seq DESC"
+        params: tuple[Any, ...] = ()
+        if limit is not None:
+            sql += " LIMIT ?"
+            params = (max(limit, 0),)
+        return [self._run_record(r) for r in self._query(sql, params)]
+
+    def run(self, run_id: str) -> RunRecord | None:
+        """The run with that id, or None. `require_run` raises `UnknownRun` instead."""
+        rows = self._query(self._RUN_SELECT + " WHERE r.id = ?", (run_id,))
+        return self._run_record(rows[0]) if rows else None
+
+    def require_run(self, run_id: str) -> RunRecord:
+        """The run with that id; an unknown id is an `UnknownRun` naming the recent ids."""
+        record = self.run(run_id)
+        if record is None:
+            raise self._unknown(run_id)
+        return record
+
+    def writes_of(self, run_id: str) -> list[JournaledWrite]:
+        """The cells a run wrote, in the order it wrote them. Unknown id: `UnknownRun`."""
+        self._require(run_id)
+        rows = self._query("SELECT * FROM changes WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [
+            JournaledWrite(
+                run_id=r["run_id"],
+                sheet=r["sheet"],
+                row=r["row"],
+                fingerprint=r["fingerprint"],
+                field=r["field"],
+                column=r["column_index"],
+                column_letter=r["column"],
+                old=r["old"],
+                new=r["new"],
+                rules=tuple(json.loads(r["rules"])),
+            )
+            for r in rows
+        ]
+
+    def findings_of(self, run_id: str) -> list[Finding]:
+        """The findings a run recorded, in the order it recorded them."""
+        self._require(run_id)
+        rows = self._query("SELECT * FROM findings WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [
+            Finding(
+                sheet=r["sheet"],
+                row=r["row"],
+                rule=r["rule"],
+                message=r["message"],
+                severity=Severity(r["severity"]),
+                fingerprint=r["fingerprint"],
+            )
+            for r in rows
+        ]
+
+    def undone_by(self, run_id: str) -> list[str]:
+        """The undo runs that undid `run_id` and finished ok, oldest first."""
+        rows = self._query(
+            "SELECT id FROM runs WHERE undo_of = ? AND outcome = 'ok' ORDER BY seq", (run_id,)
+        )
+        return [r["id"] for r in rows]
+
+    # -- alerts ---------------------------------------------------------------------------
+
+    def recently_alerted(
+        self, keys: Iterable[str], since: datetime, channel: str | None = None
+    ) -> set[str]:
+        """Of `keys`, those delivered (ok) after `since` — to `channel`, or to any channel.
+
+        A key sent exactly `repeat_after` before `now` (`since = now - repeat_after`) is due again."""
+        wanted = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        stamp = _stamp(since)
+        for i in range(0, len(wanted), _CHUNK):
+            chunk = wanted[i : i + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            sql = (
+                f"SELECT DISTINCT key FROM alerts WHERE ok = 1 AND sent_at > ? AND key IN ({marks})"
+            )
+            params: list[Any] = [stamp, *chunk]
+            if channel is not None:
+                sql += " AND channel = ?"
+                params.append(channel)
+            found.update(r["key"] for r in self._query(sql, params))
+        return found
+
+    def record_alerts(
+        self,
+        run_id: str | None,
+        keys: Iterable[str],
+        channel: str,
+        sent_at: datetime,
+        ok: bool,
+    ) -> None:
+        """That `keys` were sent to `channel` at `sent_at`, and whether it worked. Only ok
+        rows count for `recently_alerted`, so a failed channel is retried next run."""
+        if run_id is not None:
+            self._require(run_id)
+        stamp = _stamp(sent_at)
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO alerts (run_id, key, channel, sent_at, ok) VALUES (?, ?, ?, ?, ?)",
+                [(run_id, key, channel, stamp, int(ok)) for key in dict.fromkeys(keys)],
+            )

@@ -1,0 +1,504 @@
+"""`movebot run`: the scheduled worker (DESIGN.md "Scheduling").
+
+An APScheduler 3.x `BlockingScheduler` in Asia/Seoul with three jobs:
+
+- `poll`: an applied reconcile every `schedule.poll_minutes` during `schedule.hours` on
+  `schedule.working_days`. Polls are counted from the start of office hours and include the
+  end: `09:00-19:00` every 15 minutes polls at 09:00, 09:15, ..., 18:45 and 19:00 (so edits
+  made in the last minutes of the day are picked up). A period that does not divide 60 keeps
+  its own cadence from the start: every 45 minutes polls at 09:00, 09:45, 10:30, ..., 18:45
+  (19:30 would be past the end). Office hours must end after they start on the same day.
+- `nightly`: the same applied reconcile every day at `schedule.nightly` (the full sync).
+- `digest`: the morning digest at `schedule.digest` on working days.
+
+Every job has `max_instances=1`, `coalesce=True` and `misfire_grace_time =
+schedule.misfire_grace_seconds`, and takes its `now` from the clock when it fires.
+
+Two workers on one sheet never overlap: each tick takes an exclusive, non-blocking `flock` on
+`<journal>.worker.lock` (one journal per sheet; the lock is per open file, so it also keeps the
+jobs of one worker apart). A reconcile tick that finds the lock held skips with a log line
+(`tick.skipped reason=locked`); the digest waits for it up to the misfire grace time, and a
+day's digest is journaled so a second worker does not send it again.
+
+A failing tick is logged (its exception type and where it was raised; the message only for
+movebot's own errors, which carry no customer data), alerted once per `alerts.repeat_after`
+while runs on the sheet keep failing, and the schedule goes on. `runner.reconcile` alerts a
+failed reconcile itself; the worker alerts what fails outside it (the digest, the lock, the
+journal). Both go through the journal's failure key for the sheet, so a failure is told once
+either way; when the journal itself is failing, the worker remembers in memory. SIGTERM and Ctrl-C stop the scheduler after the run under
+way has finished its write (`scheduler.shutdown(wait=True)`).
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from datetime import time as time_of_day
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any, Literal
+
+import structlog
+from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobSubmissionEvent
+from apscheduler.schedulers import SchedulerNotRunningError
+from apscheduler.schedulers.base import BaseScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+from apscheduler.triggers.base import BaseTrigger
+from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.cron import CronTrigger
+
+from bot.alerts import Notifier, compose_failure_alert, send_failure_alert
+from bot.config import ScheduleConfig, Settings
+from bot.engine import KST
+from bot.errors import BadConfig, MovebotError
+from bot.lock import SheetLock
+from bot.runner import source_name
+
+if TYPE_CHECKING:
+    from bot.journal import Journal
+
+log = structlog.get_logger(__name__)
+
+Job = Callable[[], object]
+Clock = Callable[[], datetime]
+TickOutcome = Literal["ok", "skipped", "failed"]
+
+POLL, NIGHTLY, DIGEST = "poll", "nightly", "digest"
+JOB_NAMES = {POLL: "polling reconcile", NIGHTLY: "nightly full sync", DIGEST: "morning digest"}
+
+
+def kst_now() -> datetime:
+    return datetime.now(KST)
+
+
+# --- when ------------------------------------------------------------------------------------
+
+
+def office_hours(schedule: ScheduleConfig) -> tuple[time_of_day, time_of_day]:
+    """`schedule.hours` (`09:00-19:00`) as (start, end). BadConfig when it does not read or
+    does not end after it starts."""
+    try:
+        start_text, end_text = (part.strip() for part in schedule.hours.split("-"))
+        start, end = (time_of_day.fromisoformat(t.zfill(5)) for t in (start_text, end_text))
+    except ValueError:
+        raise BadConfig(
+            f"Setting schedule.hours {schedule.hours!r} is not a range of office hours; "
+            "write e.g. 09:00-19:00."
+        ) from None
+    if end <= start:
+        raise BadConfig(
+            f"Setting schedule.hours {schedule.hours!r} ends before it starts; office hours "
+            "must end after they start on the same day (e.g. 09:00-19:00)."
+        )
+    return start, end
+
+
+def poll_times(start: time_of_day, end: time_of_day, every_minutes: int) -> list[time_of_day]:
+    """Every `every_minutes` from `start`, up to and including `end`."""
+    first, last = start.hour * 60 + start.minute, end.hour * 60 + end.minute
+    return [time_of_day(m // 60, m % 60) for m in range(first, last + 1, every_minutes)]
+
+
+def _cron_list(values: Sequence[int]) -> str:
+    """`[9, 10, 11, 13]` -> `9-11,13`."""
+    parts: list[str] = []
+    run: list[int] = []
+    for v in sorted(values):
+        if run and v == run[-1] + 1:
+            run.append(v)
+            continue
+        if run:
+            parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+        run = [v]
+    if run:
+        parts.append(str(run[0]) if len(run) == 1 else f"{run[0]}-{run[-1]}")
+    return ",".join(parts)
+
+
+def _cron(setting: str, **fields: Any) -> CronTrigger:
+    try:
+        return CronTrigger(timezone=KST, **fields)
+    except ValueError as e:
+        raise BadConfig(
+            f"Setting {setting}: {e}. Working days are written like mon-fri or mon,wed,fri."
+        ) from None
+
+
+def poll_trigger(schedule: ScheduleConfig) -> BaseTrigger:
+    """The polling times as cron triggers in Asia/Seoul: one per set of hours sharing the same
+    minutes (09:00-19:00 every 15: hours 9-18 at :00,:15,:30,:45, and 19 at :00)."""
+    start, end = office_hours(schedule)
+    minutes_by_hour: dict[int, list[int]] = defaultdict(list)
+    for t in poll_times(start, end, schedule.poll_minutes):
+        minutes_by_hour[t.hour].append(t.minute)
+    hours_by_minutes: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for hour, minutes in minutes_by_hour.items():
+        hours_by_minutes[tuple(minutes)].append(hour)
+    triggers = [
+        _cron(
+            "schedule.working_days",
+            day_of_week=schedule.working_days,
+            hour=_cron_list(hours),
+            minute=_cron_list(minutes),
+        )
+        for minutes, hours in hours_by_minutes.items()
+    ]
+    return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
+
+
+def nightly_trigger(schedule: ScheduleConfig) -> CronTrigger:
+    """Every day at `schedule.nightly`, Asia/Seoul."""
+    at = schedule.nightly
+    return _cron("schedule.nightly", hour=at.hour, minute=at.minute)
+
+
+def digest_trigger(schedule: ScheduleConfig) -> CronTrigger:
+    """On working days at `schedule.digest`, Asia/Seoul."""
+    at = schedule.digest
+    return _cron(
+        "schedule.working_days",
+        day_of_week=schedule.working_days,
+        hour=at.hour,
+        minute=at.minute,
+    )
+
+
+def job_options(schedule: ScheduleConfig) -> dict[str, Any]:
+    return {
+        "max_instances": 1,
+        "coalesce": True,
+        "misfire_grace_time": schedule.misfire_grace_seconds,
+    }
+
+
+def build_scheduler(
+    settings: Settings,
+    *,
+    reconcile_job: Job,
+    digest_job: Job,
+    nightly_job: Job | None = None,
+    scheduler_cls: type[BaseScheduler] = BlockingScheduler,
+) -> BaseScheduler:
+    """A scheduler (not started) in Asia/Seoul with the `poll`, `nightly` and `digest` jobs.
+
+    The jobs are called with no arguments (`Worker.poll` / `.nightly` / `.digest` take their
+    `now` from the clock); `nightly_job` defaults to `reconcile_job`. BadConfig when the
+    schedule settings do not make a schedule."""
+    s = settings.schedule
+    triggers = {POLL: poll_trigger(s), NIGHTLY: nightly_trigger(s), DIGEST: digest_trigger(s)}
+    jobs = {POLL: reconcile_job, NIGHTLY: nightly_job or reconcile_job, DIGEST: digest_job}
+    scheduler = scheduler_cls(timezone=KST)
+    for job_id, trigger in triggers.items():
+        scheduler.add_job(
+            jobs[job_id],
+            trigger,
+            id=job_id,
+            name=JOB_NAMES[job_id],
+            replace_existing=True,
+            **job_options(s),
+        )
+    return scheduler
+
+
+def next_fire_times(scheduler: BaseScheduler, now: datetime) -> dict[str, datetime | None]:
+    """Each job's next fire time after `now` (Asia/Seoul), started or not."""
+    return {
+        job.id: job.trigger.get_next_fire_time(None, now.astimezone(KST))
+        for job in scheduler.get_jobs()
+    }
+
+
+def describe_schedule(settings: Settings, now: datetime) -> str:
+    """One line for people: `polls every 15 min 09:00-19:00 mon-fri (next 12.9 09:00), ...`."""
+    s = settings.schedule
+    start, end = office_hours(s)
+    now = now.astimezone(KST)
+
+    def nxt(trigger: BaseTrigger) -> str:
+        at = trigger.get_next_fire_time(None, now)
+        return f"{at.month}.{at.day} {at:%H:%M}" if at else "never"
+
+    return (
+        f"polls every {s.poll_minutes} min {start:%H:%M}-{end:%H:%M} {s.working_days} "
+        f"(next {nxt(poll_trigger(s))}), nightly sync {s.nightly:%H:%M} "
+        f"(next {nxt(nightly_trigger(s))}), digest {s.digest:%H:%M} {s.working_days} "
+        f"(next {nxt(digest_trigger(s))}), Asia/Seoul"
+    )
+
+
+# --- the lock --------------------------------------------------------------------------------
+
+
+def worker_lock_path(settings: Settings) -> Path:
+    """`<journal>.worker.lock`: one journal per sheet, so one lock per sheet."""
+    journal = settings.journal_path
+    return journal.with_name(journal.name + ".worker.lock")
+
+
+# --- the jobs' work ---------------------------------------------------------------------------
+
+
+def scheduled_reconcile(settings: Settings, now: datetime, *, notifier: Notifier) -> object:
+    """The worker's polling and nightly run: `runner.reconcile` with apply, which journals the
+    run and alerts what it changed and found (and a failure, once)."""
+    from bot.runner import reconcile
+
+    return reconcile(settings, now, apply=True, notifier=notifier)
+
+
+def scheduled_digest(
+    settings: Settings, now: datetime, *, journal: Journal, notifier: Notifier
+) -> None:
+    """The worker's morning digest: read, build, send once per day per channel."""
+    from bot.digest import build_digest, send_digest
+    from bot.runner import backend_for
+
+    d = build_digest(backend_for(settings).read(), now, settings)
+    if notifier.channels:
+        send_digest(d, notifier, journal=journal)
+    else:
+        log.info("digest.not_sent", reason="no alert channels", rows=sum(d.counts.values()))
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+def _where(error: BaseException) -> list[str]:
+    """Where an error was raised (file:line function), without its message."""
+    frames = traceback.extract_tb(error.__traceback__)[-3:]
+    return [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames]
+
+
+class Worker:
+    """The jobs of `movebot run`: each tick takes the sheet's lock, reads the clock, runs, and
+    turns a failure into a log line and (once) an alert. The tick methods never raise."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        journal: Journal,
+        notifier: Notifier,
+        clock: Clock = kst_now,
+        lock: SheetLock | None = None,
+        reconcile: Callable[[datetime], object] | None = None,
+        digest: Callable[[datetime], object] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.journal = journal
+        self.notifier = notifier
+        self.clock = clock
+        self.lock = lock or SheetLock(worker_lock_path(settings))
+        self.source = source_name(settings)
+        self._reconcile = reconcile or self._applied_run
+        self._digest = digest or self._scheduled_digest
+        self._alerted: dict[str, datetime] = {}  # failure message -> sent (journal fallback)
+
+    def _applied_run(self, now: datetime) -> object:
+        return scheduled_reconcile(self.settings, now, notifier=self.notifier)
+
+    def _scheduled_digest(self, now: datetime) -> None:
+        scheduled_digest(self.settings, now, journal=self.journal, notifier=self.notifier)
+
+    # the scheduler's jobs
+    def poll(self) -> TickOutcome:
+        return self.tick(POLL, self._reconcile)
+
+    def nightly(self) -> TickOutcome:
+        return self.tick(NIGHTLY, self._reconcile)
+
+    def digest(self) -> TickOutcome:
+        wait = float(self.settings.schedule.misfire_grace_seconds)
+        return self.tick(DIGEST, self._digest, wait=wait)
+
+    def tick(
+        self, job: str, run: Callable[[datetime], object], *, wait: float = 0.0
+    ) -> TickOutcome:
+        """Run `run(now)` under the lock, `now` read from the clock as the tick fires."""
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(job=job)
+        now = self.clock()
+        try:
+            with self.lock.hold(wait=wait) as held:
+                if not held:
+                    log.info(
+                        "tick.skipped",
+                        reason="locked",
+                        lock=str(self.lock.path),
+                        holder_pid=self.lock.holder(),
+                    )
+                    return "skipped"
+                log.info("tick.started", now=now.isoformat())
+                run(now)
+        except Exception as error:  # noqa: BLE001 - a failing run must not stop the schedule
+            self._failed(job, now, error)
+            return "failed"
+        finally:
+            structlog.contextvars.clear_contextvars()
+        self._alerted.clear()
+        return "ok"
+
+    def _failed(self, job: str, now: datetime, error: Exception) -> None:
+        run_id = structlog.contextvars.get_contextvars().get("run_id")
+        kind = type(error).__name__
+        if isinstance(error, MovebotError):
+            message = str(error)
+            log.error("run.failed", error_type=kind, error=message)
+        else:
+            message = f"내부 오류 ({kind}) — 운영자는 로그를 확인해 주세요"
+            log.error("run.failed", error_type=kind, where=_where(error))
+        self._alert_failure(now, message, run_id if isinstance(run_id, str) else None)
+
+    def _alert_failure(self, now: datetime, message: str, run_id: str | None) -> None:
+        if not self.notifier.channels:
+            return
+        repeat_after: timedelta = self.settings.alerts.repeat_after
+        try:
+            send_failure_alert(
+                self.journal,
+                self.notifier,
+                run_id=run_id,
+                now=now,
+                source=self.source,
+                error=message,
+                repeat_after=repeat_after,
+            )
+            return
+        except Exception as error:  # noqa: BLE001 - the journal failing: remember in memory
+            log.warning("alert.journal_unavailable", error_type=type(error).__name__)
+        last = self._alerted.get(message)
+        if last is not None and now - last < repeat_after:
+            return
+        try:
+            alert = compose_failure_alert(run_id=run_id, now=now, source=self.source, error=message)
+            results = self.notifier.send(alert.title, alert.body)
+        except Exception as error:  # noqa: BLE001 - alerting must not stop the schedule
+            log.warning("alert.failed", error_type=type(error).__name__)
+            return
+        if any(r.ok for r in results):
+            self._alerted[message] = now
+
+
+# --- stopping --------------------------------------------------------------------------------
+
+
+class Stopper:
+    """The SIGTERM / SIGINT handler: the first signal shuts the scheduler down after the run
+    under way (`shutdown(wait=True)`); a second one only says it is still waiting.
+
+    The shutdown runs on a thread of its own: the handler interrupts the scheduler's own loop,
+    and shutting down from inside it (its locks are reentrant) would empty the job store under
+    the loop's feet. `wait()` joins that thread."""
+
+    def __init__(self, scheduler: BaseScheduler) -> None:
+        self.scheduler = scheduler
+        self.stopping = threading.Event()
+        self.main_done = threading.Event()  # the worker's main loop has returned (or never ran)
+        self._thread: threading.Thread | None = None
+
+    def __call__(self, signum: int, frame: FrameType | None = None) -> None:
+        name = signal.Signals(signum).name
+        if self.stopping.is_set():
+            log.warning("worker.stopping", signal=name, waiting="for the run under way")
+            return
+        self.stopping.set()
+        log.info("worker.stopping", signal=name)
+        self._thread = threading.Thread(target=self._shutdown, name="movebot-stop")
+        self._thread.start()
+
+    def _shutdown(self) -> None:
+        # a signal may land just before the scheduler starts: keep asking until it has
+        # started and stopped, or the main loop has given up starting it
+        while True:
+            try:
+                self.scheduler.shutdown(wait=True)
+                return
+            except SchedulerNotRunningError:
+                if self.main_done.wait(0.05):
+                    return
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Until the shutdown (and so the run under way) has finished."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+
+def stop_on_signals(
+    scheduler: BaseScheduler,
+    signals: Sequence[signal.Signals] = (signal.SIGTERM, signal.SIGINT),
+) -> tuple[Stopper, Callable[[], None]]:
+    """Install a `Stopper` for `signals` (main thread only); returns it and a function that
+    restores the previous handlers."""
+    stopper = Stopper(scheduler)
+    if threading.current_thread() is not threading.main_thread():
+        return stopper, lambda: None
+    previous = {s: signal.signal(s, stopper) for s in signals}
+
+    def restore() -> None:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+    return stopper, restore
+
+
+def _log_skipped_events(event: JobSubmissionEvent) -> None:
+    reason = "missed" if event.code == EVENT_JOB_MISSED else "still_running"
+    log.warning("tick.skipped", job=event.job_id, reason=reason)
+
+
+def run_worker(
+    settings: Settings,
+    *,
+    notifier: Notifier | None = None,
+    scheduler_cls: type[BaseScheduler] = BlockingScheduler,
+    clock: Clock = kst_now,
+) -> int:
+    """`movebot run`: the worker in the foreground until SIGTERM or Ctrl-C. Returns 0.
+
+    BadConfig (exit 2) for a schedule that does not read; JournalUnavailable (exit 2) when the
+    journal cannot be opened."""
+    from bot.journal import Journal
+
+    for check in (poll_trigger, nightly_trigger, digest_trigger):
+        check(settings.schedule)  # a bad schedule fails before anything is opened
+    journal = Journal(settings.journal_path)
+    try:
+        notifier = notifier if notifier is not None else Notifier.from_settings(settings.alerts)
+        worker = Worker(settings, journal=journal, notifier=notifier, clock=clock)
+        scheduler = build_scheduler(
+            settings,
+            reconcile_job=worker.poll,
+            nightly_job=worker.nightly,
+            digest_job=worker.digest,
+            scheduler_cls=scheduler_cls,
+        )
+        scheduler.add_listener(_log_skipped_events, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+        stopper, restore = stop_on_signals(scheduler)
+        try:
+            nexts = next_fire_times(scheduler, clock())
+            log.info(
+                "worker.started",
+                source=worker.source,
+                journal=str(journal.path),
+                lock=str(worker.lock.path),
+                channels=list(notifier.channels),
+                **{f"next_{job}": at.isoformat() if at else None for job, at in nexts.items()},
+            )
+            if not notifier.channels:
+                log.warning("worker.no_alert_channels", fix="set alerts.urls or alerts.kakaowork")
+            try:
+                if not stopper.stopping.is_set():
+                    scheduler.start()
+            finally:
+                stopper.main_done.set()
+            stopper.wait()
+        finally:
+            restore()
+    finally:
+        journal.close()
+    log.info("worker.stopped")
+    return 0

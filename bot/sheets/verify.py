@@ -1,0 +1,173 @@
+"""Deciding which planned cell writes may land, given the sheet as it is now.
+
+Staff work in the sheet while the bot runs. A write lands only where the cell still holds the
+value the plan was made from, on the same row, in a column that still has the header it had;
+a row that moved is found again by its fingerprint when that is unique. The writes of one row
+land together or not at all, and 봇 확인 notes land only under a 봇 확인 header.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from bot.sheets.layout import header_key
+from rules.model import CellValue, CellWrite, SheetKey, Skipped, Tab
+from rules.parse import fingerprint
+from rules.values import cell_text
+
+STAFF_EDITED = "실행 중 직원이 셀을 수정함 ({fields})"
+ROW_LOST = "행이 이동했고 같은 행을 찾을 수 없음"
+ROW_AMBIGUOUS = "행이 이동했고 같은 값의 행이 여럿임"
+COLUMN_MOVED = "열 위치가 계획과 다름 ({fields}) — 다음 실행에서 다시 시도"
+NOTE_COLUMN_TAKEN = "봇 확인 열을 만들 자리에 이미 값이 있음"
+TIED = "함께 바뀌어야 할 다른 행({rows})을 쓸 수 없어 이 행도 건너뜀"
+
+
+def _row_index(tab: Tab) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = defaultdict(list)
+    for i in range(len(tab.rows)):
+        index[fingerprint(tab, i)].append(tab.sheet_row(i))
+    return index
+
+
+def _cell(tab: Tab, sheet_row: int, column: int) -> str:
+    row: Sequence[CellValue]
+    if sheet_row == tab.header_row:
+        row = tab.headers
+    else:
+        i = sheet_row - tab.header_row - 1
+        if i < 0 or i >= len(tab.rows):
+            return ""
+        row = tab.rows[i]
+    return cell_text(row[column] if column < len(row) else None)
+
+
+def _header(tab: Tab, column: int) -> str:
+    return header_key(tab.headers[column]) if column < len(tab.headers) else ""
+
+
+def settle(
+    writes: Sequence[CellWrite],
+    fresh: Mapping[SheetKey, Tab],
+    planned: Mapping[SheetKey, Tab] | None = None,
+) -> tuple[list[CellWrite], list[Skipped]]:
+    """The writes that may land (moved rows re-addressed) and the ones skipped, with why.
+
+    `fresh` holds each tab as re-read just before writing: its header row, its fingerprint
+    columns and the columns being written. `planned` holds the tabs the plan was made from;
+    with it, a write whose column's header changed since (a column inserted or deleted to its
+    left) is skipped.
+    """
+    groups: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
+    for w in writes:
+        groups[(w.sheet, w.row)].append(w)
+    # header rows first: the 봇 확인 header decides whether notes may go under it
+    order = sorted(groups, key=lambda k: k[1] != fresh[k[0]].header_row)
+    indexes: dict[SheetKey, dict[str, list[int]]] = {}
+    # target row -> (the writes as planned, the writes re-addressed to the target)
+    landing: dict[tuple[SheetKey, int], tuple[list[CellWrite], list[CellWrite]]] = {}
+    skipped: list[Skipped] = []
+    collided: set[tuple[SheetKey, int]] = set()
+    created: set[tuple[SheetKey, int]] = set()  # 봇 확인 columns this write adds
+    refused: set[tuple[SheetKey, int]] = set()  # ... and ones it may not add
+
+    def skip(group: Sequence[CellWrite], why: str) -> None:
+        skipped.extend(Skipped(w, why) for w in group)
+
+    for sheet, row in order:
+        group = groups[(sheet, row)]
+        tab = fresh[sheet]
+        target = row
+        if row == tab.header_row:
+            # the only header the bot writes: a new 봇 확인 column, past every used column
+            new_columns = {(sheet, w.column) for w in group if w.field == "bot_note"}
+            if "bot_note" in tab.columns or any(w.column < tab.used_width for w in group):
+                refused |= new_columns
+                skip(group, NOTE_COLUMN_TAKEN)
+                continue
+        else:
+            if any((sheet, w.column) in refused for w in group):
+                skip(group, NOTE_COLUMN_TAKEN)
+                continue
+            moved_fields = sorted(
+                w.field
+                for w in group
+                if (sheet, w.column) not in created
+                and (
+                    tab.columns.get(w.field) != w.column
+                    or (
+                        planned is not None
+                        and _header(planned[sheet], w.column) != _header(tab, w.column)
+                    )
+                )
+            )
+            if moved_fields:
+                skip(group, COLUMN_MOVED.format(fields=", ".join(moved_fields)))
+                continue
+            i = row - tab.header_row - 1
+            here = fingerprint(tab, i) if 0 <= i < len(tab.rows) else None
+            expected = group[0].fingerprint
+            if here != expected:
+                if sheet not in indexes:
+                    indexes[sheet] = _row_index(tab)
+                rows = indexes[sheet].get(expected, [])
+                if len(rows) != 1:
+                    skip(group, ROW_AMBIGUOUS if rows else ROW_LOST)
+                    continue
+                target = rows[0]
+        moved = [replace(w, row=target) for w in group]
+        changed = sorted({w.field for w in moved if _cell(tab, target, w.column) != w.old})
+        if changed:
+            if row == tab.header_row:
+                refused |= {(sheet, w.column) for w in group if w.field == "bot_note"}
+            skip(group, STAFF_EDITED.format(fields=", ".join(changed)))
+            continue
+        if (sheet, target) in landing or (sheet, target) in collided:
+            # two planned rows found again on one row (identical rows, one deleted): neither
+            # can be trusted
+            collided.add((sheet, target))
+            skip(landing.pop((sheet, target), ([], []))[0] + group, ROW_AMBIGUOUS)
+            continue
+        if row == tab.header_row:
+            created |= {(sheet, w.column) for w in group if w.field == "bot_note"}
+        landing[(sheet, target)] = (group, moved)
+    _untie(writes, landing, skipped)
+    return [w for _, ws in landing.values() for w in ws], skipped
+
+
+def _untie(
+    writes: Sequence[CellWrite],
+    landing: dict[tuple[SheetKey, int], tuple[list[CellWrite], list[CellWrite]]],
+    skipped: list[Skipped],
+) -> None:
+    """Skip every landing row tied to a skipped one: the changes one rule made in one go
+    (a re-registration reopening the old row and closing the new one, a duplicate and the
+    cross-note on its survivor) land together or not at all (RULES.md §5)."""
+    if not skipped:
+        return
+    rows_of: dict[int, set[tuple[SheetKey, int]]] = defaultdict(set)
+    groups_of: dict[tuple[SheetKey, int], set[int]] = defaultdict(set)
+    for w in writes:
+        for g in w.groups:
+            rows_of[g].add((w.sheet, w.row))
+            groups_of[(w.sheet, w.row)].add(g)
+    failed = {(s.write.sheet, s.write.row) for s in skipped}
+    tied: dict[tuple[SheetKey, int], tuple[SheetKey, int]] = {}  # row -> the skipped row
+    stack = [(row, row) for row in failed]
+    while stack:
+        row, cause = stack.pop()
+        for g in groups_of.get(row, ()):
+            for other in rows_of[g]:
+                if other not in failed and other not in tied:
+                    tied[other] = cause
+                    stack.append((other, cause))
+    if not tied:
+        return
+    for key, (group, _) in list(landing.items()):
+        planned = (group[0].sheet, group[0].row)
+        if planned in tied:
+            del landing[key]
+            why = TIED.format(rows=f"행 {tied[planned][1]}")
+            skipped.extend(Skipped(w, why) for w in group)

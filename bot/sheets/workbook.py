@@ -1,0 +1,627 @@
+"""The local .xlsx backend: the desk's two tabs in one workbook file (DESIGN.md "Local workbook").
+
+`read` parses the file and remembers the SHA-256 of the bytes it parsed. `write` takes an
+exclusive lock beside the file, refuses to write when the bytes changed since that read, lands
+the settled cells as plain values (text that starts with `=` stays text), saves to a temporary
+file in the same directory and renames it over the original, so a crash leaves either the old
+file or the new one.
+
+Both directions go through the fast path on the raw sheet XML (`xlsx`); any sheet it does not
+fully understand is read and written with openpyxl instead: slower, same results.
+
+A formula cell reads as the result Excel or Google Sheets last computed for it (what a person
+sees, and what the Google backend's UNFORMATTED_VALUE gives); the bot never writes over a cell
+that holds a formula, so the fast writer keeps every formula and its result. (openpyxl's writer,
+the fallback, drops the results: it asks Excel to recompute them on open.)
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import os
+import stat
+import tempfile
+import time
+import zipfile
+import zlib
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from copy import copy
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import IO, Any
+
+import openpyxl
+import structlog
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell, WriteOnlyCell
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
+from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
+from bot.lock import SheetLock
+from bot.sheets.layout import TabSpec, find_columns
+from bot.sheets.verify import settle
+from bot.sheets.xlsx import Package, SheetXml, Unsupported, in_merged, plain_value, rezip
+from rules.model import (
+    LEADS,
+    OB,
+    CellValue,
+    CellWrite,
+    SheetKey,
+    Skipped,
+    Snapshot,
+    Tab,
+    WriteResult,
+)
+from rules.values import cell_text
+
+__all__ = [
+    "CHANGED_SINCE_READ",
+    "TabSpec",
+    "WorkbookBackend",
+    "WorkbookBusy",
+    "create_workbook",
+]
+
+log = structlog.get_logger(__name__)
+
+# Skipped reasons (Korean: desk staff read them in reports).
+CHANGED_SINCE_READ = "파일이 읽은 뒤 변경됨 — 다음 실행에서 다시 시도"
+_FORMULA_CELL = "셀에 수식이 있어 봇이 덮어쓰지 않음"
+_MERGED_CELL = "병합된 셀이라 쓸 수 없음"
+_NO_ROW = "시트에 그 행이 없음"
+_ILLEGAL_TEXT = "엑셀 셀에 넣을 수 없는 문자가 있음"
+_TOO_LONG = "엑셀 셀 글자 수 한도(32,767자)를 넘음"
+
+_MAX_CELL_TEXT = 32_767  # Excel's limit on the characters in one cell
+_NOTE_COLUMN_WIDTH = 40
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
+# What openpyxl or a broken package raises while being read; all mean "not a usable workbook".
+_BROKEN = (
+    zipfile.BadZipFile,
+    InvalidFileException,
+    KeyError,
+    IndexError,
+    ValueError,
+    TypeError,
+    SyntaxError,  # xml.etree's ParseError
+    EOFError,
+    OSError,
+    zlib.error,
+)
+
+
+class WorkbookBusy(SourceChanged):
+    """Another process holds the workbook's lock for longer than the backend waits."""
+
+
+class WorkbookOpen(SourceChanged):
+    """Excel or LibreOffice has the workbook open: their next save would undo the bot's."""
+
+
+def _open_elsewhere(path: Path) -> Path | None:
+    """The owner file Excel (`~$desk.xlsx`, or `~$sk.xlsx` for longer names) or LibreOffice
+    (`.~lock.desk.xlsx#`) keeps beside a workbook it has open, if there is one."""
+    name = path.name
+    for owner in (f"~${name}", f"~${name[2:]}", f".~lock.{name}#"):
+        candidate = path.with_name(owner)
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass
+class _Parsed:
+    """One parse of the file's bytes: both tabs, and where each came from."""
+
+    tabs: dict[SheetKey, Tab]
+    parts: dict[SheetKey, str]  # the sheet XML part inside the package
+    fast: bool  # both tabs read by the fast path (so they can be written by it)
+
+
+class WorkbookBackend:
+    """A `SheetBackend` over one local .xlsx file."""
+
+    def __init__(
+        self,
+        path: Path,
+        leads: TabSpec,
+        ob: TabSpec,
+        bot_note_header: str = "봇 확인",
+        lock_timeout: float = 10.0,
+    ) -> None:
+        self.path = Path(path)
+        self.specs: dict[SheetKey, TabSpec] = {LEADS: leads, OB: ob}
+        self.bot_note_header = bot_note_header
+        self.lock_timeout = lock_timeout
+
+    # -- reading -------------------------------------------------------------------------
+
+    def read(self) -> Snapshot:
+        started = time.perf_counter()
+        data = self._load_bytes()
+        parsed = self._parse(data)
+        snapshot = Snapshot(
+            source=str(self.path),
+            leads_tab=parsed.tabs[LEADS],
+            ob_tab=parsed.tabs[OB],
+            version=_digest(data),
+        )
+        log.info(
+            "workbook.read",
+            path=str(self.path),
+            leads=len(snapshot.leads_tab.rows),
+            ob=len(snapshot.ob_tab.rows),
+            fast=parsed.fast,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return snapshot
+
+    def _load_bytes(self) -> bytes:
+        try:
+            return self.path.read_bytes()
+        except FileNotFoundError:
+            raise BadInput(
+                f"Workbook {self.path} does not exist. Check the path "
+                f"(--workbook, or source.path in the config)."
+            ) from None
+        except IsADirectoryError:
+            raise BadInput(f"{self.path} is a folder, not an .xlsx workbook file.") from None
+        except OSError as e:
+            raise BadInput(f"Workbook {self.path} cannot be read: {e.strerror or e}.") from None
+
+    def _not_a_workbook(self, data: bytes, reason: object) -> BadInput:
+        if data.startswith(_OLE_MAGIC):
+            why = "it looks like an old-style .xls file or a password-protected workbook"
+        else:
+            why = f"it is not a valid .xlsx file ({reason or type(reason).__name__})"
+        return BadInput(
+            f"{self.path} cannot be opened as a workbook: {why}. "
+            f"Save it from Excel or Google Sheets as an Excel workbook (.xlsx) without a password."
+        )
+
+    def _parse(self, data: bytes) -> _Parsed:
+        try:
+            package = Package(data)
+        except _BROKEN as e:
+            raise self._not_a_workbook(data, e) from None
+        titles = self._check_tabs(package)
+        tabs: dict[SheetKey, Tab] = {}
+        fast = True
+        for key in (LEADS, OB):
+            spec = self.specs[key]
+            try:
+                rows = package.rows(titles[key], spec.header_row)
+            except Unsupported as why:
+                log.info("workbook.slow_path", path=str(self.path), tab=titles[key], why=str(why))
+                fast = False
+                rows = self._openpyxl_rows(data, titles[key], spec.header_row)
+            except _BROKEN as e:
+                raise self._not_a_workbook(data, e) from None
+            tabs[key] = self._tab(key, titles[key], rows)
+        return _Parsed(tabs=tabs, parts={k: package.parts[titles[k]] for k in titles}, fast=fast)
+
+    def _check_tabs(self, package: Package) -> dict[SheetKey, str]:
+        """The workbook's title of each tab: exact, else the one equal ignoring whitespace."""
+        found: dict[SheetKey, str] = {}
+        for key in (LEADS, OB):
+            want = self.specs[key].title
+            if want in package.titles:
+                found[key] = want
+                continue
+            loose = [t for t in package.titles if "".join(t.split()) == "".join(want.split())]
+            if len(loose) == 1:
+                found[key] = loose[0]
+        missing = [k for k in (LEADS, OB) if k not in found]
+        if missing:
+            wanted = " or ".join(f"'{self.specs[k].title}'" for k in missing)
+            tabs = ", ".join(f"'{t}'" for t in package.titles) or "(none)"
+            settings = " and ".join(f"sheets.{k}.title" for k in missing)
+            raise MissingTab(
+                f"Workbook {self.path} has no tab {wanted}. Tabs found: {tabs}. "
+                f"Rename the tab, or set {settings} in the config."
+            )
+        for key, title in found.items():
+            if title not in package.parts:
+                raise MissingTab(
+                    f"Workbook {self.path}: tab '{title}' is a chart, not a sheet of rows. "
+                    f"Set sheets.{key}.title in the config to the tab that holds the rows."
+                )
+        return found
+
+    def _openpyxl_rows(
+        self, data: bytes, title: str, header_row: int
+    ) -> list[tuple[CellValue, ...]]:
+        """The slow path: openpyxl's read-only reader, from the header row on."""
+        try:
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            try:
+                ws = wb[title]
+                ws.reset_dimensions()  # a stored dimension can be wrong; read every row
+                return [_clean_row(r) for r in ws.iter_rows(min_row=header_row, values_only=True)]
+            finally:
+                wb.close()
+        except _BROKEN as e:
+            raise self._not_a_workbook(data, e) from None
+
+    def _tab(self, key: SheetKey, title: str, rows: list[tuple[CellValue, ...]]) -> Tab:
+        spec = self.specs[key]
+        headers = tuple(cell_text(v) for v in (rows[0] if rows else ()))
+        try:
+            columns = find_columns(
+                key,
+                title,
+                spec.header_row,
+                headers,
+                extra_aliases=spec.aliases,
+                bot_note_header=self.bot_note_header,
+            )
+        except MissingHeader as e:
+            raise MissingHeader(f"Workbook {self.path}: {e}") from None
+        body = rows[1:]
+        while body and not body[-1]:
+            body.pop()
+        return Tab(
+            key=key,
+            title=title,
+            header_row=spec.header_row,
+            headers=headers,
+            columns=columns,
+            rows=tuple(body),
+            grid_columns=None,
+        )
+
+    # -- writing -------------------------------------------------------------------------
+
+    def write(self, snapshot: Snapshot, writes: Sequence[CellWrite]) -> WriteResult:
+        writes = list(writes)
+        if not writes:
+            return WriteResult()
+        started = time.perf_counter()
+        owner = _open_elsewhere(self.path)
+        if owner is not None:
+            raise WorkbookOpen(
+                f"Workbook {self.path} is open in Excel or LibreOffice ({owner.name} is beside "
+                "it): their next save would overwrite what the bot writes. Close the file and "
+                "run again. Nothing was written."
+            )
+        with self._locked():
+            data = self._load_bytes()
+            version = _digest(data)
+            if version != snapshot.version:
+                log.warning("workbook.changed_since_read", path=str(self.path), writes=len(writes))
+                return _all_skipped(writes)
+            parsed = self._parse(data)
+            planned = {key: snapshot.tab(key) for key in parsed.tabs}
+            landing, skipped = settle(writes, parsed.tabs, planned)
+            groups, refused = self._checked_groups(parsed.tabs, landing)
+            skipped.extend(refused)
+            where = {
+                key: _Where(tab.title, parsed.parts[key], tab.header_row, "bot_note" in tab.columns)
+                for key, tab in parsed.tabs.items()
+            }
+            fast = parsed.fast
+            del parsed, landing  # free the fresh rows before the sheet XML is loaded to be patched
+            if fast:
+                written, refused, added, save = self._patch(data, where, groups)
+            else:
+                written, refused, added, save = self._edit(data, where, groups)
+            skipped.extend(refused)
+            if written and not _atomic_save(save, self.path, expect=version):
+                log.warning("workbook.changed_while_writing", path=str(self.path))
+                return _all_skipped(writes)
+        log.info(
+            "workbook.write",
+            path=str(self.path),
+            written=len(written),
+            skipped=len(skipped),
+            fast=fast,
+            seconds=round(time.perf_counter() - started, 3),
+        )
+        return WriteResult(
+            written=tuple(written), skipped=tuple(skipped), added_columns=tuple(added)
+        )
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        real = Path(os.path.realpath(self.path))
+        lock = SheetLock(real.with_name(real.name + ".lock"))
+        with lock.hold(wait=self.lock_timeout) as held:
+            if not held:
+                raise WorkbookBusy(
+                    f"Workbook {self.path} is busy: another process (pid {lock.holder() or '?'}) "
+                    f"has held its lock ({lock.path}) for over {self.lock_timeout:g} s. Nothing "
+                    "was written; try again when the other movebot run has finished."
+                )
+            yield
+
+    def _checked_groups(
+        self, tabs: Mapping[SheetKey, Tab], landing: Sequence[CellWrite]
+    ) -> tuple[dict[tuple[SheetKey, int], list[CellWrite]], list[Skipped]]:
+        """The settled writes by row, without the rows that must not land whatever the file
+        holds: a column that is not the field's column, text no cell can hold."""
+        groups: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
+        for w in landing:
+            groups[(w.sheet, w.row)].append(w)
+        kept: dict[tuple[SheetKey, int], list[CellWrite]] = {}
+        skipped: list[Skipped] = []
+        for (key, row), group in groups.items():
+            reason = _refusal(group)
+            if reason:
+                skipped.extend(Skipped(w, reason) for w in group)
+            else:
+                kept[(key, row)] = group
+        return kept, skipped
+
+    def _patch(
+        self,
+        data: bytes,
+        where: Mapping[SheetKey, _Where],
+        groups: Mapping[tuple[SheetKey, int], Sequence[CellWrite]],
+    ) -> tuple[list[CellWrite], list[Skipped], list[tuple[SheetKey, int]], _Saver]:
+        """The fast writer: patch the written cells into the sheet XML; copy every other part."""
+        written: list[CellWrite] = []
+        skipped: list[Skipped] = []
+        added: list[tuple[SheetKey, int]] = []
+        replaced: dict[str, bytes] = {}
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for key in (LEADS, OB):
+                tab, part = where[key], where[key].part
+                mine = {row: g for (k, row), g in groups.items() if k == key}
+                if not mine:
+                    continue
+                sheet = SheetXml(archive.read(part))
+                cells = sheet.locate(set(mine))
+                merged = sheet.merged_ranges()
+                rows_found = sheet.rows_found
+                edits: dict[int, dict[int, str]] = defaultdict(dict)
+                new_column: int | None = None
+                for row, group in mine.items():
+                    reason = None if row in rows_found else _NO_ROW
+                    for w in group:
+                        cell = cells.get((row, w.column))
+                        if cell is not None and cell.has_formula:
+                            reason = _FORMULA_CELL
+                        elif in_merged(merged, row, w.column):
+                            reason = _MERGED_CELL
+                    if reason:
+                        skipped.extend(Skipped(w, reason) for w in group)
+                        continue
+                    for w in group:
+                        edits[row][w.column] = w.new
+                        if tab.creates_note_column(w):
+                            new_column = w.column
+                            added.append((key, w.column))
+                        written.append(w)
+                if edits:
+                    replaced[part] = sheet.patched(
+                        edits, new_column, tab.header_row, _NOTE_COLUMN_WIDTH
+                    )
+        return written, skipped, added, functools.partial(rezip, data, replaced)
+
+    def _edit(
+        self,
+        data: bytes,
+        where: Mapping[SheetKey, _Where],
+        groups: Mapping[tuple[SheetKey, int], Sequence[CellWrite]],
+    ) -> tuple[list[CellWrite], list[Skipped], list[tuple[SheetKey, int]], _Saver]:
+        """The slow writer: openpyxl loads the whole workbook, sets the cells, saves it."""
+        written: list[CellWrite] = []
+        skipped: list[Skipped] = []
+        added: list[tuple[SheetKey, int]] = []
+        if not groups:
+            return written, skipped, added, _nothing
+        try:
+            # rich_text keeps staff's partly-bold text as it is
+            wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
+        except _BROKEN as e:
+            raise self._not_a_workbook(data, e) from None
+        for (key, row), group in groups.items():
+            tab = where[key]
+            ws = wb[tab.title]
+            reason = None
+            for w in group:
+                cell = ws.cell(row=row, column=w.column + 1)
+                if isinstance(cell, MergedCell):
+                    reason = _MERGED_CELL
+                elif cell.data_type == "f" or isinstance(
+                    cell.value, ArrayFormula | DataTableFormula
+                ):
+                    reason = _FORMULA_CELL
+            if reason:
+                skipped.extend(Skipped(w, reason) for w in group)
+                continue
+            for w in group:
+                cell = ws.cell(row=w.row, column=w.column + 1)
+                cell.value = w.new if w.new != "" else None
+                if w.new != "":
+                    cell.data_type = "s"  # text, never a formula or an error code
+                if tab.creates_note_column(w):
+                    _style_new_header(ws, w.row, w.column + 1)
+                    added.append((key, w.column))
+                written.append(w)
+        wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached formula results
+        return written, skipped, added, wb.save
+
+
+_Saver = Callable[[IO[bytes]], None]
+
+
+def _nothing(f: IO[bytes]) -> None:
+    raise AssertionError("nothing to save")
+
+
+def _all_skipped(writes: Sequence[CellWrite]) -> WriteResult:
+    return WriteResult(skipped=tuple(Skipped(w, CHANGED_SINCE_READ) for w in writes))
+
+
+@dataclass(frozen=True, slots=True)
+class _Where:
+    """What the writers need to know of a tab once its rows are checked."""
+
+    title: str
+    part: str  # the sheet XML part inside the package
+    header_row: int
+    has_note_column: bool
+
+    def creates_note_column(self, w: CellWrite) -> bool:
+        return w.row == self.header_row and w.field == "bot_note" and not self.has_note_column
+
+
+def _refusal(group: Sequence[CellWrite]) -> str | None:
+    """Why this row's writes must not land whatever the cells hold (text no cell can hold)."""
+    for w in group:
+        if len(w.new) > _MAX_CELL_TEXT:
+            return _TOO_LONG
+        if ILLEGAL_CHARACTERS_RE.search(w.new) or not _encodable(w.new):
+            return _ILLEGAL_TEXT
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
+
+
+def _clean_row(row: Sequence[Any]) -> tuple[CellValue, ...]:
+    """A row of raw values as a `Tab` holds them: trailing empty cells dropped, and what
+    openpyxl gives for time-only and duration formats turned into plain values."""
+    end = len(row)
+    while end and row[end - 1] is None:
+        end -= 1
+    return tuple(plain_value(v) for v in row[:end])
+
+
+def _style_new_header(ws: Any, row: int, column: int) -> None:
+    """Make a new header cell look like its neighbour and give the column room for notes."""
+    cell = ws.cell(row=row, column=column)
+    if column > 1:
+        left = ws.cell(row=row, column=column - 1)
+        if left.has_style and not cell.has_style:
+            cell._style = copy(left._style)
+    # a <col> element may cover a range of columns; never add one that overlaps it
+    for dim in ws.column_dimensions.values():
+        if dim.min and dim.max and dim.min <= column <= dim.max:
+            return
+    ws.column_dimensions[get_column_letter(column)].width = _NOTE_COLUMN_WIDTH
+
+
+# -- saving --------------------------------------------------------------------------------
+
+
+def _atomic_save(save: _Saver, path: Path, expect: str | None = None) -> bool:
+    """Write a temporary file beside `path` with `save`, fsync it, and rename it over `path`.
+
+    With `expect`, the rename happens only while `path` still has that SHA-256; False when it
+    no longer does (and nothing was replaced)."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~_umask()
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            save(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, mode)
+        if expect is not None and _digest(target.read_bytes()) != expect:
+            tmp.unlink()
+            return False
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_dir(target.parent)
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# -- creating workbooks (demo, tests, benchmarks) ------------------------------------------
+
+_DATE_FORMAT = "yyyy-mm-dd"
+_MINUTE_FORMAT = "yyyy-mm-dd hh:mm"
+_SECOND_FORMAT = "yyyy-mm-dd hh:mm:ss"
+
+
+def create_workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[CellValue]]]) -> None:
+    """Write a new .xlsx with one tab per entry, rows as given (the first is the header row).
+
+    Text is stored as text (a leading `=` makes no formula), dates and datetimes with a date
+    format (`yyyy-mm-dd`, or `yyyy-mm-dd hh:mm` when they have a time of day). An existing file
+    is replaced atomically.
+    """
+    wb = openpyxl.Workbook(write_only=True)
+    for title, rows in sheets.items():
+        ws = wb.create_sheet(title=title)
+        for col, width in _column_widths(rows).items():
+            ws.column_dimensions[get_column_letter(col + 1)].width = width
+        for row in rows:
+            ws.append([_write_only_cell(ws, v) for v in row])
+    _atomic_save(wb.save, Path(path))
+
+
+def _write_only_cell(ws: Any, value: CellValue) -> Any:
+    if isinstance(value, str):
+        if value[:1] in ("=", "#"):  # would become a formula or an error code
+            cell = WriteOnlyCell(ws, value)
+            cell.data_type = "s"
+            return cell
+        return value
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(ws, value.replace(tzinfo=None))
+        if value.second or value.microsecond:
+            cell.number_format = _SECOND_FORMAT
+        elif value.hour or value.minute:
+            cell.number_format = _MINUTE_FORMAT
+        else:
+            cell.number_format = _DATE_FORMAT
+        return cell
+    if isinstance(value, date):
+        cell = WriteOnlyCell(ws, value)
+        cell.number_format = _DATE_FORMAT
+        return cell
+    return value
+
+
+def _column_widths(rows: Sequence[Sequence[CellValue]], sample: int = 200) -> dict[int, float]:
+    """Column widths that fit the header and the first rows (Hangul counts double)."""
+    widths: dict[int, float] = {}
+    for row in rows[:sample]:
+        for col, value in enumerate(row):
+            if value is None:
+                continue
+            if isinstance(value, datetime | date):
+                n = 17 if isinstance(value, datetime) else 11
+            else:
+                line = max(str(value).split("\n"), key=len)
+                n = sum(2 if ord(ch) > 0x2E7F else 1 for ch in line)
+            widths[col] = max(widths.get(col, 0), n)
+    return {col: float(min(max(n + 2, 8), 60)) for col, n in widths.items()}

@@ -1,0 +1,440 @@
+"""What every rule is handed (`Context`), what a change rule writes with (`Edits`), and the
+shared look-ups: who is the same customer, which OB call belongs to which lead. They are built
+once per run, on first use, and carried from step to step as long as the step's changes leave
+them true (a step rewrites statuses and notes; only a new 예비번호 can change a customer).
+"""
+
+from __future__ import annotations
+
+from bisect import insort
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cached_property
+from itertools import chain
+from typing import Literal
+
+from rules.model import Change, Finding, Lead, ObCall, Severity
+from rules.settings import RuleSettings
+from rules.values import ACTIVE_STATUSES, CLOSED_STATUSES
+
+ACTIVE = frozenset(ACTIVE_STATUSES)
+CLOSED = frozenset(CLOSED_STATUSES)
+DUPLICATE = "종결(중복)"
+LONGTERM = frozenset({"장기견적", "장기무료", "장기요청"})
+
+Scope = Literal["lead", "ob", "row", "customer", "desk"]
+
+
+def is_open(lead: Lead) -> bool:
+    """An active status, or none yet (a new inquiry not classified)."""
+    return lead.status in ACTIVE or lead.status == ""
+
+
+def is_closed(lead: Lead) -> bool:
+    return lead.status in CLOSED
+
+
+SERVICE_STATUSES = {"청소문의": "cleaning", "기타 서비스": "other"}
+
+
+def service_of(lead: Lead) -> str:
+    """moving, cleaning or other (RULES.md §2 "Service"). A row the bot closed as 종결(중복)
+    keeps the service its status gave it: its 비고 note names that status (`(청소문의)`)."""
+    if "청소" in lead.move_type:
+        return "cleaning"
+    service = SERVICE_STATUSES.get(lead.status)
+    if service:
+        return service
+    if lead.status == DUPLICATE:
+        for status, service in SERVICE_STATUSES.items():
+            if f"({status})" in lead.remarks:
+                return service
+    return "moving"
+
+
+def intake_order(lead: Lead) -> tuple[datetime, int]:
+    """Earliest intake first; equal (or missing) intakes: the row nearer the top."""
+    return (lead.intake_at or datetime.max, lead.row)
+
+
+def md(d: date | datetime) -> str:
+    """The desk's short date: `12.2`."""
+    return f"{d.month}.{d.day}"
+
+
+def md_near(d: date | datetime, today: date) -> str:
+    """`12.2` within today's year, `2024.12.2` in another: a date shown to staff far from
+    when it was written must not read as next month's."""
+    return md(d) if d.year == today.year else f"{d.year}.{md(d)}"
+
+
+def md_hm(at: datetime, has_time: bool) -> str:
+    """`12.2 15:13`, or `12.2` when the cell had no time."""
+    return f"{md(at)} {at:%H:%M}" if has_time else md(at)
+
+
+def squash(text: str) -> str:
+    """Text as compared when the bot looks for its own or an OB note: whitespace removed."""
+    return "".join(text.split())
+
+
+def stands_in(text: str, cell: str) -> bool:
+    """Whether `text` stands in `cell`, whitespace ignored: `squash(text) in squash(cell)`
+    (the text as it was written is found without squashing either)."""
+    return text in cell or squash(text) in squash(cell)
+
+
+def _phone_keys(lead: Lead) -> list[str]:
+    """`lead.phone_keys`, as a list, without building the `phones` tuple first."""
+    phone = lead.phone
+    keys = [phone.key] if phone is not None and phone.key else []
+    for alt in lead.alt_phones:
+        if alt.key:
+            keys.append(alt.key)
+    return keys
+
+
+class _Phones:
+    """Which leads share a phone key, by position in the run's lead tuple (RULES.md "Who is
+    the same customer"): union-find over the positions, and each key's positions.
+
+    It holds positions, not rows, so it stays true for the leads of a later step of the run as
+    long as no lead's numbers changed (the rows, 인입일 and 연락처 never change in a run).
+    """
+
+    def __init__(self, leads: tuple[Lead, ...]) -> None:
+        by_key: dict[str, list[int]] = {}
+        for i, lead in enumerate(leads):  # `_phone_keys`, unrolled: this runs for every lead
+            phone = lead.phone
+            if phone is not None and (key := phone.key):
+                if key in by_key:
+                    by_key[key].append(i)
+                else:
+                    by_key[key] = [i]
+            for alt in lead.alt_phones:
+                if key := alt.key:
+                    if key not in by_key:
+                        by_key[key] = [i]
+                    elif (positions := by_key[key])[-1] != i:  # a number twice counts once
+                        positions.append(i)
+        self.by_key = by_key
+        parent: dict[int, int] = {}
+
+        def find(i: int) -> int:
+            root = i
+            while (up := parent.get(root, root)) != root:
+                root = up
+            while i != root:  # path compression
+                parent[i], i = root, parent.get(i, i)
+            return root
+
+        linked: set[int] = set()
+        for positions in by_key.values():
+            if len(positions) > 1:
+                linked.update(positions)
+                a = find(positions[0])
+                for j in positions[1:]:
+                    b = find(j)
+                    if a != b:
+                        a, b = min(a, b), max(a, b)
+                        parent[b] = a
+        # position -> its customer's first position, for the leads that share a number
+        self.customer: dict[int, int] = {i: find(i) for i in sorted(linked)}
+        groups: dict[int, list[int]] = defaultdict(list)
+        for i, root in self.customer.items():
+            groups[root].append(i)
+        self.several = list(groups.values())  # in order of each customer's first row
+        self._by_intake: dict[str, list[int]] = {}
+
+    def by_intake(self, key: str, leads: tuple[Lead, ...]) -> list[int]:
+        """The positions of the leads with `key`, earliest intake first (`intake_order`)."""
+        order = self._by_intake.get(key)
+        if order is None:
+            order = sorted(self.by_key.get(key, ()), key=lambda i: intake_order(leads[i]))
+            self._by_intake[key] = order
+        return order
+
+    def carried_to(
+        self, before: tuple[Lead, ...], after: tuple[Lead, ...], changed: Iterable[int]
+    ) -> _Phones | None:
+        """This index, built for `before` (or carried to it), for `after`: the same rows with
+        the leads at the `changed` positions rewritten. Itself when none of their numbers
+        changed; a copy with the numbers added where they link no new rows (the bot appends a
+        customer's own number to 예비번호); None when it must be built again."""
+        added: dict[int, list[str]] = {}
+        claimed: dict[str, int] = {}  # a number added here -> the customer it was added to
+        for i in set(changed):
+            old, keys = _phone_keys(before[i]), _phone_keys(after[i])
+            if keys == old:
+                continue
+            if not set(old) <= set(keys):
+                return None  # a number went away
+            customer = self.customer.get(i, i)
+            new = [k for k in keys if k not in old]
+            for key in new:
+                others = self.by_key.get(key, ())
+                if any(self.customer.get(j, j) != customer for j in others):
+                    return None  # the number links another customer's rows
+                if claimed.setdefault(key, customer) != customer:
+                    return None
+            added[i] = new
+        if not added:
+            return self
+        copy = object.__new__(_Phones)
+        copy.by_key = dict(self.by_key)
+        copy.customer = self.customer
+        copy.several = self.several
+        copy._by_intake = dict(self._by_intake)
+        for i, keys in added.items():
+            for key in keys:
+                positions = list(copy.by_key.get(key, ()))
+                if i not in positions:
+                    insort(positions, i)
+                copy.by_key[key] = positions
+                copy._by_intake.pop(key, None)
+        return copy
+
+
+@dataclass
+class _Shared:
+    """Look-ups the steps of one run share; see `Context.after`."""
+
+    phones: _Phones | None = None
+    obs_by_phone: dict[str, list[ObCall]] | None = None
+
+
+@dataclass(frozen=True)
+class Context:
+    """The sheet as the previous rules left it, the run's `now`, and the settings.
+
+    The look-ups below are built on first use. `after` hands the next step of the run its
+    context, carrying over the look-ups that its changes left true.
+    """
+
+    leads: tuple[Lead, ...]
+    obs: tuple[ObCall, ...]
+    now: datetime  # aware, Asia/Seoul
+    settings: RuleSettings
+    shared: _Shared = field(default_factory=_Shared, repr=False, compare=False)
+
+    @property
+    def today(self) -> date:
+        return self.now.date()
+
+    def after(self, leads: tuple[Lead, ...], changed: Iterable[int] | None = None) -> Context:
+        """The context of the run's next step: `leads` are this context's rows with some cells
+        rewritten (a change rule's writes; never 인입일 or 연락처), at the `changed` positions
+        (found by comparing when not given). The OB rows are the same."""
+        if leads is self.leads:
+            return self
+        if changed is None:
+            changed = [
+                i for i, (a, b) in enumerate(zip(self.leads, leads, strict=True)) if a is not b
+            ]
+        phones = self.shared.phones
+        if phones is not None:
+            phones = phones.carried_to(self.leads, leads, changed)
+        shared = _Shared(phones, self.shared.obs_by_phone)
+        return Context(leads, self.obs, self.now, self.settings, shared)
+
+    @property
+    def _phones(self) -> _Phones:
+        if self.shared.phones is None:
+            self.shared.phones = _Phones(self.leads)
+        return self.shared.phones
+
+    @cached_property
+    def customers(self) -> list[list[Lead]]:
+        """Leads grouped by customer: rows sharing any phone key, transitively. Customers in
+        order of their first row, each customer's rows in sheet order."""
+        leads, customer = self.leads, self._phones.customer
+        groups: dict[int, list[Lead]] = {}
+        for i, lead in enumerate(leads):
+            groups.setdefault(customer.get(i, i), []).append(lead)
+        return list(groups.values())
+
+    @cached_property
+    def repeat_customers(self) -> list[list[Lead]]:
+        """The customers with more than one row (`customers` without the single rows): the
+        only ones the customer rules look at."""
+        leads = self.leads
+        return [[leads[i] for i in group] for group in self._phones.several]
+
+    def customer_id(self, position: int) -> int:
+        """An id of the customer of `self.leads[position]`: equal for the rows of one
+        customer, different for different customers."""
+        return self._phones.customer.get(position, position)
+
+    @cached_property
+    def leads_by_phone(self) -> dict[str, list[Lead]]:
+        leads = self.leads
+        return {key: [leads[i] for i in pos] for key, pos in self._phones.by_key.items()}
+
+    @property
+    def obs_by_phone(self) -> dict[str, list[ObCall]]:
+        if self.shared.obs_by_phone is None:
+            index: dict[str, list[ObCall]] = defaultdict(list)
+            for ob in self.obs:
+                if ob.phone and ob.phone.key:
+                    index[ob.phone.key].append(ob)
+            self.shared.obs_by_phone = index
+        return self.shared.obs_by_phone
+
+    def obs_of(self, lead: Lead) -> list[ObCall]:
+        """Every OB call made to any of the lead's numbers."""
+        seen: dict[int, ObCall] = {}
+        by_phone = self.obs_by_phone
+        for key in lead.phone_keys:
+            for ob in by_phone.get(key, ()):
+                seen[ob.row] = ob
+        return list(seen.values())
+
+    def lead_of(self, ob: ObCall) -> Lead | None:
+        """The lead an OB call belongs to (RULES.md "OB sync"): among the leads sharing its
+        phone, the latest whose intake is not after the call, else the earliest."""
+        if not ob.phone or not ob.phone.key:
+            return None
+        leads = self.leads
+        positions = self._phones.by_key.get(ob.phone.key)
+        if not positions:
+            return None
+        if len(positions) == 1:  # the only one: the latest and the earliest
+            return leads[positions[0]]
+        order = self._phones.by_intake(ob.phone.key, leads)
+        if ob.ob_at is None:
+            return leads[order[-1]]
+        call = ob.ob_at
+        exact = ob.ob_has_time
+        latest: Lead | None = None
+        for i in order:
+            lead = leads[i]
+            intake = lead.intake_at
+            if intake is None:
+                continue
+            if exact and lead.intake_has_time:
+                before = intake <= call
+            else:
+                before = intake.date() <= call.date()
+            if before:
+                latest = lead
+        return latest if latest is not None else leads[order[0]]
+
+
+# The lead attribute holding a cell's text as read, for each field a change rule writes.
+_CELL_OF = {"status": "status_text", "remarks": "remarks", "alt_phones": "alt_phones_text"}
+
+
+class Edits:
+    """The cell writes one change rule makes, each on the value the previous one left."""
+
+    def __init__(self, rule: str) -> None:
+        self.rule = rule
+        self.changes: list[Change] = []
+        self._current: dict[tuple[int, str], str] = {}
+        # the engine numbers each call of the rule: the changes of one call (on one row or
+        # several, e.g. a duplicate and its survivor) land together or not at all
+        self.group = 0
+        self.refused: list[Finding] = []  # appends a typed cell could not take
+
+    def value(self, lead: Lead, field: str) -> str:
+        written = self._current.get((lead.row, field))
+        if written is not None:
+            return written
+        text: str = getattr(lead, _CELL_OF[field])
+        return text
+
+    def _write(self, lead: Lead, field: str, new: str, reason: str) -> None:
+        old = self.value(lead, field)
+        if new == old:
+            return
+        self.changes.append(
+            Change(
+                "leads", lead.row, field, old, new, self.rule, reason, lead.fingerprint, self.group
+            )
+        )
+        self._current[(lead.row, field)] = new
+
+    def set_status(self, lead: Lead, status: str, reason: str) -> None:
+        self._write(lead, "status", status, reason)
+
+    def append(self, lead: Lead, field: str, text: str, reason: str) -> bool:
+        """Append `text` on a new line of the cell, unless it already stands there
+        (whitespace ignored): the bot's own notes are recognisable, so a second run adds
+        nothing. Returns whether it appended."""
+        old = self.value(lead, field)
+        if stands_in(text, old):
+            return False
+        if field in lead.typed_cells:
+            label = "비고" if field == "remarks" else "예비번호"
+            self.refused.append(
+                finding(
+                    self.rule,
+                    lead,
+                    f"{label} 칸이 날짜·숫자 형식이라 덧붙이지 못함: '{text}' — 칸 서식을 "
+                    "텍스트로 바꿔 주세요",
+                )
+            )
+            return False
+        sep = ("\n" if field == "remarks" else ", ") if old.strip() else ""
+        self._write(lead, field, old.rstrip() + sep + text if sep else text, reason)
+        return True
+
+    def checkpoint(self) -> tuple[int, int]:
+        return len(self.changes), len(self.refused)
+
+    def rollback(self, mark: tuple[int, int]) -> None:
+        """Forget what the rule did since `checkpoint()` (it failed on that item)."""
+        del self.changes[mark[0] :]
+        del self.refused[mark[1] :]
+        self._current = {(c.row, c.field): c.new for c in self.changes}
+
+
+RuleFn = Callable[..., Iterable[Finding] | None]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of RULES.md §4: its id, when it runs and how it speaks.
+
+    `check` is called once per item of its `scope` (a lead, an OB row, a customer's leads, or
+    the whole desk) with the `Context`; a change rule also gets its `Edits`. It returns (or
+    yields) findings. The docstring of `check` is the rule's documentation.
+    """
+
+    id: str
+    title: str  # Korean, one line: what the rule is about
+    scope: Scope
+    check: RuleFn
+    changes: bool = False  # a change rule (writes cells) or a finding rule
+    severity: Severity = Severity.ACTION
+
+    @property
+    def default_mode(self) -> str:
+        return "apply" if self.changes else "suggest"
+
+    @property
+    def doc(self) -> str:
+        return (self.check.__doc__ or "").strip()
+
+
+def finding(rule: str, lead: Lead, message: str, severity: Severity = Severity.ACTION) -> Finding:
+    return Finding("leads", lead.row, rule, message, severity, lead.fingerprint)
+
+
+def ob_finding(rule: str, ob: ObCall, message: str) -> Finding:
+    return Finding("ob", ob.row, rule, message, Severity.ACTION, ob.fingerprint)
+
+
+def items(scope: Scope, ctx: Context) -> Iterable[object]:
+    """What a rule of `scope` is called with, one at a time."""
+    if scope == "lead":
+        return ctx.leads
+    if scope == "ob":
+        return ctx.obs
+    if scope == "row":
+        return chain(ctx.leads, ctx.obs)
+    if scope == "customer":
+        return ctx.repeat_customers
+    return (ctx,)

@@ -1,0 +1,246 @@
+"""Seed §3 (중복고객 관리): one customer asking again about the same move.
+
+A customer is every row sharing a phone (연락처 or 예비번호, transitively). Their rows are split
+into moves: same service, and addresses that match (RULES.md "Same move or another move"). In a
+move, the earliest open row survives and the later open rows are closed as 종결(중복).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import lru_cache
+
+from rules.base import (
+    DUPLICATE,
+    SERVICE_STATUSES,
+    Context,
+    Edits,
+    finding,
+    intake_order,
+    is_closed,
+    is_open,
+    md_hm,
+    service_of,
+)
+from rules.model import Finding, Lead, Severity
+
+# First word of an address -> the short form staff also write (RULES.md: 광주시 may be 경기
+# 광주시, so only 광주광역시 becomes 광주).
+_PROVINCES = {
+    "서울특별시": "서울",
+    "서울시": "서울",
+    "부산광역시": "부산",
+    "부산시": "부산",
+    "대구광역시": "대구",
+    "대구시": "대구",
+    "인천광역시": "인천",
+    "인천시": "인천",
+    "광주광역시": "광주",
+    "대전광역시": "대전",
+    "대전시": "대전",
+    "울산광역시": "울산",
+    "울산시": "울산",
+    "세종특별자치시": "세종",
+    "세종시": "세종",
+    "경기도": "경기",
+    "강원도": "강원",
+    "강원특별자치도": "강원",
+    "충청북도": "충북",
+    "충청남도": "충남",
+    "전라북도": "전북",
+    "전북특별자치도": "전북",
+    "전라남도": "전남",
+    "경상북도": "경북",
+    "경상남도": "경남",
+    "제주특별자치도": "제주",
+    "제주도": "제주",
+}
+_PUNCT = re.compile(r"[,()]")
+
+
+@lru_cache(maxsize=1 << 16)
+def address_words(text: str) -> tuple[str, ...]:
+    """An address as compared: words, with the province written the short way (remembered:
+    every rule that splits a customer into moves compares the same addresses)."""
+    words = _PUNCT.sub(" ", text).split()
+    if words:
+        words[0] = _PROVINCES.get(words[0], words[0])
+    return tuple(words)
+
+
+def same_place(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    """Equal, or one a word-by-word prefix of the other; an empty address matches anything."""
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
+def moves_of(customer: list[Lead]) -> list[list[Lead]]:
+    """A customer's rows split into moves, each in intake order. Rows of different services
+    never share a move; a row joins a move only when it matches every row already in it."""
+    moves: list[list[Lead]] = []
+    # per move: its service (its first row's) and the addresses of its rows
+    places: list[tuple[str, list[tuple[tuple[str, ...], tuple[str, ...]]]]] = []
+    for lead in sorted(customer, key=intake_order):
+        service = service_of(lead)
+        origin, destination = address_words(lead.origin), address_words(lead.destination)
+        for move, (move_service, rows) in zip(moves, places, strict=True):
+            if move_service == service and all(
+                same_place(origin, o) and same_place(destination, d) for o, d in rows
+            ):
+                move.append(lead)
+                rows.append((origin, destination))
+                break
+        else:
+            moves.append([lead])
+            places.append((service, [(origin, destination)]))
+    return moves
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    survivor: Lead
+    row: Lead
+
+    @property
+    def same_number(self) -> bool:
+        a, b = self.survivor.phone, self.row.phone
+        return bool(a and b and a.key and a.key == b.key)
+
+
+def duplicates_of(customer: list[Lead]) -> tuple[list[Duplicate], list[Duplicate]]:
+    """(rows to close, 계약완료 rows that duplicate an earlier open row)."""
+    close: list[Duplicate] = []
+    contracted: list[Duplicate] = []
+    if sum(1 for lead in customer if is_open(lead)) < 2:
+        return close, contracted  # no move of theirs can hold two open rows
+    for move in moves_of(customer):
+        open_rows = [lead for lead in move if is_open(lead)]
+        if len(open_rows) < 2:
+            continue
+        survivor = open_rows[0]
+        for lead in open_rows[1:]:
+            pair = Duplicate(survivor, lead)
+            (contracted if lead.status == "계약완료" else close).append(pair)
+    return close, contracted
+
+
+def _number(lead: Lead) -> str:
+    return (
+        lead.phone.display
+        if lead.phone and lead.phone.key
+        else (lead.phone.text if lead.phone else "")
+    )
+
+
+def _close(edits: Edits, d: Duplicate, reason: str) -> None:
+    first = d.survivor
+    note = (
+        f"중복: 최초 접수 {md_hm(first.intake_at, first.intake_has_time)}"
+        if first.intake_at
+        else f"중복: 최초 접수 행 {first.row}"
+    )
+    if d.row.status in SERVICE_STATUSES:
+        # the status is what made it a cleaning / other-service inquiry: keep that readable
+        # once it says 종결(중복), for staff and for the next run's service_of
+        note += f" ({d.row.status})"
+    edits.set_status(d.row, DUPLICATE, reason)
+    edits.append(d.row, "remarks", note, reason)
+
+
+def same_customer_same_move(customer: list[Lead], ctx: Context, edits: Edits) -> Iterator[Finding]:
+    """dup.same — the same customer asked again about the same move: every open row but the
+    first (earliest 인입일) becomes 종결(중복).
+
+    Why: seed §3 — "고객이 동일한 정보로 2회 이상 문의하였을 때 1개 DB를 제외한 나머지는
+    중복처리": a repeat inquiry (a complaint, a question) is not a new sale. A row in 계약완료 is
+    never closed; a later 계약완료 row duplicating an open one is flagged instead. A second move
+    to other addresses (합가이사) is another move and stays open.
+
+    Example (seed §3 picture): 11-29 17:54 견적진행, 12-02 15:13 (empty), 12-02 15:19 (empty), one
+    phone, same addresses → the two 12-02 rows get 진행상황 `종결(중복)` and 비고
+    `중복: 최초 접수 11.29 17:54`.
+    """
+    close, contracted = duplicates_of(customer)
+    for d in close:
+        if d.same_number:
+            _close(edits, d, f"같은 고객·같은 이사 (최초 행 {d.survivor.row})")
+    for d in contracted:
+        yield finding(
+            "dup.same",
+            d.row,
+            f"계약완료 건인데 같은 이사의 이전 접수(행 {d.survivor.row})가 열려 있음 — 중복 확인",
+        )
+
+
+def several_numbers(customer: list[Lead], ctx: Context, edits: Edits) -> None:
+    """dup.multi_number — one customer asked about the same move from another number (linked
+    through 예비번호): the later row becomes 종결(중복) and the numbers are cross-noted.
+
+    Why: seed §3 — "한 고객이 여러 개의 번호로 문의한 경우 1개 DB를 제외한 나머지는
+    중복처리", noted the desk's way: `<번호> 접수 내용 동일` on both rows, the other number in
+    the surviving row's 예비번호.
+
+    Example (seed §3 picture): 견적진행 010-7181-5385 and, later, 010-5373-4269 with 예비번호
+    010-7181-5385 → the later row: `종결(중복)`, 비고 + `010-7181-5385 접수 내용 동일`; the
+    견적진행 row: 예비번호 + `010-5373-4269`, 비고 + `010-5373-4269 접수 내용 동일`.
+    """
+    close, _ = duplicates_of(customer)
+    for d in close:
+        if d.same_number:
+            continue
+        survivor, row = d.survivor, d.row
+        reason = f"같은 고객(다른 번호)·같은 이사 (최초 행 {survivor.row})"
+        _close(edits, d, reason)
+        if _number(survivor):
+            edits.append(row, "remarks", f"{_number(survivor)} 접수 내용 동일", reason)
+        other = _number(row)
+        if other:
+            if row.phone and row.phone.key and row.phone.key not in survivor.phone_keys:
+                edits.append(survivor, "alt_phones", other, f"행 {row.row}의 번호")
+            edits.append(survivor, "remarks", f"{other} 접수 내용 동일", f"행 {row.row}의 번호")
+
+
+def same_name_same_move(ctx: Context) -> Iterator[Finding]:
+    """dup.name_match — rows with no shared phone but the same name, move date, origin and
+    destination are reported on the later row; never changed.
+
+    Why: seed §3's several-number case is only certain when a number links the rows; a name and
+    a move alike are a strong hint for staff to check, not proof.
+
+    Example: 김민수 010-1111-2222 and 김민수 010-3333-4444, both 12.20 서울 강남구 → 경기 성남시
+    → on the later row, 봇 확인 `같은 고객일 수 있음, 행 5 (이름·이사예정일·주소 같음)`.
+    """
+    leads = ctx.leads
+    # Rows with the same name and move date first (cheap), then the same addresses among them.
+    candidates: dict[tuple[str, object], list[int]] = defaultdict(list)
+    for i, lead in enumerate(leads):
+        if lead.name and lead.move_date and lead.origin and lead.destination:
+            name = lead.name if lead.name.isalnum() else "".join(lead.name.split())
+            candidates[name, lead.move_date].append(i)
+    groups: list[list[int]] = []  # positions with the same name, move date and addresses
+    for positions in candidates.values():
+        if len(positions) < 2:
+            continue
+        same: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = defaultdict(list)
+        for i in positions:
+            same[address_words(leads[i].origin), address_words(leads[i].destination)].append(i)
+        groups.extend(g for g in same.values() if len(g) > 1)
+    groups.sort(key=lambda g: g[0])  # in order of each group's first row, as the sheet reads
+    for group in groups:
+        rows = sorted(group, key=lambda i: intake_order(leads[i]))
+        for n, i in enumerate(rows[1:], start=1):
+            lead = leads[i]
+            if is_closed(lead):
+                continue
+            customer = ctx.customer_id(i)
+            earlier = next((e for e in rows[:n] if ctx.customer_id(e) != customer), None)
+            if earlier is not None:
+                yield finding(
+                    "dup.name_match",
+                    lead,
+                    f"같은 고객일 수 있음, 행 {leads[earlier].row} (이름·이사예정일·주소 같음)",
+                    Severity.INFO,
+                )

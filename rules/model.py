@@ -1,0 +1,326 @@
+"""The desk's data as the rules see it: typed rows in, changes and findings out.
+
+Nothing here reads a sheet, a clock or a config file. A backend turns a tab into a `Tab` of raw
+cell values; `rules.parse` turns tabs into `Lead` and `ObCall` rows; the rules return
+`Change` and `Finding` objects that the engine gathers into a `Plan`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
+
+SheetKey = Literal["leads", "ob"]
+_T = TypeVar("_T")
+LEADS: SheetKey = "leads"
+OB: SheetKey = "ob"
+
+# A raw cell value as a backend hands it over: text, a number (Google serials included),
+# a datetime (openpyxl), a bool, or None for an empty cell.
+CellValue = str | int | float | bool | datetime | date | None
+
+
+class Severity(StrEnum):
+    ACTION = "action"  # a person must act
+    INFO = "info"  # a suggestion
+
+
+@dataclass(frozen=True, slots=True)
+class Phone:
+    """One phone number as typed, with the key used to compare it.
+
+    `key` is E.164 (`+821053734269`) when the number links rows, else None: a suspected typo or
+    an invalid number links nothing (RULES.md "Who is the same customer").
+    """
+
+    text: str
+    key: str | None
+    display: str  # 010-5373-4269, the desk's own way of writing it
+    problem: str | None = None  # Korean, e.g. "010 번호는 11자리여야 함 (10자리)"
+
+
+@dataclass(frozen=True, slots=True)
+class ValueProblem:
+    """A cell whose text could not be read as the kind of value its header holds."""
+
+    field: str
+    header: str
+    text: str
+    expected: str  # Korean: "날짜", "전화번호", "금액", "톤 수"
+
+
+@dataclass(frozen=True, slots=True)
+class Lead:
+    """One row of 이사 관리자: one inquiry ("DB")."""
+
+    row: int  # 1-based sheet row
+    fingerprint: str
+    intake_at: datetime | None = None  # 인입일
+    intake_has_time: bool = False
+    call_due: date | None = None  # 통화예정일
+    status: str = ""  # 진행상황: the canonical status when it is a known one, else the text
+    status_text: str = ""  # 진행상황 exactly as the cell holds it
+    remarks: str = ""  # 실패사유/비고
+    name: str = ""  # 고객명
+    phone: Phone | None = None  # 연락처
+    alt_phones: tuple[Phone, ...] = ()  # 예비번호
+    alt_phones_text: str = ""
+    move_date: date | None = None  # 이사예정일
+    move_date_undecided: bool = False  # 이사예정일 = 미정
+    origin: str = ""  # 출발지
+    destination: str = ""  # 도착지
+    move_type: str = ""  # 이사종류
+    vendor: str = ""  # 배정업체
+    manager: str = ""  # 담당자
+    bot_note: str = ""  # 봇 확인
+    problems: tuple[ValueProblem, ...] = ()
+    # 비고 / 예비번호 cells that hold a date, number or boolean rather than text: appending to
+    # one would turn what staff see (a date, say) into its raw number, so the bot does not
+    typed_cells: frozenset[str] = frozenset()
+
+    @property
+    def phones(self) -> tuple[Phone, ...]:
+        """연락처 first, then every 예비번호."""
+        return ((self.phone,) if self.phone else ()) + self.alt_phones
+
+    @property
+    def phone_keys(self) -> tuple[str, ...]:
+        return tuple(p.key for p in self.phones if p.key)
+
+    @property
+    def intake_day(self) -> date | None:
+        return self.intake_at.date() if self.intake_at else None
+
+
+@dataclass(frozen=True, slots=True)
+class ObCall:
+    """One row of OB 상세: one outbound call made to a customer."""
+
+    row: int
+    fingerprint: str
+    ob_at: datetime | None = None  # OB 날짜
+    ob_has_time: bool = False
+    phone: Phone | None = None  # 고객 연락처
+    detail: str = ""  # 상세내용
+    cancel_reason: str = ""  # 취소 사유
+    vendor: str = ""  # 담당 업체
+    load_tons: float | None = None  # 짐 양
+    load_text: str = ""
+    quote_amount: int | None = None  # 견적금액
+    quote_text: str = ""
+    bot_note: str = ""
+    problems: tuple[ValueProblem, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Tab:
+    """One tab as a backend read it: its header row and raw cell values.
+
+    `rows[i]` is sheet row `header_row + 1 + i`; rows may be ragged (trailing empty cells
+    dropped). `columns` maps a field name of RULES.md §1 to its 0-based column; `bot_note`
+    may be absent until the bot adds the column.
+    """
+
+    key: SheetKey
+    title: str
+    header_row: int
+    headers: tuple[str, ...]
+    columns: dict[str, int]
+    rows: tuple[tuple[CellValue, ...], ...]
+    grid_columns: int | None = None  # the sheet grid's column count, where the backend knows it
+
+    def sheet_row(self, index: int) -> int:
+        return self.header_row + 1 + index
+
+    def cell(self, index: int, field_name: str) -> CellValue:
+        col = self.columns.get(field_name)
+        if col is None:
+            return None
+        row = self.rows[index]
+        return row[col] if col < len(row) else None
+
+    @property
+    def used_width(self) -> int:
+        """How many columns are in use: the header row or any data row."""
+        width = len(self.headers)
+        while width and not str(self.headers[width - 1] or "").strip():
+            width -= 1
+        for row in self.rows:
+            for col in range(len(row) - 1, width - 1, -1):
+                if row[col] not in (None, ""):
+                    width = col + 1
+                    break
+        return width
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Both tabs as a backend read them (raw cells). `rules.parse.parse_desk` types them."""
+
+    source: str  # a path or a spreadsheet id, for messages and the journal
+    leads_tab: Tab
+    ob_tab: Tab
+    version: str = ""  # what the backend needs to detect that the source changed since read
+
+    def tab(self, key: SheetKey) -> Tab:
+        return self.leads_tab if key == LEADS else self.ob_tab
+
+
+@dataclass(frozen=True, slots=True)
+class Desk:
+    """The typed rows of one snapshot, as of one run's `now`."""
+
+    leads: tuple[Lead, ...]
+    obs: tuple[ObCall, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One cell write a rule proposes.
+
+    `old` is the cell's value as the rule saw it (after earlier rules of the same run);
+    the writer checks the sheet still holds the value the plan was made from.
+    """
+
+    sheet: SheetKey
+    row: int
+    field: str  # status, remarks, alt_phones, bot_note
+    old: str
+    new: str
+    rule: str
+    reason: str  # Korean, one line
+    fingerprint: str = ""
+    group: int = 0  # changes one rule made in one go (on one or several rows) share a group
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """A problem a person must look at (or a suggestion), shown in 봇 확인 and in alerts."""
+
+    sheet: SheetKey
+    row: int
+    rule: str
+    message: str  # Korean, one line
+    severity: Severity = Severity.ACTION
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CellWrite:
+    """What lands in one cell: the value the plan was made from and the final value."""
+
+    sheet: SheetKey
+    row: int
+    column: int  # 0-based
+    field: str
+    old: str
+    new: str
+    fingerprint: str
+    rules: tuple[str, ...]
+    groups: tuple[int, ...] = ()  # the change groups it belongs to: they land together or not
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What one run would do: the cell changes in rule order, the findings, and a summary."""
+
+    snapshot: Snapshot
+    now: datetime
+    changes: tuple[Change, ...]
+    findings: tuple[Finding, ...]
+    new_columns: tuple[tuple[SheetKey, int], ...] = ()  # (sheet, 0-based column) of added 봇 확인
+    desk: Desk | None = None  # the rows as read (before the changes), for labels and reports
+
+    @property
+    def summary(self) -> dict[str, dict[str, int]]:
+        changes: dict[str, int] = {}
+        for c in self.changes:
+            changes[c.rule] = changes.get(c.rule, 0) + 1
+        findings: dict[str, int] = {}
+        for f in self.findings:
+            findings[f.rule] = findings.get(f.rule, 0) + 1
+        return {"changes": changes, "findings": findings}
+
+    def column_of(self, sheet: SheetKey, field_name: str) -> int:
+        tab = self.snapshot.tab(sheet)
+        if field_name in tab.columns:
+            return tab.columns[field_name]
+        for key, col in self.new_columns:
+            if key == sheet and field_name == "bot_note":
+                return col
+        raise KeyError(f"{tab.title}: no column for {field_name}")
+
+    def cell_writes(self) -> tuple[CellWrite, ...]:
+        """The changes folded per cell: the first change's old, the last change's new."""
+        merged: dict[tuple[str, int, str], CellWrite] = {}
+        for c in self.changes:
+            key = (c.sheet, c.row, c.field)
+            prev = merged.get(key)
+            if prev is None:
+                merged[key] = CellWrite(
+                    sheet=c.sheet,
+                    row=c.row,
+                    column=self.column_of(c.sheet, c.field),
+                    field=c.field,
+                    old=c.old,
+                    new=c.new,
+                    fingerprint=c.fingerprint,
+                    rules=(c.rule,),
+                    groups=(c.group,) if c.group else (),
+                )
+            else:
+                rules = prev.rules if c.rule in prev.rules else prev.rules + (c.rule,)
+                groups = prev.groups + ((c.group,) if c.group not in prev.groups + (0,) else ())
+                merged[key] = CellWrite(
+                    sheet=prev.sheet,
+                    row=prev.row,
+                    column=prev.column,
+                    field=prev.field,
+                    old=prev.old,
+                    new=c.new,
+                    fingerprint=prev.fingerprint,
+                    rules=rules,
+                    groups=groups,
+                )
+        return tuple(w for w in merged.values() if w.old != w.new)
+
+
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """A cell write that did not land, and why (Korean). It is retried by the next run."""
+
+    write: CellWrite
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What a backend's write did: the cells that landed (with the row they landed on) and
+    the ones it skipped."""
+
+    written: tuple[CellWrite, ...] = ()
+    skipped: tuple[Skipped, ...] = ()
+    added_columns: tuple[tuple[SheetKey, int], ...] = field(default_factory=tuple)
+
+
+def positional(cls: type[_T]) -> Callable[..., _T]:
+    """A constructor of the frozen slots dataclass `cls` taking every field in order.
+
+    It makes the same object as `cls(...)` without the generated `__init__`, which sets each
+    field through `object.__setattr__`: twice as slow as setting the slots directly, and the
+    rows of a 100k-row sheet are built with it. Generated the way dataclasses generate
+    `__init__`.
+    """
+    if hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__} has a __post_init__ this constructor would skip")
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
+    scope |= {f"_set_{n}": getattr(cls, n).__set__ for n in names}  # the slots' descriptors
+    body = "".join(f"    _set_{n}(obj, {n})\n" for n in names)
+    source = f"def make({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n"
+    exec(source, scope)  # the source is built from the dataclass's own field names
+    make: Callable[..., _T] = scope["make"]
+    return make

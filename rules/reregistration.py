@@ -14,30 +14,25 @@ from rules.base import DUPLICATE, Context, Edits, is_closed, is_open, md, stands
 from rules.duplicates import moves_of
 from rules.model import Lead
 from rules.settings import RuleSettings
+from rules.settlement import Month, is_settled
 
 REUSED_NEW_ROW_NOTE = "재접수: 기존 DB 사용"
 KEPT_NEW_ROW_NOTE = "재접수 (정산 후 신규 DB)"
 REOPENED_MARK = "(정산 전 기존 DB 활용)"  # ends the note on an old row the bot reopened
 
 
-def settlement_cutoff(intake: datetime, settings: RuleSettings) -> datetime:
-    """When the month of `intake` is settled: day 3 of the next month, 10:00 (configurable)."""
-    year, month = (intake.year + 1, 1) if intake.month == 12 else (intake.year, intake.month + 1)
-    return datetime.combine(
-        intake.replace(year=year, month=month, day=settings.settlement_day).date(),
-        settings.settlement_time,
-        tzinfo=intake.tzinfo,
-    )
-
-
 @dataclass(frozen=True)
 class Reregistration:
     old: Lead  # the latest closed row of the move
     new: Lead  # the open row that arrived after it
-    reuse: bool  # before the old row's settlement: reopen it
+    reuse: bool  # the old row's month not yet settled when the bot handles it: reopen it
 
 
-def reregistrations(customer: list[Lead], settings: RuleSettings) -> list[Reregistration]:
+def reregistrations(
+    customer: list[Lead], now: datetime, settings: RuleSettings
+) -> list[Reregistration]:
+    """The customer's re-registrations, each decided at the moment the bot handles it: `now`,
+    or the new row's 인입일 if that is later (a row is not handled before it arrives)."""
     found: list[Reregistration] = []
     if not any(is_closed(e) and e.status != DUPLICATE and e.intake_at for e in customer):
         return found  # no row of theirs that a new one could re-register
@@ -56,7 +51,8 @@ def reregistrations(customer: list[Lead], settings: RuleSettings) -> list[Reregi
                 continue
             old = closed[-1]
             assert old.intake_at is not None
-            reuse = new.intake_at < settlement_cutoff(old.intake_at, settings)
+            handled = max(now, new.intake_at)
+            reuse = not is_settled(Month.of(old.intake_at), handled, settings)
             found.append(Reregistration(old, new, reuse))
     return found
 
@@ -72,7 +68,7 @@ def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) ->
     Example: 11-20 인입 종결(고객취소); new row 12-02 → old row: 진행상황 `상담요청`, 비고 +
     `재접수 12.2 (정산 전 기존 DB 활용)`; new row: `종결(중복)`, 비고 + `재접수: 기존 DB 사용`.
     """
-    for r in reregistrations(customer, ctx.settings):
+    for r in reregistrations(customer, ctx.now, ctx.settings):
         if not r.reuse:
             continue
         assert r.new.intake_at is not None
@@ -93,7 +89,7 @@ def new_row_after_settlement(customer: list[Lead], ctx: Context, edits: Edits) -
     Example: 11-20 인입 종결(고객취소); new row 12-04 with no status → new row: 진행상황
     `상담요청`, 비고 + `재접수 (정산 후 신규 DB)`; the old row stays closed.
     """
-    for r in reregistrations(customer, ctx.settings):
+    for r in reregistrations(customer, ctx.now, ctx.settings):
         if r.reuse:
             continue
         reason = f"정산 후 재접수 (이전 행 {r.old.row})"

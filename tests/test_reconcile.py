@@ -61,11 +61,12 @@ def test_apply_writes_the_desks_outcomes_and_a_second_run_plans_nothing(demo_boo
     assert code == 0 and out["applied"] is True and out["skipped"] == []
     status = column(demo_book, "이사 관리자", "진행상황")
     remarks = column(demo_book, "이사 관리자", "실패사유/비고")
-    # §3: the two 12.2 rows close; the 합가이사 rows stay; §2 D-60 promoted; §4 A reuses
+    # §3: the two 12.2 rows close; the 합가이사 rows stay; §2 D-60 promoted; §4 A, first
+    # handled on 12.4 (after November's 12.3 10:00 settlement), is a new DB: its old row stays
     assert status[2:4] == ["종결(중복)", "종결(중복)"]
     assert status[4:6] == ["계약완료", "계약완료"]
     assert status[8] == "상담요청" and "장기요청→상담요청 (이사 D-60)" in remarks[8]
-    assert status[12:14] == ["상담요청", "종결(중복)"]
+    assert status[12:14] == ["종결(고객취소)", "상담요청"]
     # staff text starting with "=" stays text after the bot appended to it
     assert remarks[6].startswith("=견적 재확인 필요\n")
     wb = openpyxl.load_workbook(demo_book)

@@ -187,6 +187,20 @@ def cmd_undo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_settlement(args: argparse.Namespace) -> int:
+    from bot.settlement import settlement_command
+
+    return settlement_command(
+        settings_from(args),
+        parse_now(args.now),
+        args.words,
+        replace=args.replace,
+        as_json=args.json,
+        out_file=args.out,
+        send=args.send,
+    )
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from bot.demo import run_demo
 
@@ -285,6 +299,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="the undo's clock, ISO 8601 (default: now)")
     p.add_argument("--apply", action="store_true", help="write the restores")
     p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser(
+        "settlement",
+        parents=[common],
+        help="a month's vendor statement; `settlement take` records the month's snapshot",
+        usage="movebot settlement [take] [YYYY-MM] [options]",
+    )
+    source_options(p)
+    p.add_argument(
+        "words", nargs="*", metavar="[take] [YYYY-MM]", help="default: the last settled month"
+    )
+    p.add_argument("--now", help="the clock, ISO 8601 (default: now, Asia/Seoul)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", metavar="FILE", help="also write the statement to FILE.xlsx or .csv")
+    p.add_argument("--send", action="store_true", help="send the summary to the alert channels")
+    p.add_argument("--replace", action="store_true", help="take: replace the month's snapshot")
+    p.set_defaults(func=cmd_settlement)
 
     p = sub.add_parser(
         "demo", parents=[common], help="build a workbook from the desk's own cases and run on it"

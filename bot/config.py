@@ -28,6 +28,7 @@ from pydantic_settings.exceptions import SettingsError
 
 from bot.errors import BadConfig
 from rules.settings import DEFAULT_PRICE_REASONS, DEFAULT_STATUS_HINTS, Mode, RuleSettings
+from rules.settlement import DEFAULT_FEES, check_fees
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -108,6 +109,14 @@ class LongtermConfig(Section):
 class SettlementConfig(Section):
     day: int = Field(3, ge=1, le=28)
     time: Clock = time(10, 0)
+    late_after: Duration = timedelta(minutes=30)  # a later snapshot is marked late
+    fees: dict[str, Annotated[int, Field(ge=0)]] = dict(DEFAULT_FEES)  # status -> won
+
+    @field_validator("fees")
+    @classmethod
+    def _known_statuses(cls, value: dict[str, int]) -> dict[str, int]:
+        check_fees(value)
+        return value
 
 
 class ObConfig(Section):

@@ -1,7 +1,10 @@
 """`movebot demo`: the desk's own cases (seed sections 2–7) in a workbook, previewed and applied.
 
 Names and numbers are invented. The clock is fixed at 2024-12-04 18:00 KST, the week the
-desk wrote its process down, so every case reads as the seed tells it.
+desk wrote its process down, so every case reads as the seed tells it. Re-registration is
+decided at the moment the bot handles it, so the demo meets §4 A where the desk did: a run on
+12.2 reuses the November row, the 12.3 10:00 settlement job snapshots November, and the main
+run on 12.4 makes B a new DB.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from pathlib import Path
 from bot.config import workbook_settings
 from bot.report import render_text
 from bot.runner import reconcile
+from bot.settlement import render_statement, statement_of, take
 from rules.model import CellValue
 
 LEAD_HEADERS = [
@@ -143,11 +147,23 @@ def write_demo_workbook(path: Path) -> None:
     create_workbook(path, {"이사 관리자": [LEAD_HEADERS, *LEADS], "OB 상세": [OB_HEADERS, *OBS]})
 
 
+BEFORE_SETTLEMENT = _dt("2024-12-02 18:00+09:00")  # §4 A: the 12.2 re-registration
+SETTLEMENT = _dt("2024-12-03 10:00+09:00")  # November's cut-off
+
+
 def run_demo(path: Path, now: datetime) -> int:
     write_demo_workbook(path)
     settings = workbook_settings(path, None)
     print(f"Wrote {path}: the desk's own cases, {len(LEADS)} leads and {len(OBS)} OB rows.")
     print(f"The clock is fixed at {now.isoformat()}.\n")
+    print(f"== {BEFORE_SETTLEMENT:%m-%d %H:%M}: §4 A is handled before the settlement ==\n")
+    early = reconcile(
+        settings, BEFORE_SETTLEMENT, apply=True, only_rules=frozenset({"rereg.reuse"})
+    )
+    print(render_text(early, str(path)))
+    print(f"\n== {SETTLEMENT:%m-%d %H:%M}: the settlement job snapshots November ==\n")
+    snapshot = take(settings, SETTLEMENT, None, replace=False)
+    print(f"{len(snapshot.rows)} November rows recorded as read at the cut-off.\n")
     print("== 1. Preview (nothing is written) ==\n")
     print(render_text(reconcile(settings, now), str(path)))
     print("\n== 2. Apply ==\n")
@@ -158,9 +174,12 @@ def run_demo(path: Path, now: datetime) -> int:
     print(
         f"{len(second.plan.changes)} changes planned; {len(second.plan.findings)} findings stay open."
     )
+    print("\n== 4. November's statement (as of the 12.3 10:00 snapshot) ==\n")
+    print(render_statement(statement_of(settings, now, None)))
     print(f"\nOpen {path} to see the 진행상황, 비고, 예비번호 and 봇 확인 columns the bot wrote.")
     print("Then try:")
     print(f"  .venv/bin/movebot history --workbook {path}")
     print(f"  .venv/bin/movebot undo {applied.run_id} --workbook {path}          # preview")
     print(f"  .venv/bin/movebot digest --workbook {path} --now 2024-12-05T08:30:00+09:00")
+    print(f"  .venv/bin/movebot settlement 2024-11 --workbook {path} --now {now.isoformat()}")
     return 0

@@ -78,6 +78,10 @@ def outcome_json(outcome: RunOutcome) -> str:
         "findings": [finding_json(plan, f) for f in plan.findings],
         "skipped": [skipped_json(plan, s) for s in skipped],
         "summary": summary,
+        "settlement_snapshot_due": str(outcome.snapshot_due) if outcome.snapshot_due else None,
+        "settlement_snapshot_taken": (
+            str(outcome.snapshot_taken) if outcome.snapshot_taken else None
+        ),
     }
     return json.dumps(body, ensure_ascii=False, indent=2)
 
@@ -156,7 +160,13 @@ def render_text(outcome: RunOutcome, source: str) -> str:
     lines.append("")
     if not outcome.applied:
         lines.append("Preview: nothing was written. Add --apply to write these changes.")
+        if outcome.snapshot_due:
+            lines.append(
+                f"An applied run would also take the settlement snapshot of {outcome.snapshot_due}."
+            )
     elif result is not None:
+        if outcome.snapshot_taken:
+            lines.append(f"Took the settlement snapshot of {outcome.snapshot_taken} (as read).")
         lines.append(
             f"Applied: {len(result.written)} cells written, {len(result.skipped)} skipped."
         )

@@ -22,6 +22,7 @@ from bot.masking import RowLabels, scrub
 from bot.sheets import SheetBackend
 from bot.sheets.layout import TabSpec
 from rules.model import CellWrite, Plan, Snapshot, WriteResult
+from rules.settlement import Month
 
 log = structlog.get_logger("movebot.run")
 
@@ -33,6 +34,8 @@ class RunOutcome:
     applied: bool
     result: WriteResult | None = None
     alerted: int = 0  # channels an alert went to
+    snapshot_due: Month | None = None  # a preview: the month an applied run would snapshot
+    snapshot_taken: Month | None = None  # applied: the month whose snapshot this run took
 
 
 @dataclass(frozen=True)
@@ -130,10 +133,14 @@ def reconcile(
 ) -> RunOutcome:
     """Read, plan and, with `apply`, write, journal and alert. A preview writes nothing.
     `progress` is told each step (the CLI shows it on a terminal)."""
+    from bot.settlement import record_snapshot, snapshot_due
+
     backend = backend or backend_for(settings)
     if not apply:
         _, p = _read_and_plan(settings, backend, now, only_rules, progress)
-        return RunOutcome(new_run_id(now), p, applied=False)
+        return RunOutcome(
+            new_run_id(now), p, applied=False, snapshot_due=snapshot_due(settings, now)
+        )
 
     clock = time.monotonic()
     with Journal(settings.journal_path) as journal:
@@ -141,6 +148,10 @@ def reconcile(
         structlog.contextvars.bind_contextvars(run_id=run_id)
         try:
             snapshot, p = _read_and_plan(settings, backend, now, only_rules, progress)
+            assert p.desk is not None
+            settled = record_snapshot(  # the rows as read, before this run's changes
+                journal, settings, now, p.desk.leads, run_id=run_id, source=source_name(settings)
+            )
             writes = p.cell_writes()
             if writes:
                 progress(f"checking and writing {len(writes):,} cells")
@@ -150,7 +161,14 @@ def reconcile(
             log.info("run.applied", written=len(result.written), skipped=len(result.skipped))
             progress("alerting")
             sent = _alert_run(settings, journal, notifier, run_id, now, p, result)
-            return RunOutcome(run_id, p, applied=True, result=result, alerted=sent)
+            return RunOutcome(
+                run_id,
+                p,
+                applied=True,
+                result=result,
+                alerted=sent,
+                snapshot_taken=settled.month if settled else None,
+            )
         except BaseException as error:
             outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
             message = scrub(str(error)) or type(error).__name__

@@ -1,5 +1,7 @@
 """Seed §4 and §2: the monthly settlement (docs/SETTLEMENT.md), as plain values.
 
+Times here are KST wall-clock times without a zone, like every time the rules see.
+
 Intake month M is settled on day 3 of month M+1 at 10:00 KST (configurable), by the status
 each of its DBs holds at that moment; each vendor pays the fee of the status (seed §2:
 30,000원, 장기견적 15,000원, 장기무료 free). Which month is settled at a moment, the cut-off
@@ -13,7 +15,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
+from types import MappingProxyType
 
 from rules.model import Lead
 from rules.settings import RuleSettings
@@ -21,6 +24,10 @@ from rules.values import STATUSES
 
 UNASSIGNED = "(미배정)"
 NO_STATUS = "(빈칸)"  # a row of the month whose 진행상황 is empty
+# seed §2: the order fee is 30,000원, 장기견적 half of it, 장기무료 free
+DEFAULT_FEES: Mapping[str, int] = MappingProxyType(
+    {"견적진행": 30000, "계약완료": 30000, "장기견적": 15000, "장기무료": 0}
+)
 
 
 @dataclass(frozen=True, order=True, slots=True)
@@ -52,20 +59,17 @@ class Month:
         return f"{self.year:04d}-{self.month:02d}"
 
 
-def settlement_cutoff(month: Month, settings: RuleSettings, at: datetime) -> datetime:
-    """When `month` is settled: day `settlement_day` of the next month at `settlement_time`,
-    in the time zone of `at` (the run's clock, Asia/Seoul)."""
+def settlement_cutoff(month: Month, settings: RuleSettings) -> datetime:
+    """When `month` is settled: day `settlement_day` of the next month at `settlement_time`
+    (KST wall-clock time, as the rules see every time)."""
     following = month.next()
-    return datetime.combine(
-        at.date().replace(year=following.year, month=following.month, day=settings.settlement_day),
-        settings.settlement_time,
-        tzinfo=at.tzinfo,
-    )
+    day = date(following.year, following.month, settings.settlement_day)
+    return datetime.combine(day, settings.settlement_time)
 
 
 def is_settled(month: Month, now: datetime, settings: RuleSettings) -> bool:
     """Whether `month` has been settled once the clock reads `now` (the cut-off included)."""
-    return now >= settlement_cutoff(month, settings, now)
+    return now >= settlement_cutoff(month, settings)
 
 
 def settled_month(now: datetime, settings: RuleSettings) -> Month:
@@ -106,9 +110,7 @@ def check_fees(fees: Mapping[str, int]) -> None:
     """ValueError naming a fee key that is none of the 20 statuses."""
     unknown = [s for s in fees if s not in STATUSES]
     if unknown:
-        raise ValueError(
-            f"unknown status {', '.join(unknown)} (statuses: {', '.join(STATUSES)})"
-        )
+        raise ValueError(f"unknown status {', '.join(unknown)} (statuses: {', '.join(STATUSES)})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -82,7 +82,12 @@ def test_apply_writes_the_desks_outcomes_and_a_second_run_plans_nothing(demo_boo
 
 def test_json_output_has_the_documented_shape(demo_book, capsys):
     _, out = reconcile(capsys, "--workbook", str(demo_book))
-    assert set(out) == {"run_id", "now", "applied", "changes", "findings", "skipped", "summary"}
+    assert set(out) == {
+        "run_id", "now", "applied", "changes", "findings", "skipped", "summary",
+        "settlement_snapshot_due", "settlement_snapshot_taken",
+    }  # fmt: skip
+    # on 12.4 November is settled and no snapshot of it is journaled: an applied run takes one
+    assert (out["settlement_snapshot_due"], out["settlement_snapshot_taken"]) == ("2024-11", None)
     change = next(c for c in out["changes"] if c["rule"] == "longterm.promote")
     assert change == {
         "sheet": "이사 관리자",

@@ -10,6 +10,8 @@ An APScheduler 3.x `BlockingScheduler` in Asia/Seoul with three jobs:
   (19:30 would be past the end). Office hours must end after they start on the same day.
 - `nightly`: the same applied reconcile every day at `schedule.nightly` (the full sync).
 - `digest`: the morning digest at `schedule.digest` on working days.
+- `settlement`: at each month's settlement cut-off (`settlement.day`, `settlement.time`): the
+  snapshot of the month just settled and its statement summary (docs/SETTLEMENT.md).
 
 Every job has `max_instances=1`, `coalesce=True` and `misfire_grace_time =
 schedule.misfire_grace_seconds`, and takes its `now` from the clock when it fires.
@@ -52,7 +54,7 @@ from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
 from bot.alerts import Notifier, compose_failure_alert, send_failure_alert
-from bot.config import ScheduleConfig, Settings
+from bot.config import ScheduleConfig, Settings, SettlementConfig
 from bot.engine import KST
 from bot.errors import BadConfig, MovebotError
 from bot.lock import SheetLock
@@ -69,6 +71,7 @@ TickOutcome = Literal["ok", "skipped", "failed"]
 
 POLL, NIGHTLY, DIGEST = "poll", "nightly", "digest"
 JOB_NAMES = {POLL: "polling reconcile", NIGHTLY: "nightly full sync", DIGEST: "morning digest"}
+SETTLEMENT = "settlement"
 
 
 def kst_now() -> datetime:
@@ -167,6 +170,12 @@ def digest_trigger(schedule: ScheduleConfig) -> CronTrigger:
     )
 
 
+def settlement_trigger(settlement: SettlementConfig) -> CronTrigger:
+    """Every month on `settlement.day` at `settlement.time`, Asia/Seoul: the cut-off itself."""
+    at = settlement.time
+    return _cron("settlement.day", day=settlement.day, hour=at.hour, minute=at.minute)
+
+
 def job_options(schedule: ScheduleConfig) -> dict[str, Any]:
     return {
         "max_instances": 1,
@@ -181,6 +190,7 @@ def build_scheduler(
     reconcile_job: Job,
     digest_job: Job,
     nightly_job: Job | None = None,
+    settlement_job: Job | None = None,
     scheduler_cls: type[BaseScheduler] = BlockingScheduler,
 ) -> BaseScheduler:
     """A scheduler (not started) in Asia/Seoul with the `poll`, `nightly` and `digest` jobs.
@@ -198,6 +208,15 @@ def build_scheduler(
             trigger,
             id=job_id,
             name=JOB_NAMES[job_id],
+            replace_existing=True,
+            **job_options(s),
+        )
+    if settlement_job is not None:
+        scheduler.add_job(
+            settlement_job,
+            settlement_trigger(settings.settlement),
+            id=SETTLEMENT,
+            name="settlement snapshot and statement",
             replace_existing=True,
             **job_options(s),
         )
@@ -314,6 +333,17 @@ class Worker:
     def digest(self) -> TickOutcome:
         wait = float(self.settings.schedule.misfire_grace_seconds)
         return self.tick(DIGEST, self._digest, wait=wait)
+
+    def settlement(self) -> TickOutcome:
+        """At the cut-off; a poll firing at the same minute may hold the lock (and take the
+        snapshot itself): wait for it like the digest does."""
+        from bot.settlement import settlement_job
+
+        def run(now: datetime) -> object:
+            return settlement_job(self.settings, now, journal=self.journal, notifier=self.notifier)
+
+        wait = float(self.settings.schedule.misfire_grace_seconds)
+        return self.tick(SETTLEMENT, run, wait=wait)
 
     def tick(
         self, job: str, run: Callable[[datetime], object], *, wait: float = 0.0
@@ -474,6 +504,7 @@ def run_worker(
             reconcile_job=worker.poll,
             nightly_job=worker.nightly,
             digest_job=worker.digest,
+            settlement_job=worker.settlement,
             scheduler_cls=scheduler_cls,
         )
         scheduler.add_listener(_log_skipped_events, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)

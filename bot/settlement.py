@@ -10,7 +10,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -151,14 +151,20 @@ class StatementView:
         return self.snapshot is not None
 
 
-def statement_of(settings: Settings, now: datetime, month: Month | None) -> StatementView:
+def statement_of(
+    settings: Settings, now: datetime, month: Month | None, journal: Journal | None = None
+) -> StatementView:
     """The month's statement (default: the last settled month): from its snapshot, or from
-    the sheet as it stands when the journal has none."""
+    the sheet as it stands when the journal (`journal`, else the settings' one if it exists)
+    has none."""
     month = month or last_settled(settings, now)
-    snapshot = None
-    if settlement_recorded(settings.journal_path, month):
-        with Journal(settings.journal_path) as journal:
-            snapshot = journal.settlement(month)
+    if journal is not None:
+        snapshot = journal.settlement(month)
+    elif settlement_recorded(settings.journal_path, month):
+        with Journal(settings.journal_path) as opened:
+            snapshot = opened.settlement(month)
+    else:
+        snapshot = None
     rows = snapshot.rows if snapshot else settled_rows(_read_leads(settings, now), month)
     statement = build_statement(month, rows, settings.settlement.fees)
     return StatementView(statement, snapshot, cutoff_of(settings, month))
@@ -327,7 +333,10 @@ def summary(view: StatementView) -> tuple[str, str]:
 
 
 def send_statement(
-    view: StatementView, notifier: Notifier, attach: Path | None = None
+    view: StatementView,
+    notifier: Notifier,
+    attach: Path | None = None,
+    channels: Sequence[str] | None = None,
 ) -> list[ChannelResult]:
     """Send the summary, with the statement file attached where the channel takes files."""
     title, body = summary(view)
@@ -335,7 +344,34 @@ def send_statement(
         if attach is None or attach.suffix.lower() != ".xlsx":
             attach = Path(tmp) / f"정산_{view.statement.month}.xlsx"
             write_statement(view, attach)
-        return notifier.send(title, body, attach=attach)
+        return notifier.send(title, body, channels=channels, attach=attach)
+
+
+def settlement_job(
+    settings: Settings, now: datetime, *, journal: Journal, notifier: Notifier
+) -> StatementView:
+    """The worker's job at the cut-off: snapshot the month just settled (unless a run took it
+    first) and send its statement summary, once per channel (journaled, so a second worker
+    or a restart does not send it again)."""
+    from bot.runner import source_name
+
+    source = source_name(settings)
+    month = last_settled(settings, now)
+    if journal.settlement(month) is None:
+        leads = _read_leads(settings, now)
+        record_snapshot(
+            journal, settings, now, leads, run_id=new_run_id(now), source=source, month=month
+        )
+    view = statement_of(settings, now, month, journal)
+    key = f"settlement:{source}:{month}"
+    since = view.cutoff - timedelta(microseconds=1)
+    due = [c for c in notifier.channels if not journal.recently_alerted([key], since, channel=c)]
+    if not due:
+        log.info("settlement.not_sent", month=str(month), channels=len(notifier.channels))
+        return view
+    for r in send_statement(view, notifier, channels=due):
+        journal.record_alerts(None, [key], r.channel, now, r.ok)
+    return view
 
 
 # --- the command -----------------------------------------------------------------------------

@@ -17,3 +17,11 @@ def test_readme_opens_with_the_two_commands():
     head = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:15]
     assert any(line.startswith("make demo") for line in head)
     assert any(line.startswith("make test") for line in head)
+
+
+def test_the_settlement_page_documents_both_commands_and_every_setting():
+    from bot.config import SettlementConfig
+
+    text = (ROOT / "docs" / "SETTLEMENT.md").read_text(encoding="utf-8")
+    assert "movebot settlement [YYYY-MM]" in text and "movebot settlement take" in text
+    assert all(f"  {key}:" in text for key in SettlementConfig.model_fields)

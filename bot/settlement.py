@@ -21,7 +21,7 @@ from bot.config import Settings
 from bot.engine import KST
 from bot.errors import BadConfig, BadInput
 from bot.journal import Journal, SettlementRecord, new_run_id, settlement_recorded
-from bot.report import _pad, _width
+from bot.report import _one_line, _pad, _width
 from rules.model import Lead
 from rules.parse import parse_desk
 from rules.settlement import (
@@ -35,6 +35,8 @@ from rules.settlement import (
 )
 
 log = structlog.get_logger("movebot.settlement")
+
+VENDOR_WIDTH = 16  # a longer vendor name is cut with … on the terminal (so it fits 80 columns)
 
 
 def _wall(now: datetime) -> datetime:
@@ -206,7 +208,7 @@ def heading(view: StatementView) -> list[str]:
 def _line_cells(line: VendorLine, billed_statuses: Sequence[str], bill: bool) -> list[str]:
     others = sum(n for status, n in line.by_status.items() if status not in billed_statuses)
     return [
-        line.vendor,
+        _one_line(line.vendor, VENDOR_WIDTH),
         f"{line.rows:,}",
         *(f"{line.by_status.get(s, 0):,}" for s in billed_statuses),
         f"{others:,}",
@@ -231,7 +233,7 @@ def render_statement(view: StatementView) -> str:
     def row(cells: list[str]) -> str:
         first = _pad(cells[0], widths[0])
         rest = (" " * (w - _width(c)) + c for c, w in zip(cells[1:], widths[1:], strict=True))
-        return "  ".join([first, *rest]).rstrip()
+        return first + "  " + " ".join(rest)
 
     rule = "-" * _width(row(header))
     fees = ", ".join(f"{status} {_won(fee)}원" for status, fee in s.fees.items())

@@ -120,21 +120,28 @@ def take(settings: Settings, now: datetime, month: Month | None, replace: bool) 
                 f"{existing.taken_at:%Y-%m-%d %H:%M} KST by {existing.run_id}). Add --replace "
                 "to take a new one; the old one stays in the journal."
             )
-        from bot.runner import source_name
-
-        leads = _read_leads(settings, now)
-        record = record_snapshot(
-            journal,
-            settings,
-            now,
-            leads,
-            run_id=new_run_id(now),
-            source=source_name(settings),
-            month=month,
-            replace=replace,
-        )
-    assert record is not None
+        record = _snapshot_now(journal, settings, now, month, replace)
+    if record is None:  # another run took it meanwhile
+        raise BadInput(f"Another run took the snapshot of {month} meanwhile; try again.")
     return record
+
+
+def _snapshot_now(
+    journal: Journal, settings: Settings, now: datetime, month: Month, replace: bool = False
+) -> SettlementRecord | None:
+    """Read the sheet now and record `month`'s snapshot under a run id of its own."""
+    from bot.runner import source_name
+
+    return record_snapshot(
+        journal,
+        settings,
+        now,
+        _read_leads(settings, now),
+        run_id=new_run_id(now),
+        source=source_name(settings),
+        month=month,
+        replace=replace,
+    )
 
 
 # --- the statement ---------------------------------------------------------------------------
@@ -184,8 +191,8 @@ def _delay(late: datetime, on_time: datetime) -> str:
     minutes = int((late - on_time).total_seconds() // 60)
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
-    parts = [f"{days}일" if days else "", f"{hours}시간" if hours else "", f"{minutes}분"]
-    return " ".join(p for p in parts if p and p != "0분") or "1분 미만"
+    parts = ((days, "일"), (hours, "시간"), (minutes, "분"))
+    return " ".join(f"{n}{unit}" for n, unit in parts if n) or "1분 미만"
 
 
 def heading(view: StatementView) -> list[str]:
@@ -297,34 +304,35 @@ def _sheets(view: StatementView) -> dict[str, list[list[Any]]]:
     return {title: bill, "청구 내역": rows}
 
 
+def _check_out_file(path: Path) -> None:
+    if path.suffix.lower() not in (".xlsx", ".csv"):
+        raise BadInput(f"--out {path}: write the statement to a .xlsx or a .csv file.")
+
+
 def write_statement(view: StatementView, path: Path) -> list[Path]:
     """`--out FILE.xlsx` (two sheets) or `FILE.csv` (the bill; the billed rows beside it in
     `FILE.rows.csv`). Returns the files written."""
+    _check_out_file(path)
     sheets = _sheets(view)
-    suffix = path.suffix.lower()
-    if suffix == ".xlsx":
+    if path.suffix.lower() == ".xlsx":
         from bot.sheets.workbook import create_workbook
 
         create_workbook(path, sheets)
         return [path]
-    if suffix == ".csv":
-        bill, rows = sheets.values()
-        written = []
-        for target, data in ((path, bill), (path.with_suffix(".rows.csv"), rows)):
-            with target.open("w", encoding="utf-8-sig", newline="") as stream:
-                csv.writer(stream).writerows(
-                    [
-                        [f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else v for v in r]
-                        for r in data
-                    ]  # fmt: skip
-                )
-            written.append(target)
-        return written
-    raise BadInput(f"--out {path}: write the statement to a .xlsx or a .csv file.")
+    bill, rows = sheets.values()
+    written = []
+    for target, data in ((path, bill), (path.with_suffix(".rows.csv"), rows)):
+        with target.open("w", encoding="utf-8-sig", newline="") as stream:
+            csv.writer(stream).writerows(
+                [f"{v:%Y-%m-%d %H:%M}" if isinstance(v, datetime) else v for v in r] for r in data
+            )
+        written.append(target)
+    return written
 
 
 def summary(view: StatementView) -> tuple[str, str]:
-    """The title and the one-line Korean summary sent to the channels."""
+    """The title and the Korean summary sent to the channels: the figures in one line, then
+    what they stand on (the snapshot, late, or 미확정)."""
     s = view.statement
     total = s.total
     line = (
@@ -357,15 +365,11 @@ def settlement_job(
     or a restart does not send it again)."""
     from bot.runner import source_name
 
-    source = source_name(settings)
     month = last_settled(settings, now)
     if journal.settlement(month) is None:
-        leads = _read_leads(settings, now)
-        record_snapshot(
-            journal, settings, now, leads, run_id=new_run_id(now), source=source, month=month
-        )
+        _snapshot_now(journal, settings, now, month)
     view = statement_of(settings, now, month, journal)
-    key = f"settlement:{source}:{month}"
+    key = f"settlement:{source_name(settings)}:{month}"
     since = view.cutoff - timedelta(microseconds=1)
     due = [c for c in notifier.channels if not journal.recently_alerted([key], since, channel=c)]
     if not due:
@@ -423,6 +427,8 @@ def settlement_command(
             f"as read at {record.taken_at:%Y-%m-%d %H:%M} KST{replaced}."
         )
         return 0
+    if out_file:
+        _check_out_file(Path(out_file))  # before the sheet is read
     if send:
         notifier = notifier or Notifier.from_settings(settings.alerts)
         if not notifier.channels:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+import responses
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot import demo
@@ -423,3 +424,24 @@ def test_an_old_journal_gains_the_settlement_tables(tmp_path):
     db.close()
     with Journal(path) as journal:
         assert journal.settlement(Month(2024, 11)) is None
+
+
+@responses.activate
+def test_send_delivers_the_summary_to_a_real_channel(book, tmp_path, capsys, monkeypatch):
+    responses.post("https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET", body="ok")
+    monkeypatch.setenv("MOVEBOT_ALERTS__URLS", '["slack://T000/B000/XXXXSLACKSECRET"]')
+    apply(capsys, book, "2024-12-03 10:00")
+    code, _, err = movebot(
+        capsys, "settlement", "--workbook", str(book), "--now", kst("2024-12-03 10:05"), "--send"
+    )
+    assert code == 0, err
+    posts = [json.loads(c.request.body) for c in responses.calls]
+    text = json.dumps(posts, ensure_ascii=False)
+    assert "11월 정산: 업체 2곳, 청구 4건, 75,000원" in text
+    assert "2024년 11월 정산" in text
+    assert "010-3000" not in text and not any(name in text for name in NAMES)
+
+
+def test_send_without_a_channel_is_a_config_error(book, capsys):
+    code, _, err = movebot(capsys, "settlement", "--workbook", str(book), "--send")
+    assert code == 2 and "no alert channel is configured" in err

@@ -33,6 +33,7 @@ import apprise
 import requests
 import structlog
 
+from bot.errors import BadConfig
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
 from rules.model import OB, CellWrite, Finding, Severity
 
@@ -343,6 +344,20 @@ class Notifier:
             else None
         )
         return cls(alerts.urls, kakaowork, timeout=timeout)
+
+    @classmethod
+    def for_send(
+        cls, alerts: AlertsConfig, command: str, given: Notifier | None = None
+    ) -> Notifier:
+        """The channels `movebot <command> --send` sends to (`given`, else the settings');
+        BadConfig (exit 2) when there is none, before anything is read."""
+        notifier = given or cls.from_settings(alerts)
+        if not notifier.channels:
+            raise BadConfig(
+                f"{command} --send: no alert channel is configured. Add apprise URLs under "
+                "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
+            )
+        return notifier
 
     @property
     def channels(self) -> tuple[str, ...]:

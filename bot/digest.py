@@ -33,7 +33,6 @@ import structlog
 from bot.alerts import MAX_BODY_CHARS, ChannelResult, Notifier, row_lines
 from bot.config import Settings
 from bot.engine import KST, mode_of
-from bot.errors import BadConfig
 from bot.masking import row_label
 from rules.base import Context, is_closed, is_open, md_near, squash
 from rules.longterm import PROMOTION_NOTE
@@ -310,12 +309,7 @@ def run_digest(
     from bot.runner import backend_for
 
     if send:
-        notifier = notifier or Notifier.from_settings(settings.alerts)
-        if not notifier.channels:
-            raise BadConfig(
-                "digest --send: no alert channel is configured. Add apprise URLs under "
-                "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
-            )
+        notifier = Notifier.for_send(settings.alerts, "digest", notifier)
     snapshot = backend_for(settings).read()
     d = build_digest(snapshot, now, settings)
     if as_json:

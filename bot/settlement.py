@@ -19,7 +19,7 @@ import structlog
 from bot.alerts import ChannelResult, Notifier
 from bot.config import Settings
 from bot.engine import KST
-from bot.errors import BadConfig, BadInput
+from bot.errors import BadInput
 from bot.journal import Journal, SettlementRecord, new_run_id, settlement_recorded
 from bot.report import _one_line, _pad, _width
 from rules.model import Lead
@@ -430,12 +430,7 @@ def settlement_command(
     if out_file:
         _check_out_file(Path(out_file))  # before the sheet is read
     if send:
-        notifier = notifier or Notifier.from_settings(settings.alerts)
-        if not notifier.channels:
-            raise BadConfig(
-                "settlement --send: no alert channel is configured. Add apprise URLs under "
-                "alerts.urls (or alerts.kakaowork); `movebot doctor` checks them."
-            )
+        notifier = Notifier.for_send(settings.alerts, "settlement", notifier)
     view = statement_of(settings, now, month)
     out(
         json.dumps(statement_json(view), ensure_ascii=False, indent=2)

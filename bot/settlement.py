@@ -418,6 +418,8 @@ def settlement_command(
     month = parse_month(words[0] if words else None)
     if replace and not taking:
         raise BadInput("--replace goes with `movebot settlement take`.")
+    if taking and (as_json or out_file or send):
+        raise BadInput("--json, --out and --send go with the statement, not with `take`.")
     if taking:
         record = take(settings, now, month, replace)
         late = " (late)" if record.late else ""

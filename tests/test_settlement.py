@@ -445,3 +445,30 @@ def test_send_delivers_the_summary_to_a_real_channel(book, tmp_path, capsys, mon
 def test_send_without_a_channel_is_a_config_error(book, capsys):
     code, _, err = movebot(capsys, "settlement", "--workbook", str(book), "--send")
     assert code == 2 and "no alert channel is configured" in err
+
+
+def test_the_demo_shows_a_and_b_as_the_seed_tells_them_and_states_november(tmp_path, capsys):
+    path = tmp_path / "desk.xlsx"
+    assert main(["demo", str(path)]) == 0
+    out = capsys.readouterr().out
+    wb = openpyxl.load_workbook(path)
+    status = [r[2] for r in wb["이사 관리자"].iter_rows(min_row=2, values_only=True)]
+    assert status[11:13] == ["상담요청", "종결(중복)"]  # A, met on 12.2: the old row reused
+    assert status[13:15] == ["종결(연락두절)", "상담요청"]  # B, met on 12.4: a new DB
+    assert status[15:17] == ["종결(이사미정)", "상담요청"]  # C: an October row, a new DB
+    statement = out[out.index("2024년 11월 정산") :]
+    assert statement.splitlines()[1].startswith("정산 시점 스냅샷 기준 (2024-12-03 10:00 기록")
+    assert "합계" in statement and "90,000" in statement
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["2024-11", "--replace"], "--replace goes with `movebot settlement take`"),
+        (["take", "--json"], "not with `take`"),
+        (["take", "2024-11", "2024-10"], "unexpected '2024-10'"),
+    ],
+)
+def test_options_that_do_not_go_together_are_named(book, capsys, args, named):
+    code, _, err = movebot(capsys, "settlement", *args, "--workbook", str(book))
+    assert code == 2 and named in err

@@ -2,7 +2,8 @@
 
 The desk settles each intake month on day 3 of the next month at 10:00, on the statuses the
 DBs have then. Before that cut-off the old (closed) row can simply be reopened; after it, the
-old row is settled history and the new row is the one to work.
+old row is settled history and the new row is the one to work. Which side of the cut-off is
+the moment the bot handles the re-registration (the run's `now`), not the new row's 인입일.
 """
 
 from __future__ import annotations
@@ -62,8 +63,10 @@ def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) ->
     old row goes back to 상담요청 and the new row becomes 종결(중복).
 
     Why: seed §4 example A — "11월 인입이고, 정산 전 재접수이기 때문에 종결 DB를
-    '상담요청'으로 변경". Decided by the new row's 인입일 against day 3, 10:00 of the month after
-    the old row's 인입일 (09:59 still reuses, 10:00 does not).
+    '상담요청'으로 변경". Decided when the bot handles it: only while the old row's month is not
+    yet settled (day 3, 10:00 of the next month) at the run's `now` — a row of a settled month
+    reopened afterwards would be billed in neither month (a 12.3 09:59 row handled at 09:59
+    reuses; handled at 10:00 or later it does not).
 
     Example: 11-20 인입 종결(고객취소); new row 12-02 → old row: 진행상황 `상담요청`, 비고 +
     `재접수 12.2 (정산 전 기존 DB 활용)`; new row: `종결(중복)`, 비고 + `재접수: 기존 DB 사용`.

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
 
-from rules.model import Lead
+from rules.model import Lead, positional
 from rules.settings import RuleSettings
 from rules.values import STATUSES
 
@@ -90,10 +90,14 @@ class SettledRow:
     intake_at: datetime
 
 
+_new_settled_row: Callable[..., SettledRow] = positional(SettledRow)  # 10k rows a month
+
+
 def settled_rows(leads: Iterable[Lead], month: Month) -> tuple[SettledRow, ...]:
     """The rows whose 인입일 falls in `month`, as read."""
+    year, number = month.year, month.month
     return tuple(
-        SettledRow(
+        _new_settled_row(
             lead.row,
             lead.fingerprint,
             lead.status,
@@ -102,7 +106,9 @@ def settled_rows(leads: Iterable[Lead], month: Month) -> tuple[SettledRow, ...]:
             lead.intake_at,
         )
         for lead in leads
-        if lead.intake_at is not None and Month.of(lead.intake_at) == month
+        if lead.intake_at is not None
+        and lead.intake_at.month == number
+        and lead.intake_at.year == year
     )
 
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from rules.base import Context, finding
+from rules.context import Context
 from rules.model import Finding, Lead
+from rules.registry import finding, rule
 
 VENDOR_RETURN = re.compile(r"업체\s*:\s*\S")
 
 
+@rule(
+    "return.pending",
+    mode="suggest",
+    title="업체 반환 OB 미진행",
+    scope="lead",
+    settings=("returns.pending_after_hours",),
+)
 def pending_return(lead: Lead, ctx: Context) -> list[Finding]:
     """return.pending — a vendor returned the DB and nobody has called the customer yet.
 

@@ -551,16 +551,16 @@ def test_naming_bot_note_writes_it_from_every_rule_without_their_changes():
 
 
 def test_a_rule_that_crashes_on_a_row_becomes_a_finding_and_the_run_goes_on(monkeypatch):
-    import bot.engine as engine
+    from rules import plan as planning
 
     def broken(lead, ctx):
         raise RuntimeError("boom")
 
     rules = tuple(
         dataclasses.replace(r, check=broken) if r.id == "longterm.past" else r
-        for r in engine.FINDING_RULES
+        for r in planning.FINDING_RULES
     )
-    monkeypatch.setattr(engine, "FINDING_RULES", rules)
+    monkeypatch.setattr(planning, "FINDING_RULES", rules)
     after = run(desk([lead(status="종결(고객취소)")]))
     assert after.findings(2) == [
         "longterm.past: 규칙 longterm.past 처리 중 오류 (RuntimeError) — 개발팀 확인 필요",

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
 import os
 import sys
@@ -226,7 +225,7 @@ def rule_doc(rule_id: str) -> str:
         "",
         f"Default mode: {rule.default_mode} ({kind}). Severity: {rule.severity}.",
         "",
-        inspect.cleandoc(rule.doc),
+        rule.doc,
     ]
     if rule.settings:
         settings = load_settings(None)

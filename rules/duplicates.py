@@ -225,8 +225,9 @@ def same_name_same_move(ctx: Context) -> Iterator[Finding]:
     Why: seed §3's several-number case is only certain when a number links the rows; a name and
     a move alike are a strong hint for staff to check, not proof.
 
-    Example: 김민수 010-1111-2222 and 김민수 010-3333-4444, both 12.20 서울 강남구 → 경기 성남시
-    → on the later row, 봇 확인 `같은 고객일 수 있음, 행 5 (이름·이사예정일·주소 같음)`.
+    Example: 김민수 010-1111-2222 on row 2 and, later, 김민수 010-3333-4444 on row 3, both 12.20
+    서울 강남구 → 경기 성남시 → on row 3, 봇 확인 `같은 고객일 수 있음, 행 2 (이름·이사예정일·주소
+    같음)`.
     """
     leads = ctx.leads
     # Rows with the same name and move date first (cheap), then the same addresses among them.

@@ -33,8 +33,8 @@ def bot_notes(
     first time one of its rows has a finding. With `--rule`, 봇 확인 is rewritten only when
     `bot.note` is named too: a partial run never rewrites it from part of the rules.
 
-    Example: 고객취소 row with no OB 상세 row → 봇 확인 `고객취소인데 OB 상세 기록 없음 — 취소
-    사유 기록 필요`; once the OB row is there, the next run empties the cell.
+    Example: a 종결(고객취소) row with no OB 상세 row → 봇 확인 `고객취소인데 OB 상세 기록 없음 —
+    취소 사유 기록 필요`; a row whose old note was resolved → 봇 확인 emptied.
     """
     lines: dict[str, dict[int, list[str]]] = {"leads": defaultdict(list), "ob": defaultdict(list)}
     for f in findings:

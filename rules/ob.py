@@ -159,8 +159,8 @@ def status_hint(ob: ObCall, ctx: Context) -> list[Finding]:
     Why: seed §5 — after the OB call "실제 사유가 파악되었을 경우 ... 그에 맞는 '종결(00)'값을
     설정합니다"; the mapping of reasons to statuses is the desk's (config `ob.status_hints`).
 
-    Example: OB 취소 사유 `자체 해결`, lead 확인요청 → on the lead, 봇 확인 `OB 취소 사유 '자체
-    해결' → 종결(고객취소) 검토 (OB 상세 행 7)`.
+    Example: OB 상세 row 2, 취소 사유 `자체 해결`, its lead 확인요청 → on the lead, 봇 확인 `OB
+    취소 사유 '자체 해결' → 종결(고객취소) 검토 (OB 상세 행 2)`.
     """
     found: list[Finding] = []
     if not ob.cancel_reason:

@@ -5,6 +5,7 @@ documentation. `rules/__init__.py` builds the registry, in the order of a run, f
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
@@ -37,7 +38,7 @@ class Rule:
 
     @property
     def doc(self) -> str:
-        return (self.check.__doc__ or "").strip()
+        return inspect.cleandoc(self.check.__doc__ or "")
 
     @property
     def summary(self) -> str:

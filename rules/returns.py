@@ -27,7 +27,7 @@ def pending_return(lead: Lead, ctx: Context) -> list[Finding]:
     hours old (config `returns.pending_after_hours`) with no OB 상세 row dated on or after its
     인입일.
 
-    Example (now 12-04 11:00): 확인요청, 인입 12-02 15:19, 비고 `업체 : 고객 연락 안 됨`, no
+    Example (now 12-03 16:00): 확인요청, 인입 12-02 15:19, 비고 `업체 : 고객 연락 안 됨`, no
     OB row → 봇 확인 `업체 반환 후 OB 미진행 (인입 후 1일)`.
     """
     found: list[Finding] = []

@@ -16,7 +16,8 @@ def normalize_status(lead: Lead, ctx: Context, edits: Edits) -> None:
     Why: every other rule, filter and count on the sheet compares 진행상황 exactly (seed §1
     lists the 20 statuses), so `종결 (중복)` typed with a space escapes them all.
 
-    Example: 진행상황 `종결 (중복)` → `종결(중복)`; `종결（고객취소）` → `종결(고객취소)`.
+    Example: 진행상황 `종결 (중복)` or `종결(중 복)` → `종결(중복)`; `종결（고객취소）` →
+    `종결(고객취소)`.
     """
     canonical = canonical_status(lead.status_text)
     if canonical and canonical != lead.status_text:
@@ -28,7 +29,8 @@ def unknown_status(lead: Lead, ctx: Context) -> list[Finding]:
     """status.unknown — a status that is none of the 20 is flagged, with the nearest known one.
 
     Why: seed §1 defines exactly these statuses; anything else is invisible to the desk's
-    process and to this bot.
+    process and to this bot. The nearest known status is named when it is close (similarity
+    0.5 or more), else none; it is never written into the sheet.
 
     Example: 진행상황 `종결(고객췌소)` → 봇 확인 `알 수 없는 진행상황 '종결(고객췌소)' —
     '종결(고객취소)'을(를) 뜻하나요?`.

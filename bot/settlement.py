@@ -18,7 +18,6 @@ import structlog
 
 from bot.alerts import ChannelResult, Notifier
 from bot.config import Settings
-from bot.engine import KST
 from bot.errors import BadInput
 from bot.journal import Journal, SettlementRecord, new_run_id, settlement_recorded
 from bot.report import _one_line, _pad, _width
@@ -33,6 +32,7 @@ from rules.settlement import (
     settled_rows,
     settlement_cutoff,
 )
+from rules.values import KST
 
 log = structlog.get_logger("movebot.settlement")
 

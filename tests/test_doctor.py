@@ -5,34 +5,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import responses
 
 from bot import demo
+from bot.app import App, worker_lock_path
 from bot.config import Settings, SourceConfig
 from bot.doctor import doctor_command, run_doctor
 from bot.errors import BadConfig
-from bot.masking import forget_secrets
-from bot.schedule import SheetLock, worker_lock_path
+from bot.lock import SheetLock
 from bot.sheets.workbook import create_workbook
 
 SLACK = "slack://T000/B000/XXXXSLACKSECRET"
 SLACK_POST = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"
 KAKAO = {"app_key": "kakao-app-key-0123456789abcdef", "conversation_id": "12345"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_secrets():
-    forget_secrets()
-    yield
-    forget_secrets()
-
-
-@pytest.fixture
-def book(tmp_path) -> Path:
-    path = tmp_path / "desk.xlsx"
-    demo.write_demo_workbook(path)
-    return path
 
 
 def settings_for(tmp_path: Path, book: Path, **kwargs) -> Settings:
@@ -44,7 +29,8 @@ def settings_for(tmp_path: Path, book: Path, **kwargs) -> Settings:
 
 def doctor(settings: Settings, **kwargs) -> tuple[int, list[str]]:
     lines: list[str] = []
-    code = run_doctor(settings, out=lines.append, **kwargs)
+    with App(settings) as app:
+        code = run_doctor(app, out=lines.append, **kwargs)
     return code, lines
 
 
@@ -178,7 +164,7 @@ def test_a_schedule_that_does_not_make_sense_must_be_fixed(tmp_path, book):
 
 
 def test_a_config_that_does_not_load_is_the_first_line(tmp_path):
-    def load() -> Settings:
+    def load() -> App:
         raise BadConfig("desk.yaml: unknown setting 'alerts.repeat_afer'.")
 
     lines: list[str] = []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import cached_property
-from pathlib import Path
 from types import TracebackType
 
 from bot.alerts import Notifier
@@ -28,12 +27,6 @@ from bot.sheets.workbook import WorkbookBackend
 def kst_now() -> datetime:
     """The real clock, in Asia/Seoul."""
     return datetime.now(KST)
-
-
-def worker_lock_path(settings: Settings) -> Path:
-    """`<journal>.worker.lock`: one journal per sheet, so one lock per sheet."""
-    journal = settings.journal_path
-    return journal.with_name(journal.name + ".worker.lock")
 
 
 def build_backend(settings: Settings) -> SheetBackend:
@@ -83,8 +76,10 @@ class App:
 
     @cached_property
     def lock(self) -> SheetLock:
-        """The sheet's lock: a run that writes and each worker tick hold it."""
-        return SheetLock(worker_lock_path(self.settings))
+        """The sheet's lock, `<journal>.worker.lock` (one journal per sheet, so one lock per
+        sheet): a run that writes and each worker tick hold it."""
+        journal = self.settings.journal_path
+        return SheetLock(journal.with_name(journal.name + ".worker.lock"))
 
     def close(self) -> None:
         if "journal" in self.__dict__:

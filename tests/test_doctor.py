@@ -8,11 +8,10 @@ from pathlib import Path
 import responses
 
 from bot import demo
-from bot.app import App, worker_lock_path
+from bot.app import App
 from bot.config import Settings, SourceConfig
 from bot.doctor import doctor_command, run_doctor
 from bot.errors import BadConfig
-from bot.lock import SheetLock
 from bot.sheets.workbook import create_workbook
 
 SLACK = "slack://T000/B000/XXXXSLACKSECRET"
@@ -149,7 +148,7 @@ def test_an_existing_journal_that_is_not_one_must_be_fixed(tmp_path, book):
 
 def test_a_running_worker_holding_the_lock_is_fine(tmp_path, book):
     settings = settings_for(tmp_path, book)
-    with SheetLock(worker_lock_path(settings)).hold() as held:
+    with App(settings).lock.hold() as held:  # the worker's
         assert held
         code, lines = doctor(settings)
     assert code == 0

@@ -22,7 +22,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot.app import App, worker_lock_path
+from bot.app import App
 from bot.config import AlertsConfig, ScheduleConfig, Settings, SourceConfig
 from bot.errors import BadConfig
 from bot.journal import Journal, JournalUnavailable
@@ -39,12 +39,9 @@ from bot.schedule import (
 )
 
 from conftest import FakeClock, FakeNotifier
+from desk import at as kst
 
 KST = ZoneInfo("Asia/Seoul")
-
-
-def kst(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=KST)
 
 
 def fire_times(trigger, start: datetime, n: int) -> list[str]:
@@ -176,11 +173,6 @@ def worker(tmp_path, journal, notifier=None, **kwargs) -> Worker:
         clock=app.clock,
         **kwargs,
     )
-
-
-def test_the_lock_sits_beside_the_journal(tmp_path):
-    settings = Settings(base_dir=tmp_path, journal={"path": "data/desk.db"})
-    assert worker_lock_path(settings) == tmp_path / "data" / "desk.db.worker.lock"
 
 
 def test_two_holders_of_one_lock_file_exclude_each_other(tmp_path):

@@ -3,7 +3,7 @@
 The command (`bot/cli.py`) and the worker (`bot/schedule.py`) get the sheet backend, the
 journal, the alert channels, the sheet lock and the clock here; every other module takes them
 as parameters (`bot/ports.py`). Each part is built when first asked for, so a preview never
-opens the journal, `history` needs no sheet, and a config without channels builds none.
+opens the journal and `history` never needs a sheet.
 """
 
 from __future__ import annotations
@@ -29,30 +29,6 @@ def kst_now() -> datetime:
     return datetime.now(KST)
 
 
-def build_backend(settings: Settings) -> SheetBackend:
-    """The sheet the settings name: a local workbook or a Google Sheet. BadConfig when the
-    source is not named."""
-    s, source = settings.sheets, settings.source
-    leads = TabSpec(s.leads.title, s.leads.header_row, s.leads.headers)
-    ob = TabSpec(s.ob.title, s.ob.header_row, s.ob.headers)
-    if source.kind == "workbook":
-        path = settings.resolve(source.path)
-        if path is None:
-            raise BadConfig("Setting source.path is empty: name the .xlsx workbook to use.")
-        return WorkbookBackend(path, leads, ob, s.bot_note_header)
-    if not source.spreadsheet:
-        raise BadConfig(
-            "Setting source.spreadsheet is empty: give the Google Sheet's id or its full URL."
-        )
-    return GoogleBackend(
-        source.spreadsheet,
-        leads,
-        ob,
-        s.bot_note_header,
-        credentials=settings.resolve(source.credentials),
-    )
-
-
 class App:
     """The parts of one command or one worker, each built on first use and kept. Use as a
     context manager: leaving it closes the journal, when one was opened."""
@@ -63,7 +39,27 @@ class App:
 
     @cached_property
     def backend(self) -> SheetBackend:
-        return build_backend(self.settings)
+        """The sheet the settings name: a local workbook or a Google Sheet. BadConfig when
+        the source does not name one."""
+        s, source = self.settings.sheets, self.settings.source
+        leads = TabSpec(s.leads.title, s.leads.header_row, s.leads.headers)
+        ob = TabSpec(s.ob.title, s.ob.header_row, s.ob.headers)
+        if source.kind == "workbook":
+            path = self.settings.resolve(source.path)
+            if path is None:
+                raise BadConfig("Setting source.path is empty: name the .xlsx workbook to use.")
+            return WorkbookBackend(path, leads, ob, s.bot_note_header)
+        if not source.spreadsheet:
+            raise BadConfig(
+                "Setting source.spreadsheet is empty: give the Google Sheet's id or its full URL."
+            )
+        return GoogleBackend(
+            source.spreadsheet,
+            leads,
+            ob,
+            s.bot_note_header,
+            credentials=self.settings.resolve(source.credentials),
+        )
 
     @cached_property
     def journal(self) -> Journal:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.app import App, build_backend
+from bot.app import App
 from bot.config import Settings, SourceConfig
 from bot.errors import BadConfig
 from bot.sheets.google import GoogleBackend
@@ -34,7 +34,7 @@ def test_a_google_source_gets_the_google_backend(tmp_path):
         source={"kind": "google", "spreadsheet": "1AbCdEfGhIjKlMnOpQrStUvWxYz_0123456789-xy"},
         base_dir=tmp_path,
     )
-    assert isinstance(build_backend(settings), GoogleBackend)
+    assert isinstance(App(settings).backend, GoogleBackend)
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ from bot import ports
 from bot.config import AlertsConfig
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
 from bot.ports import ChannelResult
+from rules import RULES
 from rules.model import OB, CellWrite, Finding, Severity
 
 log = structlog.get_logger(__name__)
@@ -107,16 +108,7 @@ class Alert:
 
 
 def _registry_titles() -> dict[str, str]:
-    try:
-        from rules import RULES
-    except ImportError:  # the registry is optional here: our own titles stand in
-        return {}
-    titles = {}
-    for rule_id, rule in RULES.items():
-        title = getattr(rule, "title", "")
-        if isinstance(title, str) and title:
-            titles[rule_id] = title
-    return titles
+    return {rule_id: rule.title for rule_id, rule in RULES.items() if rule.title}
 
 
 def _ordered(rules: Iterable[str], order: Sequence[str]) -> list[str]:

@@ -27,7 +27,7 @@ from bot.masking import scrub
 from bot.ports import Clock
 from bot.report import outcome_json, render_text, render_undo
 from bot.schedule import run_worker
-from rules import RULE_IDS
+from rules import RULE_IDS, RULES
 
 LOCK_WAIT_SECONDS = 60
 
@@ -219,8 +219,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def rules_table(markdown: bool) -> str:
     """The rule reference, generated from the registry (the README's table is this output)."""
-    from rules import RULES
-
     rows = [
         (
             rule.id,

@@ -14,7 +14,6 @@ from types import TracebackType
 
 from bot.alerts import Notifier
 from bot.config import Settings
-from bot.engine import KST
 from bot.errors import BadConfig
 from bot.journal import Journal
 from bot.lock import SheetLock
@@ -22,6 +21,7 @@ from bot.ports import Clock, SheetBackend
 from bot.sheets.google import GoogleBackend
 from bot.sheets.layout import TabSpec
 from bot.sheets.workbook import WorkbookBackend
+from rules.values import KST
 
 
 def kst_now() -> datetime:

@@ -56,10 +56,10 @@ from bot.alerts import compose_failure_alert, send_failure_alert
 from bot.app import App
 from bot.config import ScheduleConfig, Settings
 from bot.digest import build_digest, send_digest
-from bot.engine import KST
 from bot.errors import BadConfig, MovebotError
 from bot.lock import SheetLock
 from bot.ports import Clock, Journal, Notifier, SheetBackend
+from rules.values import KST
 
 log = structlog.get_logger(__name__)
 

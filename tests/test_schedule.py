@@ -37,11 +37,10 @@ from bot.schedule import (
     poll_trigger,
     run_worker,
 )
+from rules.values import KST
 
 from conftest import FakeClock, FakeNotifier
 from desk import at as kst
-
-KST = ZoneInfo("Asia/Seoul")
 
 
 def fire_times(trigger, start: datetime, n: int) -> list[str]:

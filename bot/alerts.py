@@ -26,21 +26,20 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import apprise
 import requests
 import structlog
 
+from bot import ports
+from bot.config import AlertsConfig
 from bot.errors import BadConfig
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
+from bot.ports import ChannelResult
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, RULES
 from rules.model import OB, CellWrite, Finding, Severity
 from rules.values import KST
-
-if TYPE_CHECKING:
-    from bot.config import AlertsConfig
-    from bot.journal import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -226,16 +225,6 @@ def compose_failure_alert(*, run_id: str | None, now: datetime, source: str, err
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelResult:
-    """How one channel took one alert. `channel` is a label safe to log (`slack#1`,
-    `kakaowork`): the URL's scheme and its position among the configured URLs, never a token."""
-
-    channel: str
-    ok: bool
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class _AppriseChannel:
     label: str
     scheme: str
@@ -251,6 +240,16 @@ def _scheme(url: str) -> str:
 def _secret(value: Any) -> str:
     getter = getattr(value, "get_secret_value", None)
     return str(getter() if callable(getter) else value)
+
+
+def require_channels(notifier: ports.Notifier, command: str) -> None:
+    """`movebot <command> --send` with no channel configured: BadConfig (exit 2), raised
+    before anything is read."""
+    if not notifier.channels:
+        raise BadConfig(
+            f"{command} --send: no alert channel is configured. Add apprise URLs under "
+            "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
+        )
 
 
 class Notifier:
@@ -303,20 +302,6 @@ class Notifier:
             else None
         )
         return cls(alerts.urls, kakaowork, timeout=timeout)
-
-    @classmethod
-    def for_send(
-        cls, alerts: AlertsConfig, command: str, given: Notifier | None = None
-    ) -> Notifier:
-        """The channels `movebot <command> --send` sends to (`given`, else the settings');
-        BadConfig (exit 2) when there is none, before anything is read."""
-        notifier = given or cls.from_settings(alerts)
-        if not notifier.channels:
-            raise BadConfig(
-                f"{command} --send: no alert channel is configured. Add apprise URLs under "
-                "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
-            )
-        return notifier
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -420,8 +405,8 @@ class Notifier:
 
 
 def _deliver_fresh(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,
@@ -454,8 +439,8 @@ def _deliver_fresh(
 
 
 def send_run_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str,
     now: datetime,
@@ -502,8 +487,8 @@ def send_run_alert(
 
 
 def send_failure_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,

@@ -12,10 +12,12 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import workbook_settings
+from bot import runner
+from bot.app import App
 from bot.report import render_text
-from bot.runner import reconcile
+from bot.runner import source_name
 from bot.settlement import render_statement, statement_of, take
+from bot.sheets.workbook import create_workbook
 from rules.model import CellValue
 
 LEAD_HEADERS = [
@@ -141,8 +143,6 @@ OBS: list[list[CellValue]] = [
 
 
 def write_demo_workbook(path: Path) -> None:
-    from bot.sheets.workbook import create_workbook
-
     path.parent.mkdir(parents=True, exist_ok=True)
     create_workbook(path, {"이사 관리자": [LEAD_HEADERS, *LEADS], "OB 상세": [OB_HEADERS, *OBS]})
 
@@ -151,31 +151,48 @@ BEFORE_SETTLEMENT = _dt("2024-12-02 18:00+09:00")  # §4 A: the 12.2 re-registra
 SETTLEMENT = _dt("2024-12-03 10:00+09:00")  # November's cut-off
 
 
-def run_demo(path: Path, now: datetime) -> int:
+def run_demo(path: Path, app: App) -> int:
+    """Write the demo workbook at `path` (`app`'s source); handle §4 A on 12.2 and take
+    November's snapshot at its cut-off; then preview, apply and preview again at `app`'s
+    clock, and state November."""
+    settings = app.settings
     write_demo_workbook(path)
-    settings = workbook_settings(path, None)
+    now = app.clock()
     print(f"Wrote {path}: the desk's own cases, {len(LEADS)} leads and {len(OBS)} OB rows.")
     print(f"The clock is fixed at {now.isoformat()}.\n")
     print(f"== {BEFORE_SETTLEMENT:%m-%d %H:%M}: §4 A is handled before the settlement ==\n")
-    early = reconcile(
-        settings, BEFORE_SETTLEMENT, apply=True, only_rules=frozenset({"rereg.reuse"})
+    early = runner.apply(
+        settings,
+        app.backend,
+        app.journal,
+        app.notifier,
+        BEFORE_SETTLEMENT,
+        only_rules=frozenset({"rereg.reuse"}),
     )
     print(render_text(early, str(path)))
     print(f"\n== {SETTLEMENT:%m-%d %H:%M}: the settlement job snapshots November ==\n")
-    snapshot = take(settings, SETTLEMENT, None, replace=False)
+    snapshot = take(  # replacing one an earlier demo took of the workbook it rewrote
+        settings,
+        app.backend,
+        app.journal,
+        SETTLEMENT,
+        None,
+        source=source_name(settings),
+        replace=True,
+    )
     print(f"{len(snapshot.rows)} November rows recorded as read at the cut-off.\n")
     print("== 1. Preview (nothing is written) ==\n")
-    print(render_text(reconcile(settings, now), str(path)))
+    print(render_text(runner.preview(settings, app.backend, now), str(path)))
     print("\n== 2. Apply ==\n")
-    applied = reconcile(settings, now, apply=True)
+    applied = runner.apply(settings, app.backend, app.journal, app.notifier, now)
     print(render_text(applied, str(path)))
     print("\n== 3. A second run over the result ==\n")
-    second = reconcile(settings, now)
+    second = runner.preview(settings, app.backend, now)
     print(
         f"{len(second.plan.changes)} changes planned; {len(second.plan.findings)} findings stay open."
     )
     print("\n== 4. November's statement (as of the 12.3 10:00 snapshot) ==\n")
-    print(render_statement(statement_of(settings, now, None)))
+    print(render_statement(statement_of(settings, app.backend, now, None, app.journal)))
     print(f"\nOpen {path} to see the 진행상황, 비고, 예비번호 and 봇 확인 columns the bot wrote.")
     print("Then try:")
     print(f"  .venv/bin/movebot history --workbook {path}")

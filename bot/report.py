@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
-import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
 from bot.runner import RunOutcome, UndoOutcome
 from bot.sheets.layout import column_letter
 from rules.model import Change, Finding, Plan, Skipped
+from rules.text import one_line as _one_line
+from rules.text import pad as _pad
+from rules.text import width as _width
 
 FIELD_LABELS = {
     "status": "진행상황",
@@ -84,27 +86,6 @@ def outcome_json(outcome: RunOutcome) -> str:
         ),
     }
     return json.dumps(body, ensure_ascii=False, indent=2)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
-
-
-def _one_line(text: str, limit: int = 60) -> str:
-    text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
-    if _width(text) <= limit:
-        return text
-    out, used = "", 0
-    for ch in text:
-        used += _width(ch)
-        if used > limit - 1:
-            return out + "…"
-        out += ch
-    return out
 
 
 def _what(c: Change) -> str:

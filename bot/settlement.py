@@ -16,11 +16,12 @@ from typing import Any
 
 import structlog
 
-from bot.alerts import ChannelResult, Notifier
+from bot.alerts import require_channels
 from bot.config import Settings
 from bot.errors import BadInput
-from bot.journal import Journal, SettlementRecord, new_run_id, settlement_recorded
-from bot.report import _one_line, _pad, _width
+from bot.journal import SettlementRecord, new_run_id, settlement_recorded
+from bot.ports import ChannelResult, Journal, Notifier, SheetBackend
+from bot.sheets.workbook import create_workbook
 from rules.model import Lead
 from rules.parse import parse_desk
 from rules.settlement import (
@@ -32,6 +33,7 @@ from rules.settlement import (
     settled_rows,
     settlement_cutoff,
 )
+from rules.text import one_line, pad, width
 from rules.values import KST
 
 log = structlog.get_logger("movebot.settlement")
@@ -97,13 +99,20 @@ def record_snapshot(
     return record
 
 
-def _read_leads(settings: Settings, now: datetime) -> tuple[Lead, ...]:
-    from bot.runner import backend_for
-
-    return parse_desk(backend_for(settings).read(), _wall(now).date()).leads
+def _read_leads(backend: SheetBackend, now: datetime) -> tuple[Lead, ...]:
+    return parse_desk(backend.read(), _wall(now).date()).leads
 
 
-def take(settings: Settings, now: datetime, month: Month | None, replace: bool) -> SettlementRecord:
+def take(
+    settings: Settings,
+    backend: SheetBackend,
+    journal: Journal,
+    now: datetime,
+    month: Month | None,
+    *,
+    source: str,
+    replace: bool = False,
+) -> SettlementRecord:
     """`movebot settlement take`: snapshot the month now (default: the last settled one)."""
     month = month or last_settled(settings, now)
     cutoff = cutoff_of(settings, month)
@@ -112,33 +121,36 @@ def take(settings: Settings, now: datetime, month: Month | None, replace: bool) 
             f"{month} is settled on {cutoff:%Y-%m-%d %H:%M} KST; its snapshot cannot be taken "
             "before then."
         )
-    with Journal(settings.journal_path) as journal:
-        existing = journal.settlement(month)
-        if existing is not None and not replace:
-            raise BadInput(
-                f"The journal {journal.path} already holds the snapshot of {month} (taken "
-                f"{existing.taken_at:%Y-%m-%d %H:%M} KST by {existing.run_id}). Add --replace "
-                "to take a new one; the old one stays in the journal."
-            )
-        record = _snapshot_now(journal, settings, now, month, replace)
+    existing = journal.settlement(month)
+    if existing is not None and not replace:
+        raise BadInput(
+            f"The journal {journal.path} already holds the snapshot of {month} (taken "
+            f"{existing.taken_at:%Y-%m-%d %H:%M} KST by {existing.run_id}). Add --replace "
+            "to take a new one; the old one stays in the journal."
+        )
+    record = _snapshot_now(settings, backend, journal, now, month, source, replace)
     if record is None:  # another run took it meanwhile
         raise BadInput(f"Another run took the snapshot of {month} meanwhile; try again.")
     return record
 
 
 def _snapshot_now(
-    journal: Journal, settings: Settings, now: datetime, month: Month, replace: bool = False
+    settings: Settings,
+    backend: SheetBackend,
+    journal: Journal,
+    now: datetime,
+    month: Month,
+    source: str,
+    replace: bool = False,
 ) -> SettlementRecord | None:
     """Read the sheet now and record `month`'s snapshot under a run id of its own."""
-    from bot.runner import source_name
-
     return record_snapshot(
         journal,
         settings,
         now,
-        _read_leads(settings, now),
+        _read_leads(backend, now),
         run_id=new_run_id(now),
-        source=source_name(settings),
+        source=source,
         month=month,
         replace=replace,
     )
@@ -161,20 +173,17 @@ class StatementView:
 
 
 def statement_of(
-    settings: Settings, now: datetime, month: Month | None, journal: Journal | None = None
+    settings: Settings,
+    backend: SheetBackend,
+    now: datetime,
+    month: Month | None,
+    journal: Journal | None,
 ) -> StatementView:
-    """The month's statement (default: the last settled month): from its snapshot, or from
-    the sheet as it stands when the journal (`journal`, else the settings' one if it exists)
-    has none."""
+    """The month's statement (default: the last settled month): from its snapshot in
+    `journal`, or from the sheet as it stands when there is none (or no journal)."""
     month = month or last_settled(settings, now)
-    if journal is not None:
-        snapshot = journal.settlement(month)
-    elif settlement_recorded(settings.journal_path, month):
-        with Journal(settings.journal_path) as opened:
-            snapshot = opened.settlement(month)
-    else:
-        snapshot = None
-    rows = snapshot.rows if snapshot else settled_rows(_read_leads(settings, now), month)
+    snapshot = journal.settlement(month) if journal is not None else None
+    rows = snapshot.rows if snapshot else settled_rows(_read_leads(backend, now), month)
     statement = build_statement(month, rows, settings.settlement.fees)
     return StatementView(statement, snapshot, cutoff_of(settings, month))
 
@@ -215,7 +224,7 @@ def heading(view: StatementView) -> list[str]:
 def _line_cells(line: VendorLine, billed_statuses: Sequence[str], bill: bool) -> list[str]:
     others = sum(n for status, n in line.by_status.items() if status not in billed_statuses)
     return [
-        _one_line(line.vendor, VENDOR_WIDTH),
+        one_line(line.vendor, VENDOR_WIDTH),
         f"{line.rows:,}",
         *(f"{line.by_status.get(s, 0):,}" for s in billed_statuses),
         f"{others:,}",
@@ -235,14 +244,14 @@ def render_statement(view: StatementView) -> str:
     body.append(_line_cells(s.unassigned, statuses, False))
     total = _line_cells(s.total, statuses, True)
     table = [header, *body, total]
-    widths = [max(_width(r[i]) for r in table) for i in range(len(header))]
+    widths = [max(width(r[i]) for r in table) for i in range(len(header))]
 
     def row(cells: list[str]) -> str:
-        first = _pad(cells[0], widths[0])
-        rest = (" " * (w - _width(c)) + c for c, w in zip(cells[1:], widths[1:], strict=True))
+        first = pad(cells[0], widths[0])
+        rest = (" " * (w - width(c)) + c for c, w in zip(cells[1:], widths[1:], strict=True))
         return first + "  " + " ".join(rest)
 
-    rule = "-" * _width(row(header))
+    rule = "-" * width(row(header))
     fees = ", ".join(f"{status} {_won(fee)}원" for status, fee in s.fees.items())
     lines = [*heading(view), f"오더비: {fees}", "기타: 오더비가 없는 상태 (청구하지 않음)", ""]
     lines += [row(header), rule, *(row(r) for r in body), rule, row(total)]
@@ -315,8 +324,6 @@ def write_statement(view: StatementView, path: Path) -> list[Path]:
     _check_out_file(path)
     sheets = _sheets(view)
     if path.suffix.lower() == ".xlsx":
-        from bot.sheets.workbook import create_workbook
-
         create_workbook(path, sheets)
         return [path]
     bill, rows = sheets.values()
@@ -358,18 +365,22 @@ def send_statement(
 
 
 def settlement_job(
-    settings: Settings, now: datetime, *, journal: Journal, notifier: Notifier
+    settings: Settings,
+    backend: SheetBackend,
+    journal: Journal,
+    notifier: Notifier,
+    now: datetime,
+    *,
+    source: str,
 ) -> StatementView:
     """The worker's job at the cut-off: snapshot the month just settled (unless a run took it
     first) and send its statement summary, once per channel (journaled, so a second worker
     or a restart does not send it again)."""
-    from bot.runner import source_name
-
     month = last_settled(settings, now)
     if journal.settlement(month) is None:
-        _snapshot_now(journal, settings, now, month)
-    view = statement_of(settings, now, month, journal)
-    key = f"settlement:{source_name(settings)}:{month}"
+        _snapshot_now(settings, backend, journal, now, month, source)
+    view = statement_of(settings, backend, now, month, journal)
+    key = f"settlement:{source}:{month}"
     since = view.cutoff - timedelta(microseconds=1)
     due = [c for c in notifier.channels if not journal.recently_alerted([key], since, channel=c)]
     if not due:
@@ -394,18 +405,22 @@ def parse_month(text: str | None) -> Month | None:
 
 def settlement_command(
     settings: Settings,
+    backend: SheetBackend,
+    open_journal: Callable[[], Journal],
     now: datetime,
     words: Sequence[str],
     *,
+    source: str,
     replace: bool = False,
     as_json: bool = False,
     out_file: str | None = None,
-    send: bool = False,
-    notifier: Notifier | None = None,
+    send_to: Notifier | None = None,
     out: Callable[[str], object] = print,
 ) -> int:
-    """`movebot settlement [YYYY-MM]` prints (or writes, or sends) the statement;
-    `movebot settlement take [YYYY-MM] [--replace]` takes the snapshot now."""
+    """`movebot settlement [YYYY-MM]` prints (or writes, or sends through `send_to`) the
+    statement; `movebot settlement take [YYYY-MM] [--replace]` takes the snapshot now. The
+    journal is opened (`open_journal`) only to take a snapshot or to read one it holds:
+    stating a month writes nothing."""
     words = list(words)
     taking = bool(words) and words[0] == "take"
     if taking:
@@ -418,10 +433,10 @@ def settlement_command(
     month = parse_month(words[0] if words else None)
     if replace and not taking:
         raise BadInput("--replace goes with `movebot settlement take`.")
-    if taking and (as_json or out_file or send):
+    if taking and (as_json or out_file or send_to is not None):
         raise BadInput("--json, --out and --send go with the statement, not with `take`.")
     if taking:
-        record = take(settings, now, month, replace)
+        record = take(settings, backend, open_journal(), now, month, source=source, replace=replace)
         late = " (late)" if record.late else ""
         replaced = f", replacing snapshot #{record.replaces}" if record.replaces else ""
         out(
@@ -431,9 +446,11 @@ def settlement_command(
         return 0
     if out_file:
         _check_out_file(Path(out_file))  # before the sheet is read
-    if send:
-        notifier = Notifier.for_send(settings.alerts, "settlement", notifier)
-    view = statement_of(settings, now, month)
+    if send_to is not None:
+        require_channels(send_to, "settlement")
+    month = month or last_settled(settings, now)
+    recorded = settlement_recorded(settings.journal_path, month)
+    view = statement_of(settings, backend, now, month, open_journal() if recorded else None)
     out(
         json.dumps(statement_json(view), ensure_ascii=False, indent=2)
         if as_json
@@ -442,8 +459,7 @@ def settlement_command(
     written = write_statement(view, Path(out_file)) if out_file else []
     for path in written:
         log.info("settlement.written", path=str(path))
-    if not send:
+    if send_to is None:
         return 0
-    assert notifier is not None
-    results = send_statement(view, notifier, written[0] if written else None)
+    results = send_statement(view, send_to, written[0] if written else None)
     return 0 if any(r.ok for r in results) else 1

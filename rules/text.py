@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 
 
@@ -30,3 +31,27 @@ def stands_in(text: str, cell: str) -> bool:
     """Whether `text` stands in `cell`, whitespace ignored: `squash(text) in squash(cell)`
     (the text as it was written is found without squashing either)."""
     return text in cell or squash(text) in squash(cell)
+
+
+def width(text: str) -> int:
+    """Columns `text` takes on a terminal: Korean (wide) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """`text` with spaces after it up to `columns` terminal columns."""
+    return text + " " * max(0, columns - width(text))
+
+
+def one_line(text: str, limit: int = 60) -> str:
+    """A cell's lines joined with ` / `, cut with `…` to fit `limit` terminal columns."""
+    text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
+    if width(text) <= limit:
+        return text
+    out, used = "", 0
+    for ch in text:
+        used += width(ch)
+        if used > limit - 1:
+            return out + "…"
+        out += ch
+    return out

@@ -15,16 +15,17 @@ import responses
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from bot import demo
-from bot.alerts import ChannelResult
+from bot.app import App
 from bot.cli import main
 from bot.config import Settings, SourceConfig
 from bot.journal import Journal
-from bot.report import _width
-from bot.schedule import run_worker
+from bot.schedule import Worker, run_worker
 from bot.sheets.workbook import create_workbook
 from rules.settings import RuleSettings
 from rules.settlement import Month, SettledRow, build_statement, settled_month
+from rules.text import width
 
+from conftest import FakeClock, FakeNotifier
 from desk import at
 
 
@@ -285,7 +286,7 @@ def test_the_terminal_table_is_korean_with_thousands_separators_within_80_column
         capsys, "settlement", "--workbook", str(book), "--now", kst("2024-12-03 10:05")
     )
     lines = out.splitlines()
-    assert max(_width(line) for line in lines) <= 80
+    assert max(width(line) for line in lines) <= 80
     header = next(line for line in lines if line.startswith("업체"))
     assert header.split() == [
         "업체", "DB", "견적진행", "계약완료", "장기견적", "장기무료", "기타", "청구", "금액(원)",
@@ -358,30 +359,11 @@ def test_vendors_are_sorted_by_amount_then_name():
 # --- the worker's job at the cut-off ---------------------------------------------------------
 
 
-class FakeNotifier:
-    channels = ("slack#1",)
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, Path | None]] = []
-
-    def send(self, title, body, channels=None, attach=None):
-        self.sent.append((title, body, attach and Path(attach).name))
-        return [ChannelResult(c, True) for c in self.channels]
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 def test_the_worker_snapshots_and_sends_the_statement_at_1000_on_the_3rd(tmp_path):
     book = write_desk(tmp_path / "desk.xlsx")
     settings = Settings(source=SourceConfig(kind="workbook", path=book), base_dir=tmp_path)
-    clock = Clock(datetime.fromisoformat(kst("2024-12-02 18:00")))
-    notifier = FakeNotifier()
+    clock = FakeClock(datetime.fromisoformat(kst("2024-12-02 18:00")))
+    notifier = FakeNotifier(channels=("slack#1",))
 
     class FireSettlement(BlockingScheduler):
         """Moves the fake clock to the settlement job's next fire time and runs it there."""
@@ -391,26 +373,33 @@ def test_the_worker_snapshots_and_sends_the_statement_at_1000_on_the_3rd(tmp_pat
             clock.now = job.trigger.get_next_fire_time(None, clock.now)
             job.func()
 
-    assert run_worker(settings, notifier=notifier, scheduler_cls=FireSettlement, clock=clock) == 0
+    with App(settings, clock) as app:
+        app.notifier = notifier
+        assert run_worker(app, scheduler_cls=FireSettlement) == 0
     assert clock.now.isoformat() == "2024-12-03T10:00:00+09:00"
     with Journal(tmp_path / "movebot.db") as journal:
         snapshot = journal.settlement(Month(2024, 11))
     assert snapshot is not None and snapshot.late is False and len(snapshot.rows) == 7
-    ((title, body, attached),) = notifier.sent
+    ((title, body, channels),) = notifier.sent
     assert title == "2024년 11월 정산"
     assert body.splitlines()[0] == "11월 정산: 업체 2곳, 청구 4건, 75,000원"
-    assert attached == "정산_2024-11.xlsx"
+    assert notifier.attached == ["정산_2024-11.xlsx"]
 
 
-def test_the_settlement_summary_is_sent_once_per_month(tmp_path):
-    from bot.schedule import Worker
-
+def test_the_settlement_summary_is_sent_once_per_month(tmp_path, journal):
     book = write_desk(tmp_path / "desk.xlsx")
     settings = Settings(source=SourceConfig(kind="workbook", path=book), base_dir=tmp_path)
-    notifier = FakeNotifier()
-    with Journal(tmp_path / "movebot.db") as journal:
-        clock = Clock(datetime.fromisoformat(kst("2024-12-03 10:00")))
-        w = Worker(settings, journal=journal, notifier=notifier, clock=clock)  # type: ignore[arg-type]
+    notifier = FakeNotifier(channels=("slack#1",))
+    clock = FakeClock(datetime.fromisoformat(kst("2024-12-03 10:00")))
+    with App(settings, clock) as app:
+        w = Worker(
+            settings,
+            backend=app.backend,
+            journal=journal,
+            notifier=notifier,
+            lock=app.lock,
+            clock=clock,
+        )
         assert w.settlement() == "ok"
         clock.now = datetime.fromisoformat(kst("2024-12-03 10:02"))  # a restarted worker
         assert w.settlement() == "ok"

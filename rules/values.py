@@ -18,7 +18,7 @@ from functools import lru_cache
 
 import phonenumbers
 
-from rules.model import CellValue, Phone, positional
+from rules.model import CellValue, Phone
 
 ACTIVE_STATUSES: tuple[str, ...] = (
     "상담요청", "견적진행", "청소문의", "확인요청", "계약완료",
@@ -139,7 +139,6 @@ _NON_DIGIT = re.compile(r"[^0-9]")
 # The way most numbers are typed (010-5373-4269, 01053734269): read without the general path.
 _PLAIN_MOBILE = re.compile(r"010-?[0-9]{4}-?[0-9]{4}")
 
-_new_phone = positional(Phone)  # Phone(text, key, display, problem), for every phone cell
 _KR_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("KR")
 _KR_MOBILE_DESC = _KR_METADATA.mobile if _KR_METADATA else None
 _KR_MOBILE_PATTERN = _KR_MOBILE_DESC.national_number_pattern if _KR_MOBILE_DESC else None
@@ -253,7 +252,8 @@ def parse_phone(value: CellValue) -> Phone | None:
     if value is None:
         return None
     if type(value) is str and _KR_MOBILE is not None and _PLAIN_MOBILE.fullmatch(value):
-        return _new_phone(value, *_kr_mobile(value.replace("-", "")))  # as the path below
+        key, display, problem = _kr_mobile(value.replace("-", ""))  # as the path below
+        return Phone(text=value, key=key, display=display, problem=problem)
     if isinstance(value, bool | date):
         raise ValueError("not a phone number")
     if isinstance(value, int | float):

@@ -395,6 +395,27 @@ def test_the_backend_reads_what_openpyxl_reads(tmp_path, variant):
     assert rows[4][1] == "굵게 보통"
 
 
+def test_a_tab_whose_cells_start_below_and_right_of_a1_keeps_its_rows_and_columns(tmp_path):
+    path = tmp_path / "desk.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "이사 관리자"
+    wb.active.append(["인입일", "진행상황", "비고", "연락처"])
+    ob = wb.create_sheet("OB 상세")  # nothing in column A, nor above the header row 3
+    for ref, value in {"B3": "OB 날짜", "C3": "고객 연락처", "D3": "상세내용"}.items():
+        ob[ref] = value
+    ob["B5"], ob["C5"], ob["D5"] = datetime(2024, 12, 3, 10, 0), "010-1234-5678", "견적 안내"
+    wb.save(path)
+
+    snap = WorkbookBackend(path, TabSpec("이사 관리자"), TabSpec("OB 상세", header_row=3)).read()
+
+    assert snap.ob_tab.columns == {"ob_date": 1, "phone": 2, "detail": 3}
+    assert snap.ob_tab.rows == (
+        (),
+        (None, datetime(2024, 12, 3, 10, 0), "010-1234-5678", "견적 안내"),
+    )
+    assert_reads_as_openpyxl(snap, path)
+
+
 def test_sheet_xml_the_patcher_does_not_know_is_read_and_written_by_openpyxl(desk):
     files = parts(desk)
     files[LEADS_XML] = files[LEADS_XML].replace(b"<sheetData>", b"<sheetData><!-- staff -->")

@@ -34,6 +34,7 @@ from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from sys import intern
 from typing import IO, Any
 
 import openpyxl
@@ -42,7 +43,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
-from python_calamine import CalamineError, CalamineWorkbook
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
 from bot.lock import SheetLock
@@ -208,17 +209,17 @@ class WorkbookBackend:
         with book:
             for key in (LEADS, OB):
                 try:
+                    errors = package.errors(titles[key])  # its XML is freed before the sheet loads
                     sheet = book.get_sheet_by_name(titles[key])
-                    raw = sheet.to_python(skip_empty_area=False)
-                    errors = package.errors(titles[key])
+                    rows = _rows(sheet, errors, self.specs[key].header_row)
                 except _BROKEN as e:
                     raise self._not_a_workbook(data, e) from None
-                rows = _rows(raw, errors, self.specs[key].header_row)
-                tabs[key] = self._tab(key, titles[key], rows)
                 merged[key] = [
                     (r1 + 1, c1, r2 + 1, c2)
                     for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()
                 ]
+                del sheet  # python-calamine's copy of the cells, before the next tab is loaded
+                tabs[key] = self._tab(key, titles[key], rows)
         parts = {k: package.parts[titles[k]] for k in titles}
         return _Parsed(tabs=tabs, parts=parts, merged=merged)
 
@@ -501,22 +502,34 @@ def _encodable(text: str) -> bool:
 
 
 def _rows(
-    raw: list[list[Any]], errors: Mapping[tuple[int, int], str], header_row: int
+    sheet: CalamineSheet, errors: Mapping[int, Mapping[int, str]], header_row: int
 ) -> list[tuple[CellValue, ...]]:
-    """python-calamine's rows from `header_row` on, as a `Tab` holds them (what openpyxl's
-    reader gives): no "" for an empty cell, trailing empty cells dropped, whole numbers as
-    `int`, a date as a `datetime`, time-only and duration formats as plain values, and the
-    error cells (which python-calamine reads as empty) as their text."""
-    for (row, column), text in errors.items():
-        raw[row - 1][column] = text
-    return [_row(cells) for cells in raw[header_row - 1 :]]
+    """The sheet's rows from `header_row` on, as a `Tab` holds them (what openpyxl's reader
+    gives): no "" for an empty cell, trailing empty cells dropped, whole numbers as `int`, a
+    date as a `datetime`, time-only and duration formats as plain values, and the error cells
+    (which python-calamine reads as empty) as their text."""
+    if sheet.start is None:  # no cell at all
+        return []
+    out: list[tuple[CellValue, ...]] = []
+    before = [""] * sheet.start[1]
+    # iter_rows gives every row from the sheet's first, each from the first used column
+    for number, cells in enumerate(sheet.iter_rows(), 1):
+        if number < header_row:
+            continue
+        if before:
+            cells = before + cells
+        for column, text in errors.get(number, {}).items():
+            cells[column] = text
+        out.append(_row(cells))
+    return out
 
 
 def _row(cells: list[Any]) -> tuple[CellValue, ...]:
     end = len(cells)
     while end and cells[end - 1] == "":
         end -= 1
-    return tuple([(v or None) if type(v) is str else _value(v) for v in cells[:end]])
+    # interned: one str for the many cells of one text (statuses, vendors, places), less memory
+    return tuple([(intern(v) if v else None) if type(v) is str else _value(v) for v in cells[:end]])
 
 
 def _value(v: Any) -> CellValue:
@@ -526,15 +539,6 @@ def _value(v: Any) -> CellValue:
     if kind is date:
         return datetime(v.year, v.month, v.day)
     return plain_value(v)
-
-
-def _clean_row(row: Sequence[Any]) -> tuple[CellValue, ...]:
-    """A row of raw values as a `Tab` holds them: trailing empty cells dropped, and what
-    openpyxl gives for time-only and duration formats turned into plain values."""
-    end = len(row)
-    while end and row[end - 1] is None:
-        end -= 1
-    return tuple(plain_value(v) for v in row[:end])
 
 
 def _style_new_header(ws: Any, row: int, column: int) -> None:

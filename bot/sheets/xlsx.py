@@ -72,9 +72,9 @@ class Package:
             if "chartsheet" not in rel.Type:
                 self.parts[sheet.name] = rel.target
 
-    def errors(self, title: str) -> dict[tuple[int, int], str]:
+    def errors(self, title: str) -> dict[int, dict[int, str]]:
         """The tab's error cells (`#N/A`, `#REF!`, ...), which python-calamine reads as empty:
-        (1-based row, 0-based column) -> the error as the cell shows it."""
+        1-based row -> 0-based column -> the error as the cell shows it."""
         return _error_cells(self.archive.read(self.parts[title]))
 
 
@@ -166,9 +166,9 @@ def _xml_text(s: str) -> bytes:
     return s.encode("utf-8")
 
 
-def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
-    """(1-based row, 0-based column) -> text of each cell of type `e` in the sheet XML."""
-    found: dict[tuple[int, int], str] = {}
+def _error_cells(xml: bytes) -> dict[int, dict[int, str]]:
+    """1-based row -> 0-based column -> text of each cell of type `e` in the sheet XML."""
+    found: dict[int, dict[int, str]] = {}
     if b"#" not in xml or (b't="e"' not in xml and b"t='e'" not in xml):
         return found  # (every error starts with a #: #N/A, #REF!, #VALUE!, ...)
     tags = _tags(_prefix(xml))
@@ -176,7 +176,8 @@ def _error_cells(xml: bytes) -> dict[tuple[int, int], str]:
         ref = _REF.fullmatch(_attrs(m.group(1)).get(b"r", b"").decode())
         value = tags["v"].search(m.group(2))
         if ref and value and value.group(1):
-            found[(int(ref.group(2)), _column(ref.group(1).encode()))] = value.group(1).decode()
+            row = found.setdefault(int(ref.group(2)), {})
+            row[_column(ref.group(1).encode())] = value.group(1).decode()
     return found
 
 

@@ -314,7 +314,7 @@ def run_digest(
         if not notifier.channels:
             raise BadConfig(
                 "digest --send: no alert channel is configured. Add apprise URLs under "
-                "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
+                "alerts.urls in the config; `movebot doctor` checks them."
             )
     snapshot = backend_for(settings).read()
     d = build_digest(snapshot, now, settings)

@@ -17,6 +17,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
+from urllib.parse import unquote
 
 import phonenumbers
 
@@ -181,8 +182,9 @@ _MIN_SECRET = 6
 def register_secret(*values: object) -> None:
     """Remember secrets (str or SecretStr) so `scrub` masks them wherever they appear.
 
-    An alert URL also registers the token-like parts of it (path segments, user info, query
-    values), since a service logs them on their own (`api.telegram.org/bot<token>/...`).
+    An alert URL also registers the token-like parts of it (path segments, query values) and its
+    user info whole, as written and percent-decoded, since a service logs them on their own
+    (`api.telegram.org/bot<token>/...`).
     """
     found: set[str] = set()
     for value in values:
@@ -194,6 +196,9 @@ def register_secret(*values: object) -> None:
         found.add(text)
         if "://" in text:
             rest = text.split("://", 1)[1]
+            # user info is a credential whatever it looks like (kakaowork://APP_KEY@ROOM)
+            userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+            found.update(s for s in (userinfo, unquote(userinfo)) if len(s) >= _MIN_SECRET)
             for piece in re.split(r"[/@:?&=#]", rest):
                 # skip plain words (hooks, services, messages): they carry no secret
                 if len(piece) >= 8 and not re.fullmatch(r"[a-z.-]+", piece):

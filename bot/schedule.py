@@ -489,7 +489,7 @@ def run_worker(
                 **{f"next_{job}": at.isoformat() if at else None for job, at in nexts.items()},
             )
             if not notifier.channels:
-                log.warning("worker.no_alert_channels", fix="set alerts.urls or alerts.kakaowork")
+                log.warning("worker.no_alert_channels", fix="set alerts.urls")
             try:
                 if not stopper.stopping.is_set():
                     scheduler.start()

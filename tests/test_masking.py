@@ -122,6 +122,13 @@ def test_registered_secrets_and_their_token_parts_are_scrubbed():
     assert "123456789" not in scrub(text)
 
 
+def test_the_user_info_of_an_alert_url_is_a_secret_whatever_it_looks_like():
+    register_secret("kakaowork://plain-lowercase-key%2Fx@12345")
+    assert scrub("Bearer plain-lowercase-key/x") == "Bearer [secret]"
+    assert scrub("key plain-lowercase-key%2Fx") == "key [secret]"
+    assert scrub("conversation 12345") == "conversation 12345"
+
+
 def test_row_labels_of_a_desk_are_masked_and_computed_on_demand():
     phone = Phone(text="010-5373-4269", key="+821053734269", display="010-5373-4269")
     desk = Desk(

@@ -256,6 +256,7 @@ def test_a_tick_skips_while_another_worker_process_holds_the_lock(tmp_path, jour
     finally:
         holder.stdin.close()
         holder.wait(timeout=10)
+        holder.stdout.close()
     ran = []
     assert w.tick("poll", ran.append) == "ok" and len(ran) == 1
 

@@ -25,20 +25,17 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import apprise
 import structlog
 
-from bot import kakaowork
+from bot import kakaowork, ports
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
+from bot.ports import ChannelResult
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, RULES
 from rules.model import OB, CellWrite, Finding, Severity
 from rules.values import KST
-
-if TYPE_CHECKING:
-    from bot.config import AlertsConfig
-    from bot.journal import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -223,16 +220,6 @@ def compose_failure_alert(*, run_id: str | None, now: datetime, source: str, err
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelResult:
-    """How one channel took one alert. `channel` is a label safe to log (`slack#1`,
-    `kakaowork#1`): the URL's scheme and its position among the configured URLs, never a token."""
-
-    channel: str
-    ok: bool
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class _AppriseChannel:
     label: str
     scheme: str
@@ -278,10 +265,6 @@ class Notifier:
                     position=i + 1,
                 )
             self._channels.append(_AppriseChannel(label, scheme, tag, loaded))
-
-    @classmethod
-    def from_settings(cls, alerts: AlertsConfig) -> Notifier:
-        return cls(alerts.channel_urls)
 
     @property
     def channels(self) -> tuple[str, ...]:
@@ -342,8 +325,8 @@ class Notifier:
 
 
 def _deliver_fresh(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,
@@ -376,8 +359,8 @@ def _deliver_fresh(
 
 
 def send_run_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str,
     now: datetime,
@@ -424,8 +407,8 @@ def send_run_alert(
 
 
 def send_failure_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,

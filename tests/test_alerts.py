@@ -19,10 +19,11 @@ from bot.alerts import (
     send_failure_alert,
     send_run_alert,
 )
-from bot.config import AlertsConfig
+from bot.app import App
+from bot.config import AlertsConfig, Settings
 from bot.journal import Journal
 from bot.kakaowork import SEND_URL as KAKAOWORK_SEND_URL
-from bot.masking import RowLabels, forget_secrets
+from bot.masking import RowLabels
 from rules.model import CellWrite, Desk, Finding, Lead, ObCall, Phone, Severity
 from rules.values import KST
 
@@ -81,19 +82,6 @@ FINDINGS = (
     Finding("ob", 7, "ob.orphan", "OB 상세 번호의 DB 없음", fingerprint="ob7"),
     Finding("leads", 41, "dup.name_match", "같은 고객일 수 있음, 행 57", Severity.INFO, "fp41"),
 )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_secrets():
-    forget_secrets()
-    yield
-    forget_secrets()
-
-
-@pytest.fixture
-def journal(tmp_path):
-    with Journal(tmp_path / "movebot.db") as j:
-        yield j
 
 
 @pytest.fixture
@@ -350,11 +338,11 @@ def test_a_failing_channel_is_reported_logged_and_retried_next_run(http, journal
     assert sorted((r.channel, r.ok) for r in retried) == [("kakaowork#1", True), ("slack#1", True)]
 
 
-def test_the_old_kakaowork_section_sends_with_its_app_key_as_written(http):
+def test_the_old_kakaowork_section_sends_with_its_app_key_as_written(http, tmp_path):
     http.add(responses.POST, KAKAOWORK_SEND_URL, json={"success": True})
     key = "key/with@odd:chars-0123"
     alerts = AlertsConfig(kakaowork={"app_key": key, "conversation_id": "777"})
-    notifier = Notifier.from_settings(alerts)
+    notifier = App(Settings(alerts=alerts, base_dir=tmp_path)).notifier
     assert [(r.channel, r.ok) for r in notifier.send("제목", "본문")] == [("kakaowork#1", True)]
     sent = http.calls[0].request
     assert sent.headers["Authorization"] == f"Bearer {key}"

@@ -7,9 +7,9 @@ on the run's `now`) is not repeated there; "the same finding" is the same sheet,
 and rule id (`repeat_key`). An applied run that wrote nothing and found nothing new sends
 nothing.
 
-Channels are apprise URLs (Slack, Google Chat, Telegram, e-mail, Teams workflows, ...) plus
-KakaoWork (`messages.send` with a Bearer app key), which apprise lacks. A failing channel never
-raises: it is logged (by its scheme and position, never its URL) and reported in the result, and
+Channels are apprise URLs (Slack, Google Chat, Telegram, e-mail, Teams workflows, ...),
+KakaoWork included (`kakaowork://APP_KEY@CONVERSATION_ID`, the plugin in `bot.kakaowork`). A
+failing channel never raises: it is logged (by its scheme and position, never its URL) and reported in the result, and
 its findings are not journaled as delivered to it, so the next run tries again.
 
 Pieces, from pure to not:
@@ -25,58 +25,26 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
+from typing import Any
 
 import apprise
-import requests
 import structlog
 
+from bot import kakaowork, ports
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
+from bot.ports import ChannelResult
+from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, RULES
 from rules.model import OB, CellWrite, Finding, Severity
-
-if TYPE_CHECKING:
-    from bot.config import AlertsConfig
-    from bot.journal import Journal
+from rules.values import KST
 
 log = structlog.get_logger(__name__)
 
-KST = ZoneInfo("Asia/Seoul")
-KAKAOWORK_SEND_URL = "https://api.kakaowork.com/v1/messages.send"
 ROWS_PER_RULE = 10
 MAX_BODY_CHARS = 3500  # Telegram cuts at 4096; a phone screen much sooner
 
-# What a change rule did, as a manager says it ("승격 3건").
-CHANGE_TITLES: dict[str, str] = {
-    "status.normalize": "진행상황 표기 정리",
-    "rereg.reuse": "재접수 처리 (정산 전, 기존 DB 활용)",
-    "rereg.new": "재접수 처리 (정산 후, 신규 DB)",
-    "dup.same": "중복 종결",
-    "dup.multi_number": "여러 번호 문의 정리 (중복 종결·번호 메모)",
-    "longterm.promote": "장기요청→상담요청 승격",
-    "ob.sync": "OB 비고 반영",
-    "bot.note": "봇 확인 메모 갱신",
-}
-CHANGE_ORDER = tuple(CHANGE_TITLES)
-
-# What a finding rule asks a person to look at. `rules.RULES` titles win when present.
-FINDING_TITLES: dict[str, str] = {
-    "status.unknown": "알 수 없는 진행상황",
-    "value.unparseable": "읽을 수 없는 값",
-    "lead.required": "상담요청 필수 정보 누락",
-    "phone.invalid": "연락처 확인 필요",
-    "longterm.window": "장기 기간 확인",
-    "longterm.past": "장기 고객 이사일 지남",
-    "dup.name_match": "같은 고객일 수 있음",
-    "ob.orphan": "OB 상세 번호의 DB 없음",
-    "ob.price_fields": "가격 취소 짐 양·견적금액 누락",
-    "ob.required": "OB 필수 정보 누락",
-    "cancel.ob_missing": "고객취소 OB 기록 없음",
-    "status.simple_small": "소형이사 단순문의 종결",
-    "ob.status_hint": "OB 취소 사유로 종결 제안",
-    "return.pending": "업체 반환 OB 미진행",
-}
-FINDING_ORDER = tuple(FINDING_TITLES)
+# The order a manager reads them in: the order of a run (rules/__init__.py).
+CHANGE_ORDER = tuple(r.id for r in CHANGE_RULES) + (BOT_NOTE,)
+FINDING_ORDER = tuple(r.id for r in FINDING_RULES)
 
 Labels = Mapping[tuple[str, int], str]
 
@@ -105,19 +73,6 @@ def failure_key(source: str) -> str:
 class Alert:
     title: str
     body: str
-
-
-def _registry_titles() -> dict[str, str]:
-    try:
-        from rules import RULES
-    except ImportError:  # the registry is optional here: our own titles stand in
-        return {}
-    titles = {}
-    for rule_id, rule in RULES.items():
-        title = getattr(rule, "title", "")
-        if isinstance(title, str) and title:
-            titles[rule_id] = title
-    return titles
 
 
 def _ordered(rules: Iterable[str], order: Sequence[str]) -> list[str]:
@@ -168,12 +123,12 @@ def _compose(
     action = [f for f in findings if f.severity != Severity.INFO]
     info = [f for f in findings if f.severity == Severity.INFO]
 
-    rows_changed = len({(w.sheet, w.row) for w in written if w.rules != ("bot.note",)})
+    rows_changed = len({(w.sheet, w.row) for w in written if w.rules != (BOT_NOTE,)})
     head = []
     if rows_changed:
         head.append(f"변경 {rows_changed}건")
-    elif "bot.note" in changed:
-        head.append(f"봇 확인 메모 갱신 {len(changed['bot.note'])}건")
+    elif BOT_NOTE in changed:
+        head.append(f"{titles[BOT_NOTE]} {len(changed[BOT_NOTE])}건")
     if action:
         head.append(f"확인 필요 {len(action)}건")
     if info:
@@ -187,7 +142,7 @@ def _compose(
         for rule in _ordered(changed, CHANGE_ORDER):
             rows = sorted(changed[rule], key=lambda k: (k[0] == OB, k[1]))
             lines.append(f"{titles.get(rule, rule)} {len(rows)}건")
-            if rule != "bot.note":  # its rows are the findings' rows, listed below
+            if rule != BOT_NOTE:  # its rows are the findings' rows, listed below
                 lines += row_lines([_label(labels, s, r) for s, r in rows], limit)
 
     for heading, group in (("[확인 필요]", action), ("[참고]", info)):
@@ -238,7 +193,7 @@ def compose_run_alert(
     """
     if not written and not findings:
         return None
-    merged = {**FINDING_TITLES, **_registry_titles(), **CHANGE_TITLES, **(titles or {})}
+    merged = {**{r.id: r.title for r in RULES.values()}, **(titles or {})}
     limit = rows_per_rule
     while True:
         alert = _compose(run_id, now, written, skipped, findings, labels, merged, limit)
@@ -265,16 +220,6 @@ def compose_failure_alert(*, run_id: str | None, now: datetime, source: str, err
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelResult:
-    """How one channel took one alert. `channel` is a label safe to log (`slack#1`,
-    `kakaowork`): the URL's scheme and its position among the configured URLs, never a token."""
-
-    channel: str
-    ok: bool
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class _AppriseChannel:
     label: str
     scheme: str
@@ -295,19 +240,11 @@ def _secret(value: Any) -> str:
 class Notifier:
     """Sends one title and body to every configured channel.
 
-    `urls`: apprise URLs (str or SecretStr), all on one `apprise.Apprise`; `kakaowork`:
-    `(app_key, conversation_id)` or None. Constructing a Notifier registers every token with
-    `masking.register_secret`, so no log line can carry one.
+    `urls`: apprise URLs (str or SecretStr), all on one `apprise.Apprise`. Constructing a
+    Notifier registers every token with `masking.register_secret`, so no log line can carry one.
     """
 
-    def __init__(
-        self,
-        urls: Sequence[Any] = (),
-        kakaowork: tuple[Any, str] | None = None,
-        *,
-        timeout: float = 10.0,
-    ) -> None:
-        self.timeout = timeout
+    def __init__(self, urls: Sequence[Any] = ()) -> None:
         asset = apprise.AppriseAsset(app_id="movebot", app_desc="movebot")
         self._apprise = apprise.Apprise(asset=asset)
         self._channels: list[_AppriseChannel] = []
@@ -328,49 +265,23 @@ class Notifier:
                     position=i + 1,
                 )
             self._channels.append(_AppriseChannel(label, scheme, tag, loaded))
-        self._kakaowork: tuple[str, str] | None = None
-        if kakaowork is not None:
-            app_key, conversation_id = _secret(kakaowork[0]).strip(), str(kakaowork[1]).strip()
-            register_secret(app_key)
-            self._kakaowork = (app_key, conversation_id)
-
-    @classmethod
-    def from_settings(cls, alerts: AlertsConfig, *, timeout: float = 10.0) -> Notifier:
-        kakaowork = (
-            (alerts.kakaowork.app_key, alerts.kakaowork.conversation_id)
-            if alerts.kakaowork
-            else None
-        )
-        return cls(alerts.urls, kakaowork, timeout=timeout)
 
     @property
     def channels(self) -> tuple[str, ...]:
-        """Every channel's label, in config order, KakaoWork last."""
-        labels = tuple(c.label for c in self._channels)
-        return labels + (("kakaowork",) if self._kakaowork else ())
+        """Every channel's label, in config order."""
+        return tuple(c.label for c in self._channels)
 
     def __bool__(self) -> bool:
         return bool(self.channels)
 
     def check(self) -> list[ChannelResult]:
         """Whether each channel's settings are usable, without sending anything (doctor)."""
-        results = [
+        return [
             ChannelResult(
                 c.label, c.loaded, None if c.loaded else "apprise did not understand the URL"
             )
             for c in self._channels
         ]
-        if self._kakaowork:
-            app_key, conversation_id = self._kakaowork
-            problem = (
-                "kakaowork.app_key is empty"
-                if not app_key
-                else "kakaowork.conversation_id is empty"
-                if not conversation_id
-                else None
-            )
-            results.append(ChannelResult("kakaowork", problem is None, problem))
-        return results
 
     def send(
         self, title: str, body: str, channels: Collection[str] | None = None
@@ -382,8 +293,6 @@ class Notifier:
         for c in self._channels:
             if channels is None or c.label in channels:
                 results.append(self._send_apprise(c, title, body))
-        if self._kakaowork and (channels is None or "kakaowork" in channels):
-            results.append(self._send_kakaowork(title, body))
         for r in results:
             if r.ok:
                 log.info("alert delivered", channel=r.channel)
@@ -397,45 +306,27 @@ class Notifier:
         if not c.loaded:
             return ChannelResult(c.label, False, "apprise did not understand the URL")
         try:
-            ok = bool(
-                self._apprise.notify(
-                    body=body, title=title, tag=c.tag, body_format=apprise.NotifyFormat.TEXT
+            with kakaowork.failures() as why:
+                ok = bool(
+                    self._apprise.notify(
+                        body=body, title=title, tag=c.tag, body_format=apprise.NotifyFormat.TEXT
+                    )
                 )
-            )
         except Exception as e:  # a plugin bug must not fail the run
             return ChannelResult(c.label, False, f"{type(e).__name__} in apprise")
-        return ChannelResult(c.label, ok, None if ok else f"{c.scheme} did not accept it")
-
-    def _send_kakaowork(self, title: str, body: str) -> ChannelResult:
-        assert self._kakaowork is not None
-        app_key, conversation_id = self._kakaowork
-        try:
-            response = requests.post(
-                KAKAOWORK_SEND_URL,
-                headers={"Authorization": f"Bearer {app_key}"},
-                json={"conversation_id": conversation_id, "text": f"{title}\n\n{body}"},
-                timeout=self.timeout,
-            )
-        except requests.RequestException as e:
-            return ChannelResult("kakaowork", False, type(e).__name__)
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        if response.status_code == 200 and isinstance(payload, dict) and payload.get("success"):
-            return ChannelResult("kakaowork", True)
-        error = payload.get("error") if isinstance(payload, dict) else None
-        code = error.get("code") if isinstance(error, dict) else None
-        detail = f"HTTP {response.status_code}" + (f" {code}" if code else "")
-        return ChannelResult("kakaowork", False, scrub(detail))
+        if ok:
+            return ChannelResult(c.label, True)
+        return ChannelResult(
+            c.label, False, scrub(why[-1] if why else f"{c.scheme} did not accept it")
+        )
 
 
 # --- with the journal ------------------------------------------------------------------------
 
 
 def _deliver_fresh(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,
@@ -468,8 +359,8 @@ def _deliver_fresh(
 
 
 def send_run_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str,
     now: datetime,
@@ -516,8 +407,8 @@ def send_run_alert(
 
 
 def send_failure_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,

@@ -8,8 +8,8 @@ operator (English):
 Checks, in order: the config (already loaded: it names the source and the journal), the
 schedule, the Google credentials (Google sources), the source (workbook readable / sheet
 reachable and shared), its tabs and required headers (optional headers that are missing are a
-⚠), the alert channels (each apprise URL understood, KakaoWork configured or not; nothing is
-sent unless `send_test`), the journal (opened when it exists; else its directory must be
+⚠), the alert channels (each apprise URL understood, the deprecated `alerts.kakaowork` a ⚠;
+nothing is sent unless `send_test`), the journal (opened when it exists; else its directory must be
 writable — the file is created by the first applied run), and the worker lock.
 
 Exit code: 0 when there is no ✗, 2 otherwise. Nothing here prints a URL, key or token.
@@ -25,15 +25,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from bot.alerts import Notifier
-from bot.config import Settings
-from bot.engine import KST
+from bot.app import App
+from bot.config import KAKAOWORK_FIX, Settings
 from bot.errors import (
     MissingHeader,
     MissingTab,
     MovebotError,
     UserError,
 )
+from bot.schedule import describe_schedule
 from bot.sheets.layout import DEFAULT_HEADERS, REQUIRED
 from rules.model import Snapshot, Tab
 
@@ -92,8 +92,6 @@ def _source_words(settings: Settings) -> str:
 
 
 def check_schedule(settings: Settings, report: Report, now: datetime) -> None:
-    from bot.schedule import describe_schedule
-
     try:
         report.ok(f"schedule: {describe_schedule(settings, now)}")
     except MovebotError as e:
@@ -139,12 +137,11 @@ def check_tabs(snapshot: Snapshot, report: Report) -> None:
             )
 
 
-def check_source(settings: Settings, report: Report) -> None:
-    from bot.runner import backend_for
-
+def check_source(app: App, report: Report) -> None:
+    settings = app.settings
     where = _source_words(settings)
     try:
-        backend = backend_for(settings)
+        backend = app.backend
     except MovebotError as e:
         report.fail(where, str(e))
         return
@@ -171,32 +168,29 @@ def check_source(settings: Settings, report: Report) -> None:
     check_tabs(snapshot, report)
 
 
-def check_alerts(settings: Settings, report: Report, send_test: bool) -> None:
-    alerts = settings.alerts
-    notifier = Notifier.from_settings(alerts)
+def check_alerts(app: App, report: Report, send_test: bool) -> None:
+    alerts = app.settings.alerts
+    notifier = app.notifier
     results = notifier.check()
     if not results:
         report.warn(
             "no alert channel configured",
             "runs and failures alert nobody and the digest is not sent; add apprise URLs under "
-            "alerts.urls (or alerts.kakaowork).",
+            "alerts.urls (KakaoWork too: kakaowork://APP_KEY@CONVERSATION_ID).",
         )
         return
     for i, result in enumerate(results):
-        if result.channel == "kakaowork":
-            conversation = alerts.kakaowork.conversation_id if alerts.kakaowork else ""
-            if result.ok:
-                report.ok(f"KakaoWork configured (conversation {conversation})")
-            else:
-                report.fail("KakaoWork", f"{result.error}; set alerts.kakaowork.")
-        elif result.ok:
-            report.ok(f"alert channel {result.channel} (alerts.urls[{i}]): URL understood")
+        where = f"alerts.urls[{i}]" if i < len(alerts.urls) else "alerts.kakaowork"
+        if result.ok:
+            report.ok(f"alert channel {result.channel} ({where}): URL understood")
         else:
             report.fail(
-                f"alert channel {result.channel} (alerts.urls[{i}])",
+                f"alert channel {result.channel} ({where})",
                 f"{result.error}. Fix the URL (see the apprise documentation for its scheme).",
             )
-    if alerts.kakaowork is None:
+    if alerts.kakaowork:
+        report.warn("alerts.kakaowork is deprecated", KAKAOWORK_FIX)
+    elif not any(channel.startswith("kakaowork#") for channel in notifier.channels):
         report.ok("KakaoWork not configured (optional)")
     if not send_test:
         return
@@ -231,13 +225,11 @@ def _writable_dir(path: Path) -> str | None:
     return None
 
 
-def check_journal(settings: Settings, report: Report) -> None:
-    from bot.journal import Journal
-
-    path = settings.journal_path
+def check_journal(app: App, report: Report) -> None:
+    path = app.settings.journal_path
     if path.exists():
         try:
-            Journal(path).close()
+            app.journal  # noqa: B018 - opening it is the check
         except MovebotError as e:
             report.fail(f"journal {path}", str(e))
             return
@@ -258,10 +250,9 @@ def check_journal(settings: Settings, report: Report) -> None:
         report.ok(f"journal {path} can be created (on the first applied run)")
 
 
-def check_lock(settings: Settings, report: Report) -> None:
-    from bot.schedule import SheetLock, worker_lock_path
-
-    path = worker_lock_path(settings)
+def check_lock(app: App, report: Report) -> None:
+    lock = app.lock
+    path = lock.path
     if not path.parent.exists():
         problem = _writable_dir(path)
         if problem:
@@ -269,7 +260,6 @@ def check_lock(settings: Settings, report: Report) -> None:
         else:
             report.ok(f"worker lock {path} can be created")
         return
-    lock = SheetLock(path)
     try:
         with lock.hold() as held:
             pass
@@ -286,22 +276,17 @@ def check_lock(settings: Settings, report: Report) -> None:
 # --- the command -----------------------------------------------------------------------------
 
 
-def run_doctor(
-    settings: Settings,
-    *,
-    send_test: bool = False,
-    out: Out = print,
-    now: datetime | None = None,
-) -> int:
-    """Run every check, printing one line each and a last summary line. 0 all well, 2 when
-    something must be fixed (warnings do not count)."""
+def run_doctor(app: App, *, send_test: bool = False, out: Out = print) -> int:
+    """Run every check on the parts `app` builds, printing one line each and a last summary
+    line. 0 all well, 2 when something must be fixed (warnings do not count)."""
+    settings = app.settings
     report = Report(out)
     report.ok(f"config valid: {_source_words(settings)}, journal {settings.journal_path}")
-    check_schedule(settings, report, now or datetime.now(KST))
-    check_source(settings, report)
-    check_alerts(settings, report, send_test)
-    check_journal(settings, report)
-    check_lock(settings, report)
+    check_schedule(settings, report, app.clock())
+    check_source(app, report)
+    check_alerts(app, report, send_test)
+    check_journal(app, report)
+    check_lock(app, report)
     if report.failed:
         out(f"{report.failed} problem(s) to fix.")
         return 2
@@ -309,15 +294,14 @@ def run_doctor(
     return 0
 
 
-def doctor_command(
-    load: Callable[[], Settings], *, send_test: bool = False, out: Out = print
-) -> int:
-    """`movebot doctor`: `load` builds the settings (the CLI's `settings_from(args)`); a
-    config that does not load is the first ✗ line, and exit 2."""
+def doctor_command(load: Callable[[], App], *, send_test: bool = False, out: Out = print) -> int:
+    """`movebot doctor`: `load` builds the parts from the settings (the CLI's
+    `App(settings_from(args))`); a config that does not load is the first ✗ line, and exit 2."""
     try:
-        settings = load()
+        app = load()
     except UserError as e:
         Report(out).fail("config", str(e))
         out("1 problem(s) to fix.")
         return 2
-    return run_doctor(settings, send_test=send_test, out=out)
+    with app:
+        return run_doctor(app, send_test=send_test, out=out)

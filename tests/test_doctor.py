@@ -5,38 +5,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import responses
 
 from bot import demo
+from bot.app import App
 from bot.config import Settings, SourceConfig
 from bot.doctor import doctor_command, run_doctor
 from bot.errors import BadConfig
-from bot.masking import forget_secrets
-from bot.schedule import SheetLock, worker_lock_path
 from bot.sheets.workbook import create_workbook
 
 SLACK = "slack://T000/B000/XXXXSLACKSECRET"
 SLACK_POST = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"
 KAKAO = {"app_key": "kakao-app-key-0123456789abcdef", "conversation_id": "12345"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_secrets():
-    forget_secrets()
-    yield
-    forget_secrets()
-
-
-@pytest.fixture
-def book(tmp_path) -> Path:
-    path = tmp_path / "desk.xlsx"
-    demo.write_demo_workbook(path)
-    return path
+KAKAOWORK = f"kakaowork://{KAKAO['app_key']}@{KAKAO['conversation_id']}"
 
 
 def settings_for(tmp_path: Path, book: Path, **kwargs) -> Settings:
-    alerts = kwargs.pop("alerts", {"urls": [SLACK], "kakaowork": KAKAO})
+    alerts = kwargs.pop("alerts", {"urls": [SLACK, KAKAOWORK]})
     return Settings(
         source=SourceConfig(kind="workbook", path=book), base_dir=tmp_path, alerts=alerts, **kwargs
     )
@@ -44,7 +29,8 @@ def settings_for(tmp_path: Path, book: Path, **kwargs) -> Settings:
 
 def doctor(settings: Settings, **kwargs) -> tuple[int, list[str]]:
     lines: list[str] = []
-    code = run_doctor(settings, out=lines.append, **kwargs)
+    with App(settings) as app:
+        code = run_doctor(app, out=lines.append, **kwargs)
     return code, lines
 
 
@@ -64,7 +50,11 @@ def test_a_good_workbook_config_passes_every_check(tmp_path, book):
     assert (
         line_about(lines, "slack#1") == "✓ alert channel slack#1 (alerts.urls[0]): URL understood"
     )
-    assert line_about(lines, "KakaoWork") == "✓ KakaoWork configured (conversation 12345)"
+    assert (
+        line_about(lines, "kakaowork#1")
+        == "✓ alert channel kakaowork#1 (alerts.urls[1]): URL understood"
+    )
+    assert "KakaoWork not configured" not in "\n".join(lines)
     assert line_about(lines, "✓ journal").startswith(f"✓ journal {tmp_path / 'movebot.db'}")
     assert "worker lock" in line_about(lines, "worker lock")
     assert not (tmp_path / "movebot.db").exists()  # the first applied run creates it
@@ -118,6 +108,21 @@ def test_an_alert_url_apprise_cannot_read_must_be_fixed(tmp_path, book):
     assert "token-abcdef123456" not in "\n".join(lines)
 
 
+def test_the_old_kakaowork_section_still_works_and_says_how_to_move_it(tmp_path, book):
+    code, lines = doctor(settings_for(tmp_path, book, alerts={"urls": [SLACK], "kakaowork": KAKAO}))
+    assert code == 0
+    assert (
+        line_about(lines, "kakaowork#1")
+        == "✓ alert channel kakaowork#1 (alerts.kakaowork): URL understood"
+    )
+    deprecated = line_about(lines, "⚠")
+    assert deprecated.startswith(
+        "⚠ alerts.kakaowork is deprecated — write it as one of alerts.urls"
+    )
+    assert "kakaowork://APP_KEY@CONVERSATION_ID" in deprecated
+    assert KAKAO["app_key"] not in "\n".join(lines)
+
+
 def test_no_alert_channel_is_a_warning(tmp_path, book):
     code, lines = doctor(settings_for(tmp_path, book, alerts={}))
     assert code == 0
@@ -163,7 +168,7 @@ def test_an_existing_journal_that_is_not_one_must_be_fixed(tmp_path, book):
 
 def test_a_running_worker_holding_the_lock_is_fine(tmp_path, book):
     settings = settings_for(tmp_path, book)
-    with SheetLock(worker_lock_path(settings)).hold() as held:
+    with App(settings).lock.hold() as held:  # the worker's
         assert held
         code, lines = doctor(settings)
     assert code == 0
@@ -178,7 +183,7 @@ def test_a_schedule_that_does_not_make_sense_must_be_fixed(tmp_path, book):
 
 
 def test_a_config_that_does_not_load_is_the_first_line(tmp_path):
-    def load() -> Settings:
+    def load() -> App:
         raise BadConfig("desk.yaml: unknown setting 'alerts.repeat_afer'.")
 
     lines: list[str] = []

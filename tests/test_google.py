@@ -4,12 +4,12 @@ the fake Sheets API of `fake_sheets` (served through `responses`; nothing reache
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from bot.errors import (
     MissingHeader,
@@ -31,6 +31,7 @@ from rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
 from rules.parse import fingerprint, parse_desk
 from rules.values import cell_text
 
+from conftest import FakeNotifier
 from fake_sheets import (
     FakeSheet,
     FakeSheetsAPI,
@@ -110,7 +111,6 @@ def make_backend(
     key: ServiceAccountKey, spreadsheet: str = SHEET_ID, **options: Any
 ) -> GoogleBackend:
     options.setdefault("sleep", Sleeps())
-    options.setdefault("rng", random.Random(4))
     return GoogleBackend(
         spreadsheet, TabSpec("이사 관리자"), TabSpec("OB 상세"), credentials=key.path, **options
     )
@@ -670,9 +670,13 @@ def test_a_502_html_page_is_retried(fake, sa_key):
     add_desk(fake)
     fake.fail(502, kind="values.batchGet")  # Google's HTML error page: gspread's code is -1
     sleeps = Sleeps()
-    snap = make_backend(sa_key, sleep=sleeps).read()
+    with structlog.testing.capture_logs() as logs:
+        snap = make_backend(sa_key, sleep=sleeps).read()
 
     assert len(snap.leads_tab.rows) == len(LEAD_ROWS)
+    [retry] = [e for e in logs if e["event"] == "sheets.retry"]
+    assert retry["cause"].startswith("HTTP 502") and retry["attempt"] == 1
+    assert retry["delay"] == round(sleeps[0], 3)
     assert fake.count("values.batchGet") == 2 and fake.count("values.batchGet", ok=True) == 1
     assert len(sleeps) == 1
 
@@ -705,7 +709,7 @@ def test_a_token_endpoint_that_keeps_failing_is_a_service_failure(fake, sa_key):
 
 
 def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbook(
-    fake, sa_key, tmp_path
+    fake, sa_key, tmp_path, journal
 ):
     from bot.config import workbook_settings
     from bot.demo import LEAD_HEADERS as DEMO_LEADS
@@ -713,10 +717,10 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     from bot.demo import OB_HEADERS as DEMO_OBS
     from bot.demo import OBS as DEMO_OB_ROWS
     from bot.demo import write_demo_workbook
-    from bot.engine import KST
-    from bot.runner import reconcile
+    from bot.runner import apply
     from bot.sheets.workbook import TabSpec as WorkbookTab
     from bot.sheets.workbook import WorkbookBackend
+    from rules.values import KST
 
     now = datetime(2024, 12, 4, 18, 0, tzinfo=KST)
     path = tmp_path / "desk.xlsx"
@@ -726,9 +730,10 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     add_desk(fake, DEMO_LEAD_ROWS, DEMO_OB_ROWS, DEMO_LEADS, DEMO_OBS)
     google = make_backend(sa_key)
 
-    by_workbook = reconcile(settings, now, apply=True, backend=workbook)
+    notifier = FakeNotifier(channels=())
+    by_workbook = apply(settings, workbook, journal, notifier, now)
     calls = fake.count()
-    by_google = reconcile(settings, now, apply=True, backend=google)
+    by_google = apply(settings, google, journal, notifier, now)
 
     assert fake.count() - calls <= 5  # get, read, widen (first time only), verify, write
     assert by_google.plan.changes == by_workbook.plan.changes
@@ -743,7 +748,7 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
         ]
 
     calls = fake.count()
-    second = reconcile(settings, now, apply=True, backend=google)
+    second = apply(settings, google, journal, notifier, now)
     assert second.plan.changes == ()
     assert fake.count() - calls == 2  # a run with nothing to change: metadata and one read
 
@@ -880,8 +885,9 @@ def test_a_reregistration_lands_whole_or_not_at_all_when_staff_edit_one_of_its_r
     # RULES.md §5: the changes one rule makes land together. rereg.reuse reopens the old row
     # and closes the new one; a staff edit on the old row must hold back the new row too,
     # or the customer's new inquiry would be closed with nothing reopened.
-    from bot.engine import KST, plan
+    from bot.engine import plan
     from rules.settings import RuleSettings
+    from rules.values import KST
 
     lead_tab, _ = add_desk(
         fake,

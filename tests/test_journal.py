@@ -16,8 +16,8 @@ from bot.journal import (
     UnknownRun,
 )
 from rules.model import CellWrite, Finding, Severity, Skipped, WriteResult
+from rules.values import KST
 
-KST = ZoneInfo("Asia/Seoul")
 NOW = datetime(2024, 12, 3, 10, 15, tzinfo=KST)
 DAY = timedelta(hours=24)
 
@@ -38,12 +38,6 @@ def promotion(row: int = 41) -> tuple[CellWrite, CellWrite]:
             ("longterm.promote",),
         ),
     )
-
-
-@pytest.fixture
-def journal(tmp_path):
-    with Journal(tmp_path / "state" / "movebot.db") as j:
-        yield j
 
 
 def test_the_journal_file_and_its_directory_are_created_in_wal_mode(tmp_path):

@@ -28,7 +28,7 @@ from bot.sheets.workbook import (
     WorkbookBusy,
     create_workbook,
 )
-from rules.model import CellWrite, Snapshot
+from rules.model import CellValue, CellWrite, Snapshot
 from rules.parse import fingerprint
 from rules.values import cell_text
 
@@ -105,7 +105,7 @@ def slow(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(xlsx.SheetXml, "locate", unsupported)
 
 
-def openpyxl_rows(path: Path, title: str, header_row: int = 1) -> list[tuple[object, ...]]:
+def openpyxl_rows(path: Path, title: str, header_row: int = 1) -> list[tuple[CellValue, ...]]:
     """A tab's rows from its header row on as openpyxl's reader gives them, trailing empty
     cells and rows dropped, time-only and duration values as plain values: what the backend
     must read."""

@@ -6,8 +6,9 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
+from openpyxl.utils import get_column_letter
+
 from bot.runner import RunOutcome, UndoOutcome
-from bot.sheets.layout import column_letter
 from rules.model import Change, Finding, Plan, Skipped
 from rules.text import one_line as _one_line
 from rules.text import pad as _pad
@@ -26,7 +27,7 @@ def _sheet(plan: Plan, key: str) -> str:
 
 
 def _column(plan: Plan, change: Change) -> str:
-    return column_letter(plan.column_of(change.sheet, change.field))
+    return get_column_letter(plan.column_of(change.sheet, change.field) + 1)
 
 
 def change_json(plan: Plan, c: Change) -> dict[str, Any]:
@@ -57,7 +58,7 @@ def skipped_json(plan: Plan, s: Skipped) -> dict[str, Any]:
     return {
         "sheet": _sheet(plan, w.sheet),
         "row": w.row,
-        "column": column_letter(w.column),
+        "column": get_column_letter(w.column + 1),
         "field": w.field,
         "old": w.old,
         "new": w.new,

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from types import MappingProxyType
 
-from rules.model import Lead, positional
+from rules.model import Lead
 from rules.settings import RuleSettings
 from rules.values import STATUSES
 
@@ -90,20 +90,17 @@ class SettledRow:
     intake_at: datetime
 
 
-_new_settled_row: Callable[..., SettledRow] = positional(SettledRow)  # 10k rows a month
-
-
 def settled_rows(leads: Iterable[Lead], month: Month) -> tuple[SettledRow, ...]:
     """The rows whose 인입일 falls in `month`, as read."""
     year, number = month.year, month.month
     return tuple(
-        _new_settled_row(
-            lead.row,
-            lead.fingerprint,
-            lead.status,
-            lead.vendor.strip(),
-            lead.move_type,
-            lead.intake_at,
+        SettledRow(
+            row=lead.row,
+            fingerprint=lead.fingerprint,
+            status=lead.status,
+            vendor=lead.vendor.strip(),
+            move_type=lead.move_type,
+            intake_at=lead.intake_at,
         )
         for lead in leads
         if lead.intake_at is not None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import structlog.testing
 
 from bot.config import Settings, load_settings
 from bot.errors import BadConfig
@@ -93,3 +94,20 @@ def test_fees_in_the_file_replace_the_desks_defaults(tmp_path):
     assert Settings().settlement.fees == {
         "견적진행": 30000, "계약완료": 30000, "장기견적": 15000, "장기무료": 0,
     }  # fmt: skip
+
+
+def test_the_old_kakaowork_section_is_read_as_its_url_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAKAOWORK_APP_KEY", "key/with@odd:chars-0123")
+    config = config_file(
+        tmp_path,
+        "alerts:\n  urls: ['slack://T000/B000/XXXX']\n"
+        "  kakaowork: {app_key: '${KAKAOWORK_APP_KEY}', conversation_id: '12345'}\n",
+    )
+    with structlog.testing.capture_logs() as logs:
+        settings = load_settings(config)
+    urls = [u.get_secret_value() for u in settings.alerts.channel_urls]
+    assert urls == ["slack://T000/B000/XXXX", "kakaowork://key%2Fwith%40odd%3Achars-0123@12345"]
+    [warning] = [e for e in logs if e["log_level"] == "warning"]
+    assert warning["event"].startswith("alerts.kakaowork is deprecated")
+    assert "kakaowork://APP_KEY@CONVERSATION_ID" in warning["fix"]
+    assert "odd" not in str(logs)

@@ -67,7 +67,10 @@ FINDING_TITLES: dict[str, str] = {
     "phone.invalid": "연락처 확인 필요",
     "longterm.window": "장기 기간 확인",
     "longterm.past": "장기 고객 이사일 지남",
+    "longterm.match": "장기고객 업체 배정 확인",
+    "dup.vendor_notice": "업체에 전달된 DB 중복 종결",
     "dup.name_match": "같은 고객일 수 있음",
+    "dup.note_number": "비고에 적힌 번호로 들어온 DB",
     "ob.orphan": "OB 상세 번호의 DB 없음",
     "ob.price_fields": "가격 취소 짐 양·견적금액 누락",
     "ob.required": "OB 필수 정보 누락",
@@ -75,6 +78,7 @@ FINDING_TITLES: dict[str, str] = {
     "status.simple_small": "소형이사 단순문의 종결",
     "ob.status_hint": "OB 취소 사유로 종결 제안",
     "return.pending": "업체 반환 OB 미진행",
+    "contact.attempts": "부재 3회 이상",
 }
 FINDING_ORDER = tuple(FINDING_TITLES)
 

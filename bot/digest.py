@@ -155,7 +155,7 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: Settings) -> Diges
     today = wall.date()
     desk = parse_desk(snapshot, today)
     rule_settings = settings.rule_settings()
-    ctx = Context(desk.leads, desk.obs, wall, rule_settings)
+    ctx = Context(desk.leads, desk.obs, wall, rule_settings, desk.vendors)
     returns_on = mode_of(RETURN_RULE, rule_settings) != "off"
 
     lists: dict[str, dict[str, list[tuple[Any, DigestRow]]]] = defaultdict(

@@ -62,6 +62,8 @@ def source_name(settings: Settings) -> str:
 
 def backend_for(settings: Settings) -> SheetBackend:
     leads, ob = tab_specs(settings)
+    v = settings.sheets.vendors
+    vendors = TabSpec(v.title, v.header_row, v.headers)
     header = settings.sheets.bot_note_header
     source = settings.source
     if source.kind == "workbook":
@@ -70,7 +72,7 @@ def backend_for(settings: Settings) -> SheetBackend:
         path = settings.resolve(source.path)
         if path is None:
             raise BadConfig("Setting source.path is empty: name the .xlsx workbook to use.")
-        return WorkbookBackend(path, leads, ob, header)
+        return WorkbookBackend(path, leads, ob, header, vendors=vendors)
     from bot.sheets.google import GoogleBackend
 
     if not source.spreadsheet:
@@ -78,7 +80,12 @@ def backend_for(settings: Settings) -> SheetBackend:
             "Setting source.spreadsheet is empty: give the Google Sheet's id or its full URL."
         )
     return GoogleBackend(
-        source.spreadsheet, leads, ob, header, credentials=settings.resolve(source.credentials)
+        source.spreadsheet,
+        leads,
+        ob,
+        header,
+        credentials=settings.resolve(source.credentials),
+        vendors=vendors,
     )
 
 

@@ -7,7 +7,7 @@ here: the engine turns the findings into the 봇 확인 cells.
 
 from __future__ import annotations
 
-from rules import duplicates, longterm, ob, reregistration, returns, statuses
+from rules import contact, duplicates, longterm, ob, reregistration, returns, statuses
 from rules.base import Rule
 from rules.model import Severity
 
@@ -48,11 +48,20 @@ FINDING_RULES: tuple[Rule, ...] = (
     Rule("phone.invalid", "연락처 확인 필요", "lead", statuses.invalid_phone),
     Rule("longterm.window", "장기 기간 확인", "lead", longterm.window),
     Rule("longterm.past", "장기 고객 이사일 지남", "lead", longterm.past),
+    Rule("longterm.match", "장기고객 업체 배정 확인", "lead", longterm.match),
     Rule(
         "dup.name_match",
         "같은 고객일 수 있음",
         "desk",
         duplicates.same_name_same_move,
+        severity=Severity.INFO,
+    ),
+    Rule("dup.vendor_notice", "업체에 전달된 DB 중복 종결", "lead", duplicates.vendor_notice),
+    Rule(
+        "dup.note_number",
+        "비고에 적힌 번호로 들어온 DB",
+        "desk",
+        duplicates.note_number,
         severity=Severity.INFO,
     ),
     Rule("ob.orphan", "OB 상세 번호의 DB 없음", "ob", ob.orphan),
@@ -66,6 +75,7 @@ FINDING_RULES: tuple[Rule, ...] = (
         "ob.status_hint", "OB 취소 사유로 종결 제안", "ob", ob.status_hint, severity=Severity.INFO
     ),
     Rule("return.pending", "업체 반환 OB 미진행", "lead", returns.pending_return),
+    Rule("contact.attempts", "부재 3회 이상", "lead", contact.attempts, severity=Severity.INFO),
 )
 
 RULES: dict[str, Rule] = {r.id: r for r in CHANGE_RULES + FINDING_RULES}

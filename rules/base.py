@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from bisect import insort
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 from itertools import chain
 from typing import Literal
 
-from rules.model import Change, Finding, Lead, ObCall, Severity
+from rules.model import Change, Finding, Lead, ObCall, Severity, Vendor
 from rules.settings import RuleSettings
 from rules.values import ACTIVE_STATUSES, CLOSED_STATUSES
 
@@ -217,6 +217,7 @@ class Context:
     obs: tuple[ObCall, ...]
     now: datetime  # aware, Asia/Seoul
     settings: RuleSettings
+    vendors: tuple[Vendor, ...] | None = None  # 장기고객 업체 리스트; None without that tab
     shared: _Shared = field(default_factory=_Shared, repr=False, compare=False)
 
     @property
@@ -226,7 +227,7 @@ class Context:
     def after(self, leads: tuple[Lead, ...], changed: Iterable[int] | None = None) -> Context:
         """The context of the run's next step: `leads` are this context's rows with some cells
         rewritten (a change rule's writes; never 인입일 or 연락처), at the `changed` positions
-        (found by comparing when not given). The OB rows are the same."""
+        (found by comparing when not given). The OB rows and the vendors are the same."""
         if leads is self.leads:
             return self
         if changed is None:
@@ -237,7 +238,7 @@ class Context:
         if phones is not None:
             phones = phones.carried_to(self.leads, leads, changed)
         shared = _Shared(phones, self.shared.obs_by_phone)
-        return Context(leads, self.obs, self.now, self.settings, shared)
+        return Context(leads, self.obs, self.now, self.settings, self.vendors, shared)
 
     @property
     def _phones(self) -> _Phones:
@@ -266,6 +267,10 @@ class Context:
         """An id of the customer of `self.leads[position]`: equal for the rows of one
         customer, different for different customers."""
         return self._phones.customer.get(position, position)
+
+    def positions_with(self, key: str) -> Sequence[int]:
+        """The positions in `leads` of the leads holding the phone `key` (연락처 or 예비번호)."""
+        return self._phones.by_key.get(key, ())
 
     @cached_property
     def leads_by_phone(self) -> dict[str, list[Lead]]:

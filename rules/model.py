@@ -14,9 +14,11 @@ from enum import StrEnum
 from typing import Any, Literal, TypeVar
 
 SheetKey = Literal["leads", "ob"]
+TabKey = Literal["leads", "ob", "vendors"]  # the two sheets the bot writes, and one it only reads
 _T = TypeVar("_T")
 LEADS: SheetKey = "leads"
 OB: SheetKey = "ob"
+VENDORS: TabKey = "vendors"
 
 # A raw cell value as a backend hands it over: text, a number (Google serials included),
 # a datetime (openpyxl), a bool, or None for an empty cell.
@@ -116,6 +118,18 @@ class ObCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Vendor:
+    """One row of the optional tab 장기고객 업체 리스트: a partner and where it takes long-term
+    DBs (seed §2). Areas are region prefixes as written (`서울 강남구`, `경기 성남시`)."""
+
+    row: int
+    name: str  # 업체명
+    regular: tuple[str, ...] = ()  # 기존 영업지역: 장기견적
+    outside: tuple[str, ...] = ()  # 영업 외 지역: 장기무료
+    problems: tuple[ValueProblem, ...] = ()  # area cells that cannot be matched
+
+
+@dataclass(frozen=True, slots=True)
 class Tab:
     """One tab as a backend read it: its header row and raw cell values.
 
@@ -124,7 +138,7 @@ class Tab:
     may be absent until the bot adds the column.
     """
 
-    key: SheetKey
+    key: TabKey
     title: str
     header_row: int
     headers: tuple[str, ...]
@@ -164,6 +178,7 @@ class Snapshot:
     leads_tab: Tab
     ob_tab: Tab
     version: str = ""  # what the backend needs to detect that the source changed since read
+    vendors_tab: Tab | None = None  # 장기고객 업체 리스트, when the source has that tab
 
     def tab(self, key: SheetKey) -> Tab:
         return self.leads_tab if key == LEADS else self.ob_tab
@@ -175,6 +190,7 @@ class Desk:
 
     leads: tuple[Lead, ...]
     obs: tuple[ObCall, ...]
+    vendors: tuple[Vendor, ...] | None = None  # None: the source has no vendor-list tab
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,12 +50,14 @@ from bot.sheets.xlsx import Package, SheetXml, Unsupported, in_merged, plain_val
 from rules.model import (
     LEADS,
     OB,
+    VENDORS,
     CellValue,
     CellWrite,
     SheetKey,
     Skipped,
     Snapshot,
     Tab,
+    TabKey,
     WriteResult,
 )
 from rules.values import cell_text
@@ -126,6 +128,7 @@ class _Parsed:
     tabs: dict[SheetKey, Tab]
     parts: dict[SheetKey, str]  # the sheet XML part inside the package
     fast: bool  # both tabs read by the fast path (so they can be written by it)
+    vendors: Tab | None = None  # 장기고객 업체 리스트, when asked for and there
 
 
 class WorkbookBackend:
@@ -138,9 +141,12 @@ class WorkbookBackend:
         ob: TabSpec,
         bot_note_header: str = "봇 확인",
         lock_timeout: float = 10.0,
+        vendors: TabSpec | None = None,
     ) -> None:
         self.path = Path(path)
-        self.specs: dict[SheetKey, TabSpec] = {LEADS: leads, OB: ob}
+        self.specs: dict[TabKey, TabSpec] = {LEADS: leads, OB: ob}
+        if vendors is not None:  # the optional 장기고객 업체 리스트: read when the tab is there
+            self.specs[VENDORS] = vendors
         self.bot_note_header = bot_note_header
         self.lock_timeout = lock_timeout
 
@@ -155,6 +161,7 @@ class WorkbookBackend:
             leads_tab=parsed.tabs[LEADS],
             ob_tab=parsed.tabs[OB],
             version=_digest(data),
+            vendors_tab=parsed.vendors,
         )
         log.info(
             "workbook.read",
@@ -195,32 +202,46 @@ class WorkbookBackend:
         except _BROKEN as e:
             raise self._not_a_workbook(data, e) from None
         titles = self._check_tabs(package)
-        tabs: dict[SheetKey, Tab] = {}
+        tabs: dict[TabKey, Tab] = {}
         fast = True
-        for key in (LEADS, OB):
+        read: dict[TabKey, str] = {key: title for key, title in titles.items()}
+        vendors = self.specs.get(VENDORS)
+        vendors_title = vendors and self._title(package, vendors.title)
+        if vendors_title in package.parts:  # a chart tab of that name holds no vendors
+            read[VENDORS] = vendors_title
+        for key, title in read.items():
             spec = self.specs[key]
             try:
-                rows = package.rows(titles[key], spec.header_row)
+                rows = package.rows(title, spec.header_row)
             except Unsupported as why:
-                log.info("workbook.slow_path", path=str(self.path), tab=titles[key], why=str(why))
-                fast = False
-                rows = self._openpyxl_rows(data, titles[key], spec.header_row)
+                log.info("workbook.slow_path", path=str(self.path), tab=title, why=str(why))
+                fast = fast and key == VENDORS  # the vendor tab is never written
+                rows = self._openpyxl_rows(data, title, spec.header_row)
             except _BROKEN as e:
                 raise self._not_a_workbook(data, e) from None
-            tabs[key] = self._tab(key, titles[key], rows)
-        return _Parsed(tabs=tabs, parts={k: package.parts[titles[k]] for k in titles}, fast=fast)
+            tabs[key] = self._tab(key, title, rows)
+        return _Parsed(
+            tabs={k: tabs[k] for k in titles},
+            parts={k: package.parts[titles[k]] for k in titles},
+            fast=fast,
+            vendors=tabs.get(VENDORS),
+        )
+
+    @staticmethod
+    def _title(package: Package, want: str) -> str | None:
+        """The workbook's title of a tab: exact, else the one equal ignoring whitespace."""
+        if want in package.titles:
+            return want
+        loose = [t for t in package.titles if "".join(t.split()) == "".join(want.split())]
+        return loose[0] if len(loose) == 1 else None
 
     def _check_tabs(self, package: Package) -> dict[SheetKey, str]:
         """The workbook's title of each tab: exact, else the one equal ignoring whitespace."""
         found: dict[SheetKey, str] = {}
         for key in (LEADS, OB):
-            want = self.specs[key].title
-            if want in package.titles:
-                found[key] = want
-                continue
-            loose = [t for t in package.titles if "".join(t.split()) == "".join(want.split())]
-            if len(loose) == 1:
-                found[key] = loose[0]
+            title = self._title(package, self.specs[key].title)
+            if title is not None:
+                found[key] = title
         missing = [k for k in (LEADS, OB) if k not in found]
         if missing:
             wanted = " or ".join(f"'{self.specs[k].title}'" for k in missing)
@@ -253,7 +274,7 @@ class WorkbookBackend:
         except _BROKEN as e:
             raise self._not_a_workbook(data, e) from None
 
-    def _tab(self, key: SheetKey, title: str, rows: list[tuple[CellValue, ...]]) -> Tab:
+    def _tab(self, key: TabKey, title: str, rows: list[tuple[CellValue, ...]]) -> Tab:
         spec = self.specs[key]
         headers = tuple(cell_text(v) for v in (rows[0] if rows else ()))
         try:

@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import itertools
 
-from bot.config import Settings
+from bot import demo
+from bot.cli import main
+from bot.config import Settings, SourceConfig
 from bot.digest import build_digest
+from bot.doctor import run_doctor
+from bot.sheets.workbook import create_workbook
 from rules.parse import parse_vendors
 
 from desk import applied, at, desk, lead, ob, run, vendor
@@ -321,3 +325,55 @@ def test_the_morning_digest_lists_the_judgement_calls_per_manager():
         "이지은": ["행 2 김*수 010-****-1001 (부재 3회 (12.1, 12.2, 12.3) — 종결(연락두절) 확인)"],
         "정해빈": ["행 3 박*준 010-****-2002 (장기견적 가능: 한결이사)"],
     }
+
+
+def test_the_demo_desk_shows_one_case_of_each(tmp_path, capsys):
+    assert main(["demo", str(tmp_path / "desk.xlsx")]) == 0
+    out = capsys.readouterr().out
+    for line in (
+        "행 31  진행상황  dup.same          부재 → 종결(중복)",
+        "행 33  dup.vendor_notice    한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요",
+        "행 35  dup.note_number      (참고) 행 34 비고에 적힌 번호로 들어온 DB",
+        "행 36  contact.attempts     (참고) 부재 3회 (12.1, 12.2, 12.4) — 종결(연락두절) 확인",
+        "행 37  longterm.match       (참고) 장기견적 가능: 한결이사",
+        "행 38  longterm.match       (참고) 장기무료 가능: 바른이사",
+    ):
+        assert line in out
+    assert "행 39  longterm.match" not in out  # 제주: no vendor, stays 장기요청
+    assert "0 changes planned" in out
+
+
+# --- doctor ----------------------------------------------------------------------------------
+
+
+def doctor_lines(tmp_path, vendors: list[list[object]] | None) -> list[str]:
+    path = tmp_path / "desk.xlsx"
+    tabs = {"이사 관리자": [demo.LEAD_HEADERS], "OB 상세": [demo.OB_HEADERS]}
+    if vendors is not None:
+        tabs["장기고객 업체 리스트"] = [demo.VENDOR_HEADERS, *vendors]
+    create_workbook(path, tabs)
+    lines: list[str] = []
+    settings = Settings(source=SourceConfig(kind="workbook", path=path), base_dir=tmp_path)
+    run_doctor(settings, out=lines.append)
+    return lines
+
+
+def test_doctor_says_how_many_vendors_and_areas_it_read(tmp_path):
+    lines = doctor_lines(tmp_path, demo.VENDORS)
+    assert "✓ tab '장기고객 업체 리스트': 3 vendors, 10 areas" in lines
+
+
+def test_doctor_names_the_row_of_an_area_it_cannot_match(tmp_path):
+    lines = doctor_lines(
+        tmp_path, [["한결이사", "서울 강남구"], ["바른이사", "분당구, 경기 용인시"]]
+    )
+    assert "✓ tab '장기고객 업체 리스트': 2 vendors, 3 areas" in lines
+    warning = next(line for line in lines if "row 3" in line)
+    assert warning.startswith(
+        "⚠ tab '장기고객 업체 리스트' row 3, 기존 영업지역: '분당구' is no area"
+    )
+
+
+def test_doctor_without_the_vendor_list_says_it_is_optional(tmp_path):
+    lines = doctor_lines(tmp_path, None)
+    assert "✓ no tab '장기고객 업체 리스트' (optional): longterm.match names no vendors" in lines

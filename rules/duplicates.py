@@ -153,13 +153,26 @@ def _number(lead: Lead) -> str:
     )
 
 
-def _close(edits: Edits, d: Duplicate, reason: str) -> None:
-    first = d.survivor
-    note = (
-        f"중복: 최초 접수 {md_hm(first.intake_at, first.intake_has_time)}"
-        if first.intake_at
-        else f"중복: 최초 접수 행 {first.row}"
+def duplicate_note(survivor: Lead) -> str:
+    """The 비고 note of a row closed as a duplicate of `survivor`: `중복: 최초 접수 12.2 15:13`."""
+    if survivor.intake_at:
+        return f"중복: 최초 접수 {md_hm(survivor.intake_at, survivor.intake_has_time)}"
+    return f"중복: 최초 접수 행 {survivor.row}"
+
+
+def closed_as_duplicate_of(lead: Lead, survivor: Lead) -> bool:
+    """Whether the bot closed `lead` as a duplicate of `survivor` (its note names it)."""
+    if lead.status != DUPLICATE:
+        return False
+    note = duplicate_note(survivor)
+    return any(
+        line.strip() == note or line.strip().startswith(note + " (")
+        for line in lead.remarks.splitlines()
     )
+
+
+def _close(edits: Edits, d: Duplicate, reason: str) -> None:
+    note = duplicate_note(d.survivor)
     if d.row.status in SERVICE_STATUSES or d.row.status in HANDED_TO_VENDOR:
         # the status is what made it a cleaning / other-service inquiry, or a DB a vendor
         # holds: keep that readable once it says 종결(중복), for staff and for the next run

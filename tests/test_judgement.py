@@ -377,3 +377,18 @@ def test_doctor_names_the_row_of_an_area_it_cannot_match(tmp_path):
 def test_doctor_without_the_vendor_list_says_it_is_optional(tmp_path):
     lines = doctor_lines(tmp_path, None)
     assert "✓ no tab '장기고객 업체 리스트' (optional): longterm.match names no vendors" in lines
+
+
+def test_an_earlier_inquiry_closed_for_the_vendors_row_does_not_make_it_a_reregistration():
+    # 10.1 open, 10.15 closed by the desk, 10.20 a vendor quoting: the open 10.1 row closes as
+    # the duplicate; the next run must not take 10.20 for a re-registration of 10.15
+    snap = desk(
+        [
+            lead(intake="2024-10-01 10:00", status="상담요청"),
+            lead(intake="2024-10-15 10:00", status="수행불가"),
+            lead(intake="2024-10-20 10:00", status="견적진행", vendor="한결이사"),
+        ]
+    )
+    first = run(snap, now="2024-10-25 10:00")
+    assert [first.status(r) for r in (2, 3, 4)] == ["종결(중복)", "수행불가", "견적진행"]
+    assert run(applied(first), now="2024-10-25 10:00").plan.changes == ()

@@ -296,6 +296,17 @@ class Context:
                 seen[ob.row] = ob
         return list(seen.values())
 
+    @cached_property
+    def calls_by_lead(self) -> dict[int, list[ObCall]]:
+        """Each lead's OB calls (by the lead's sheet row), linked as `lead_of` links them, in
+        sheet order."""
+        calls: dict[int, list[ObCall]] = defaultdict(list)
+        for ob in self.obs:
+            lead = self.lead_of(ob)
+            if lead is not None:
+                calls[lead.row].append(ob)
+        return calls
+
     def lead_of(self, ob: ObCall) -> Lead | None:
         """The lead an OB call belongs to (RULES.md "OB sync"): among the leads sharing its
         phone, the latest whose intake is not after the call, else the earliest."""

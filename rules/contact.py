@@ -25,17 +25,12 @@ def attempts(lead: Lead, ctx: Context) -> list[Finding]:
     Example: 부재, OB 상세 `12.1 부재`, `12.2 미응답`, `12.3 부재, 문자 남김` → 봇 확인
     `부재 3회 (12.1, 12.2, 12.3) — 종결(연락두절) 확인`.
     """
-    if not is_open(lead) or lead.status == "계약완료":
+    linked = ctx.calls_by_lead.get(lead.row)
+    if not linked or not is_open(lead) or lead.status == "계약완료":
         return []
     intake = lead.intake_day
     calls = sorted(
-        (
-            ob
-            for ob in ctx.obs_of(lead)
-            if ob.ob_at is not None
-            and (intake is None or ob.ob_at.date() >= intake)
-            and ctx.lead_of(ob) is lead
-        ),
+        (ob for ob in linked if ob.ob_at and (intake is None or ob.ob_at.date() >= intake)),
         key=lambda ob: (ob.ob_at, ob.row),
     )
     words = tuple(squash(word) for word in ctx.settings.no_answer_words if word.strip())

@@ -28,7 +28,6 @@ from typing import Literal
 
 from bot.alerts import Notifier
 from bot.config import Settings
-from bot.engine import KST
 from bot.errors import (
     MissingHeader,
     MissingTab,
@@ -38,6 +37,7 @@ from bot.errors import (
 from bot.sheets.layout import DEFAULT_HEADERS, REQUIRED
 from rules.model import Snapshot, Tab
 from rules.parse import parse_vendors
+from rules.values import KST
 
 Out = Callable[[str], object]
 Mark = Literal["ok", "fail", "warn"]

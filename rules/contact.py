@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from rules.base import Context, finding, is_open, md, squash
+from rules.context import Context, is_open
 from rules.model import Finding, Lead, ObCall, Severity
+from rules.registry import finding, rule
+from rules.text import md, squash
 
 
 def _failed(ob: ObCall, words: tuple[str, ...]) -> bool:
@@ -11,6 +13,14 @@ def _failed(ob: ObCall, words: tuple[str, ...]) -> bool:
     return any(word in text for word in words)
 
 
+@rule(
+    "contact.attempts",
+    mode="suggest",
+    title="부재 3회 이상",
+    scope="lead",
+    severity=Severity.INFO,
+    settings=("contact.no_answer_words",),
+)
 def attempts(lead: Lead, ctx: Context) -> list[Finding]:
     """contact.attempts — three or more failed calls since the customer last answered:
     suggest 종결(연락두절).

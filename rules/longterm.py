@@ -4,13 +4,24 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from rules.base import LONGTERM, Context, Edits, finding, md_near, squash
+from rules.context import LONGTERM, Context
 from rules.duplicates import address_words
+from rules.edits import Edits
 from rules.model import Finding, Lead, Severity, Vendor
+from rules.registry import finding, rule
+from rules.text import md_near, squash
 
 PROMOTION_NOTE = "장기요청→상담요청"
 
 
+@rule(
+    "longterm.promote",
+    mode="apply",
+    changes=True,
+    title="장기요청→상담요청 승격",
+    scope="lead",
+    settings=("longterm.promote_within_days",),
+)
 def promote(lead: Lead, ctx: Context, edits: Edits) -> None:
     """longterm.promote — 장기요청 whose move is 60 days away or closer becomes 상담요청.
 
@@ -30,6 +41,13 @@ def promote(lead: Lead, ctx: Context, edits: Edits) -> None:
         edits.append(lead, "remarks", f"{PROMOTION_NOTE} (이사 D-{days})", reason)
 
 
+@rule(
+    "longterm.window",
+    mode="suggest",
+    title="장기 기간 확인",
+    scope="lead",
+    settings=("longterm.window_days", "longterm.promote_within_days"),
+)
 def window(lead: Lead, ctx: Context) -> list[Finding]:
     """longterm.window — a long-term status whose move date does not fit it, or a short-term
     status whose move is still more than 60 days away.
@@ -71,6 +89,7 @@ def window(lead: Lead, ctx: Context) -> list[Finding]:
     return found
 
 
+@rule("longterm.past", mode="suggest", title="장기 고객 이사일 지남", scope="lead")
 def past(lead: Lead, ctx: Context) -> list[Finding]:
     """longterm.past — a 장기* lead whose move date has passed.
 
@@ -117,6 +136,13 @@ def _covers(areas: tuple[str, ...], origin: tuple[str, ...]) -> bool:
     return False
 
 
+@rule(
+    "longterm.match",
+    mode="suggest",
+    title="장기고객 업체 배정 확인",
+    scope="lead",
+    settings=("sheets.vendors.title", "longterm.window_days"),
+)
 def match(lead: Lead, ctx: Context) -> list[Finding]:
     """longterm.match — which vendors on the desk's list can take a long-term lead, and
     whether the vendor a 장기견적 / 장기무료 went to covers its 출발지.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 from bot import demo
+from bot.app import App
 from bot.cli import main
 from bot.config import Settings, SourceConfig
 from bot.digest import build_digest
@@ -354,7 +355,8 @@ def doctor_lines(tmp_path, vendors: list[list[object]] | None) -> list[str]:
     create_workbook(path, tabs)
     lines: list[str] = []
     settings = Settings(source=SourceConfig(kind="workbook", path=path), base_dir=tmp_path)
-    run_doctor(settings, out=lines.append)
+    with App(settings) as app:
+        run_doctor(app, out=lines.append)
     return lines
 
 

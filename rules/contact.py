@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rules.context import Context, is_open
 from rules.model import Finding, Lead, ObCall, Severity
 from rules.registry import finding, rule
 from rules.text import md, squash
+
+
+@lru_cache(maxsize=4)
+def _squashed(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(squash(word) for word in words if word.strip())
 
 
 def _failed(ob: ObCall, words: tuple[str, ...]) -> bool:
@@ -36,14 +43,14 @@ def attempts(lead: Lead, ctx: Context) -> list[Finding]:
     `부재 3회 (12.1, 12.2, 12.3) — 종결(연락두절) 확인`.
     """
     linked = ctx.calls_by_lead.get(lead.row)
-    if not linked or not is_open(lead) or lead.status == "계약완료":
+    if linked is None or len(linked) < 3 or not is_open(lead) or lead.status == "계약완료":
         return []
     intake = lead.intake_day
     calls = sorted(
         (ob for ob in linked if ob.ob_at and (intake is None or ob.ob_at.date() >= intake)),
         key=lambda ob: (ob.ob_at, ob.row),
     )
-    words = tuple(squash(word) for word in ctx.settings.no_answer_words if word.strip())
+    words = _squashed(ctx.settings.no_answer_words)
     failed: list[ObCall] = []
     for ob in calls:
         if _failed(ob, words):

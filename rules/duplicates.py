@@ -353,8 +353,10 @@ def note_number(ctx: Context) -> Iterator[Finding]:
     """
     leads = ctx.leads
     for i, lead in enumerate(leads):
-        keys = dict.fromkeys(p.key for p in phones_in_text(lead.remarks) if p.key)
-        for key in keys:
+        found = phones_in_text(lead.remarks) if lead.remarks else ()
+        if not found:
+            continue
+        for key in dict.fromkeys(p.key for p in found if p.key):
             if key in lead.phone_keys:
                 continue  # the customer's own number
             for j in ctx.positions_with(key):

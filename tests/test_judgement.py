@@ -6,13 +6,17 @@ from __future__ import annotations
 import itertools
 
 from bot import demo
+from bot.alerts import compose_run_alert
 from bot.app import App
 from bot.cli import main
 from bot.config import Settings, SourceConfig
 from bot.digest import build_digest
 from bot.doctor import run_doctor
+from bot.masking import RowLabels
 from bot.sheets.workbook import create_workbook
 from rules.parse import parse_vendors
+from rules.plan import plan
+from rules.settings import RuleSettings
 
 from desk import applied, at, desk, lead, ob, run, vendor
 
@@ -309,6 +313,31 @@ def test_area_cells_are_read_as_the_desk_writes_them_and_odd_ones_are_problems()
 
 
 # --- where staff see them --------------------------------------------------------------------
+
+
+def test_the_run_alert_groups_the_judgement_calls_under_their_titles(tmp_path):
+    path = tmp_path / "desk.xlsx"
+    demo.write_demo_workbook(path)
+    with App(Settings(source=SourceConfig(kind="workbook", path=path))) as app:
+        snap = app.backend.read()
+    p = plan(snap, at("2024-12-04 18:00"), RuleSettings())
+    assert p.desk is not None
+    alert = compose_run_alert(
+        run_id="r1", now=p.now, written=(), skipped=0, findings=p.findings,
+        labels=RowLabels.from_desk(p.desk),
+    )  # fmt: skip
+    assert alert is not None
+    body = alert.body
+    assert (
+        "업체에 전달된 DB 중복 종결 1건\n  - 행 33 정*진 010-****-1301: 한결이사에 전달된" in body
+    )
+    assert "비고에 적힌 번호로 들어온 DB 1건\n  - 행 35 김*호 010-****-1303: 행 34 비고에" in body
+    assert "부재 3회 이상 1건\n  - 행 36 차*호 010-****-1304: 부재 3회 (12.1, 12.2, 12.4)" in body
+    assert (
+        "장기고객 업체 배정 확인 2건\n  - 행 37 노*비 010-****-1305: 장기견적 가능: 한결이사"
+        in body
+    )
+    assert body.index("업체에 전달된 DB 중복 종결") < body.index("[참고]")  # an action
 
 
 def test_the_morning_digest_lists_the_judgement_calls_per_manager():

@@ -121,7 +121,12 @@ def _by_name(vendors: tuple[Vendor, ...]) -> dict[str, Vendor]:
         merged[key] = (
             v
             if seen is None
-            else Vendor(seen.row, seen.name, seen.regular + v.regular, seen.outside + v.outside)
+            else Vendor(
+                row=seen.row,
+                name=seen.name,
+                regular=seen.regular + v.regular,
+                outside=seen.outside + v.outside,
+            )
         )
     return merged
 

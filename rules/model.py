@@ -7,15 +7,13 @@ cell values; `rules.parse` turns tabs into `Lead` and `ObCall` rows; the rules r
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 SheetKey = Literal["leads", "ob"]
 TabKey = Literal["leads", "ob", "vendors"]  # the two sheets the bot writes, and one it only reads
-_T = TypeVar("_T")
 LEADS: SheetKey = "leads"
 OB: SheetKey = "ob"
 VENDORS: TabKey = "vendors"
@@ -320,23 +318,3 @@ class WriteResult:
     written: tuple[CellWrite, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     added_columns: tuple[tuple[SheetKey, int], ...] = field(default_factory=tuple)
-
-
-def positional(cls: type[_T]) -> Callable[..., _T]:
-    """A constructor of the frozen slots dataclass `cls` taking every field in order.
-
-    It makes the same object as `cls(...)` without the generated `__init__`, which sets each
-    field through `object.__setattr__`: twice as slow as setting the slots directly, and the
-    rows of a 100k-row sheet are built with it. Generated the way dataclasses generate
-    `__init__`.
-    """
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} has a __post_init__ this constructor would skip")
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    scope |= {f"_set_{n}": getattr(cls, n).__set__ for n in names}  # the slots' descriptors
-    body = "".join(f"    _set_{n}(obj, {n})\n" for n in names)
-    source = f"def make({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n"
-    exec(source, scope)  # the source is built from the dataclass's own field names
-    make: Callable[..., _T] = scope["make"]
-    return make

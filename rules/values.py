@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from rules.model import CellValue, Phone, positional
+from rules.model import CellValue, Phone
 
 # The desk's time: every date on the sheet is a KST wall-clock time; `now` is read in KST.
 KST = ZoneInfo("Asia/Seoul")
@@ -143,7 +143,6 @@ _NON_DIGIT = re.compile(r"[^0-9]")
 # The way most numbers are typed (010-5373-4269, 01053734269): read without the general path.
 _PLAIN_MOBILE = re.compile(r"010-?[0-9]{4}-?[0-9]{4}")
 
-_new_phone = positional(Phone)  # Phone(text, key, display, problem), for every phone cell
 _KR_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("KR")
 _KR_MOBILE_DESC = _KR_METADATA.mobile if _KR_METADATA else None
 _KR_MOBILE_PATTERN = _KR_MOBILE_DESC.national_number_pattern if _KR_MOBILE_DESC else None
@@ -257,7 +256,8 @@ def parse_phone(value: CellValue) -> Phone | None:
     if value is None:
         return None
     if type(value) is str and _KR_MOBILE is not None and _PLAIN_MOBILE.fullmatch(value):
-        return _new_phone(value, *_kr_mobile(value.replace("-", "")))  # as the path below
+        key, display, problem = _kr_mobile(value.replace("-", ""))  # as the path below
+        return Phone(text=value, key=key, display=display, problem=problem)
     if isinstance(value, bool | date):
         raise ValueError("not a phone number")
     if isinstance(value, int | float):

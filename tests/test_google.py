@@ -24,7 +24,6 @@ from bot.sheets.google import (
     GoogleBackend,
     WriteInterrupted,
     a1_range,
-    column_letter,
     spreadsheet_id,
 )
 from bot.sheets.layout import TabSpec
@@ -230,7 +229,13 @@ def test_spreadsheet_id_rejects_what_is_neither_an_id_nor_a_url():
 
 
 def test_a1_helpers():
-    assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+    assert [a1_range("t", 1, i) for i in (0, 25, 26, 701, 702)] == [
+        "'t'!A1",
+        "'t'!Z1",
+        "'t'!AA1",
+        "'t'!ZZ1",
+        "'t'!AAA1",
+    ]
     assert a1_range("Kim's 시트", 2, 0, 2) == "'Kim''s 시트'!A2:C"
     assert a1_range("OB 상세", 5, 3) == "'OB 상세'!D5"
     assert a1_range("OB 상세", 5, 3, 4, 9) == "'OB 상세'!D5:E9"

@@ -46,7 +46,8 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL
-from gspread.utils import extract_id_from_url
+from gspread.utils import absolute_range_name, extract_id_from_url, rowcol_to_a1
+from openpyxl.utils import get_column_letter
 
 from bot.errors import (
     MissingHeader,
@@ -57,7 +58,7 @@ from bot.errors import (
     SourceChanged,
     UserError,
 )
-from bot.sheets.layout import TabSpec, column_letter, find_columns, header_key
+from bot.sheets.layout import TabSpec, find_columns, header_key
 from bot.sheets.verify import COLUMN_MOVED, settle
 from bot.sheets.verify import ROW_AMBIGUOUS as COLLIDED
 from rules.model import (
@@ -85,7 +86,6 @@ __all__ = [
     "GoogleBackend",
     "WriteInterrupted",
     "a1_range",
-    "column_letter",
     "spreadsheet_id",
 ]
 
@@ -193,10 +193,6 @@ def _meta_of(sheets: Mapping[str, _SheetMeta], title: str) -> _SheetMeta | None:
     return meta
 
 
-def _quote_title(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
-
-
 def a1_range(
     title: str,
     first_row: int,
@@ -205,10 +201,10 @@ def a1_range(
     last_row: int | None = None,
 ) -> str:
     """`'tab'!C5`, `'tab'!C5:E` (open-ended rows) or `'tab'!C5:E9`; rows 1-based, columns 0-based."""
-    start = f"{_quote_title(title)}!{column_letter(first_col)}{first_row}"
-    if last_col is None:
-        return start
-    return f"{start}:{column_letter(last_col)}{'' if last_row is None else last_row}"
+    cells = rowcol_to_a1(first_row, first_col + 1)
+    if last_col is not None:
+        cells += f":{get_column_letter(last_col + 1)}{'' if last_row is None else last_row}"
+    return absolute_range_name(title, cells)
 
 
 def _runs(columns: Iterable[int]) -> list[tuple[int, int]]:
@@ -852,7 +848,7 @@ _RUN_BYTES = len(_encode({"range": "", "majorDimension": "ROWS", "values": []}))
 def _range_prefix_bytes(title: str) -> int:
     """The encoded bytes of `"'tab'!"`, the start of every range of the tab, quotes included;
     the column letters, row numbers and `:` after it are one byte each."""
-    return _json_bytes(f"{_quote_title(title)}!")
+    return _json_bytes(absolute_range_name(title) + "!")
 
 
 @dataclass(slots=True)
@@ -881,7 +877,7 @@ class _Body:
         self.size = _BODY_BYTES
 
     def _range_bytes(self, sheet: SheetKey, column: int, first: int, last: int) -> int:
-        letters = len(column_letter(column))
+        letters = len(get_column_letter(column + 1))
         size = self.prefixes[sheet] + letters + len(str(first))
         return size if last == first else size + 1 + letters + len(str(last))
 

@@ -119,15 +119,3 @@ def find_columns(
             f"Rename the column, or add its name under sheets.{key}.headers in the config."
         )
     return columns
-
-
-def column_letter(index: int) -> str:
-    """0-based column index -> A1 letters: 0 -> A, 25 -> Z, 26 -> AA."""
-    if index < 0:
-        raise ValueError(f"column index must be >= 0, not {index}")
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters

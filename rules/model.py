@@ -13,8 +13,10 @@ from enum import StrEnum
 from typing import Literal
 
 SheetKey = Literal["leads", "ob"]
+TabKey = Literal["leads", "ob", "vendors"]  # the two sheets the bot writes, and one it only reads
 LEADS: SheetKey = "leads"
 OB: SheetKey = "ob"
+VENDORS: TabKey = "vendors"
 
 # A raw cell value as a backend hands it over: text, a number (Google serials included),
 # a datetime (openpyxl), a bool, or None for an empty cell.
@@ -114,6 +116,18 @@ class ObCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Vendor:
+    """One row of the optional tab 장기고객 업체 리스트: a partner and where it takes long-term
+    DBs (seed §2). Areas are region prefixes as written (`서울 강남구`, `경기 성남시`)."""
+
+    row: int
+    name: str  # 업체명
+    regular: tuple[str, ...] = ()  # 기존 영업지역: 장기견적
+    outside: tuple[str, ...] = ()  # 영업 외 지역: 장기무료
+    problems: tuple[ValueProblem, ...] = ()  # area cells that cannot be matched
+
+
+@dataclass(frozen=True, slots=True)
 class Tab:
     """One tab as a backend read it: its header row and raw cell values.
 
@@ -122,7 +136,7 @@ class Tab:
     may be absent until the bot adds the column.
     """
 
-    key: SheetKey
+    key: TabKey
     title: str
     header_row: int
     headers: tuple[str, ...]
@@ -162,6 +176,7 @@ class Snapshot:
     leads_tab: Tab
     ob_tab: Tab
     version: str = ""  # what the backend needs to detect that the source changed since read
+    vendors_tab: Tab | None = None  # 장기고객 업체 리스트, when the source has that tab
 
     def tab(self, key: SheetKey) -> Tab:
         return self.leads_tab if key == LEADS else self.ob_tab
@@ -173,6 +188,7 @@ class Desk:
 
     leads: tuple[Lead, ...]
     obs: tuple[ObCall, ...]
+    vendors: tuple[Vendor, ...] | None = None  # None: the source has no vendor-list tab
 
 
 @dataclass(frozen=True, slots=True)

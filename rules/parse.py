@@ -8,11 +8,13 @@ what repeats (dates, phones, statuses).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
 from rules import values
+from rules.duplicates import REGIONS, address_words
 from rules.model import (
     CellValue,
     Desk,
@@ -22,6 +24,7 @@ from rules.model import (
     Snapshot,
     Tab,
     ValueProblem,
+    Vendor,
 )
 
 # The cells that identify a row when staff move it (DESIGN.md "A run" step 1).
@@ -357,11 +360,62 @@ def parse_obs(
     return tuple(obs)
 
 
+_AREA_SEPARATORS = re.compile(r"[,/\n]")
+_AREA_EXPECTED = "시·도로 시작하는 지역 (예: 서울 강남구, 경기 성남시)"
+
+
+def _areas(tab: Tab, index: int, field: str, problems: list[ValueProblem]) -> tuple[str, ...]:
+    """An area cell: region prefixes separated by `,` `/` or newlines. A cell that is not text,
+    or a part that does not start with a 시·도 (`강남구`), becomes a problem: it would match
+    no 출발지 as staff meant it."""
+    value = tab.cell(index, field)
+    if value is None:
+        return ()
+    header = str(tab.headers[tab.columns[field]]).strip()
+    if not isinstance(value, str):
+        problems.append(ValueProblem(field, header, _text(value), _AREA_EXPECTED))
+        return ()
+    areas = []
+    for part in _AREA_SEPARATORS.split(value):
+        area = " ".join(part.split())
+        if not area:
+            continue
+        words = address_words(area)
+        if not words or words[0] not in REGIONS:
+            problems.append(ValueProblem(field, header, area, _AREA_EXPECTED))
+        areas.append(area)
+    return tuple(areas)
+
+
+def parse_vendors(tab: Tab) -> tuple[Vendor, ...]:
+    """The rows of 장기고객 업체 리스트 that name a vendor (RULES.md `longterm.match`)."""
+    vendors = []
+    for i in range(len(tab.rows)):
+        name = _text(tab.cell(i, "name"))
+        if not name:
+            continue  # a blank row, or a note between blocks
+        problems: list[ValueProblem] = []
+        regular = _areas(tab, i, "regular_areas", problems)
+        outside = _areas(tab, i, "outside_areas", problems)
+        vendors.append(
+            Vendor(
+                row=tab.sheet_row(i),
+                name=name,
+                regular=regular,
+                outside=outside,
+                problems=tuple(problems),
+            )
+        )
+    return tuple(vendors)
+
+
 def parse_desk(snapshot: Snapshot, today: date) -> Desk:
     phones: dict[str, Phone | None] = {}
+    vendors = snapshot.vendors_tab
     return Desk(
         leads=parse_leads(snapshot.leads_tab, today, phones),
         obs=parse_obs(snapshot.ob_tab, today, phones),
+        vendors=None if vendors is None else parse_vendors(vendors),
     )
 
 

@@ -358,6 +358,25 @@ def parse_phones(value: CellValue) -> tuple[tuple[Phone, ...], tuple[str, ...]]:
     return tuple(phones), tuple(unreadable)
 
 
+# Seven or more digits, maybe split by spaces, hyphens or dots: the only text worth handing to
+# PhoneNumberMatcher (slow), which most 비고 cells are not.
+_DIGIT_RUN = re.compile(r"\d(?:[\s\-.]?\d){6,}")
+
+
+def phones_in_text(text: str) -> tuple[Phone, ...]:
+    """The phone numbers written in free text (비고), found as `phonenumbers` finds them
+    (region KR), each read as a phone cell would be: `남편 010-5772-1566 으로도 문의함` →
+    (Phone 010-5772-1566,)."""
+    if not _DIGIT_RUN.search(text):
+        return ()
+    found = []
+    for match in phonenumbers.PhoneNumberMatcher(text, "KR"):
+        phone = _try_phone(match.raw_string)
+        if phone is not None:
+            found.append(phone)
+    return tuple(found)
+
+
 # ---------------------------------------------------------------------------------------------
 # Dates
 

@@ -812,3 +812,32 @@ def test_a_workbook_open_in_excel_or_libreoffice_is_not_written(desk, owner):
     with pytest.raises(WorkbookOpen, match="Close the file"):
         backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
     assert desk.read_bytes() == before
+
+
+# --- the optional vendor list ------------------------------------------------------------------
+
+
+def test_the_vendor_list_tab_is_read_when_the_workbook_has_it(tmp_path):
+    path = tmp_path / "desk.xlsx"
+    create_workbook(
+        path,
+        {
+            "이사 관리자": [LEAD_HEADERS, *LEAD_ROWS],
+            "OB 상세": [*OB_TOP, OB_HEADERS, *OB_ROWS],
+            "장기고객 업체 리스트": [
+                ["업체명", "메모", "기존 영업지역", "영업 외 지역"],
+                ["한결이사", "", "서울 강남구, 서울 서초구", "경기 성남시"],
+            ],
+        },
+    )
+    asked = backend(path, vendors=TabSpec("장기고객 업체 리스트")).read()
+    assert asked.vendors_tab is not None
+    assert asked.vendors_tab.columns == {"name": 0, "regular_areas": 2, "outside_areas": 3}
+    assert asked.vendors_tab.rows == (
+        ("한결이사", None, "서울 강남구, 서울 서초구", "경기 성남시"),
+    )
+    assert backend(path).read().vendors_tab is None  # not asked for: not read
+
+
+def test_a_workbook_without_the_vendor_list_reads_as_before(desk):
+    assert backend(desk, vendors=TabSpec("장기고객 업체 리스트")).read().vendors_tab is None

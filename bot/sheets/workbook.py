@@ -53,12 +53,14 @@ from bot.sheets.xlsx import Package, SheetXml, Unsupported, in_merged, plain_val
 from rules.model import (
     LEADS,
     OB,
+    VENDORS,
     CellValue,
     CellWrite,
     SheetKey,
     Skipped,
     Snapshot,
     Tab,
+    TabKey,
     WriteResult,
 )
 from rules.values import cell_text
@@ -135,6 +137,7 @@ class _Parsed:
     tabs: dict[SheetKey, Tab]
     parts: dict[SheetKey, str]  # the sheet XML part inside the package
     merged: dict[SheetKey, list[_Range]]  # 1-based rows, 0-based columns
+    vendors: Tab | None = None  # 장기고객 업체 리스트, when asked for and there
 
 
 class WorkbookBackend:
@@ -147,9 +150,12 @@ class WorkbookBackend:
         ob: TabSpec,
         bot_note_header: str = "봇 확인",
         lock_timeout: float = 10.0,
+        vendors: TabSpec | None = None,
     ) -> None:
         self.path = Path(path)
-        self.specs: dict[SheetKey, TabSpec] = {LEADS: leads, OB: ob}
+        self.specs: dict[TabKey, TabSpec] = {LEADS: leads, OB: ob}
+        if vendors is not None:  # the optional 장기고객 업체 리스트: read when the tab is there
+            self.specs[VENDORS] = vendors
         self.bot_note_header = bot_note_header
         self.lock_timeout = lock_timeout
 
@@ -164,6 +170,7 @@ class WorkbookBackend:
             leads_tab=parsed.tabs[LEADS],
             ob_tab=parsed.tabs[OB],
             version=_digest(data),
+            vendors_tab=parsed.vendors,
         )
         log.info(
             "workbook.read",
@@ -204,13 +211,18 @@ class WorkbookBackend:
         except _BROKEN as e:
             raise self._not_a_workbook(data, e) from None
         titles = self._check_tabs(package)
-        tabs: dict[SheetKey, Tab] = {}
-        merged: dict[SheetKey, list[_Range]] = {}
+        read: dict[TabKey, str] = {key: title for key, title in titles.items()}
+        vendors = self.specs.get(VENDORS)
+        vendors_title = vendors and self._title(package, vendors.title)
+        if vendors_title in package.parts:  # a chart tab of that name holds no vendors
+            read[VENDORS] = vendors_title
+        tabs: dict[TabKey, Tab] = {}
+        merged: dict[TabKey, list[_Range]] = {}
         with book:
-            for key in (LEADS, OB):
+            for key, title in read.items():
                 try:
-                    errors = package.errors(titles[key])  # its XML is freed before the sheet loads
-                    sheet = book.get_sheet_by_name(titles[key])
+                    errors = package.errors(title)  # its XML is freed before the sheet loads
+                    sheet = book.get_sheet_by_name(title)
                     rows = _rows(sheet, errors, self.specs[key].header_row)
                 except _BROKEN as e:
                     raise self._not_a_workbook(data, e) from None
@@ -219,21 +231,29 @@ class WorkbookBackend:
                     for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()
                 ]
                 del sheet  # python-calamine's copy of the cells, before the next tab is loaded
-                tabs[key] = self._tab(key, titles[key], rows)
-        parts = {k: package.parts[titles[k]] for k in titles}
-        return _Parsed(tabs=tabs, parts=parts, merged=merged)
+                tabs[key] = self._tab(key, title, rows)
+        return _Parsed(
+            tabs={k: tabs[k] for k in titles},
+            parts={k: package.parts[titles[k]] for k in titles},
+            merged={k: merged[k] for k in titles},
+            vendors=tabs.get(VENDORS),
+        )
+
+    @staticmethod
+    def _title(package: Package, want: str) -> str | None:
+        """The workbook's title of a tab: exact, else the one equal ignoring whitespace."""
+        if want in package.titles:
+            return want
+        loose = [t for t in package.titles if "".join(t.split()) == "".join(want.split())]
+        return loose[0] if len(loose) == 1 else None
 
     def _check_tabs(self, package: Package) -> dict[SheetKey, str]:
         """The workbook's title of each tab: exact, else the one equal ignoring whitespace."""
         found: dict[SheetKey, str] = {}
         for key in (LEADS, OB):
-            want = self.specs[key].title
-            if want in package.titles:
-                found[key] = want
-                continue
-            loose = [t for t in package.titles if "".join(t.split()) == "".join(want.split())]
-            if len(loose) == 1:
-                found[key] = loose[0]
+            title = self._title(package, self.specs[key].title)
+            if title is not None:
+                found[key] = title
         missing = [k for k in (LEADS, OB) if k not in found]
         if missing:
             wanted = " or ".join(f"'{self.specs[k].title}'" for k in missing)
@@ -251,7 +271,7 @@ class WorkbookBackend:
                 )
         return found
 
-    def _tab(self, key: SheetKey, title: str, rows: list[tuple[CellValue, ...]]) -> Tab:
+    def _tab(self, key: TabKey, title: str, rows: list[tuple[CellValue, ...]]) -> Tab:
         spec = self.specs[key]
         headers = tuple(cell_text(v) for v in (rows[0] if rows else ()))
         try:

@@ -87,6 +87,13 @@ def parts(path: Path) -> dict[str, bytes]:
         return {name: z.read(name) for name in z.namelist()}
 
 
+def count_formats(files: dict[str, bytes]) -> int:
+    """How many cell formats (`cellXfs`) the styles part holds."""
+    xfs = re.search(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", files["xl/styles.xml"], re.S)
+    assert xfs is not None
+    return len(re.findall(rb"<xf\b", xfs.group(1)))
+
+
 def cells(path: Path, title: str) -> dict[str, object]:
     """Every non-empty cell of a tab as openpyxl (not the backend) sees it."""
     wb = openpyxl.load_workbook(path)
@@ -504,10 +511,17 @@ def test_a_write_lands_only_the_cells_it_was_given(desk):
     }
     after_parts = parts(desk)
     assert list(after_parts) == list(before_parts)
-    # the other tabs, the styles, the workbook itself: byte for byte as they were
-    assert {n: b for n, b in after_parts.items() if n != LEADS_XML} == {
-        n: b for n, b in before_parts.items() if n != LEADS_XML
+    # the other tabs, the workbook itself (openpyxl's file already asks for a recalculation on
+    # open), every other part: byte for byte as they were; the styles gained one format, the
+    # two cells' own but wrapping
+    touched = (LEADS_XML, "xl/styles.xml")
+    assert {n: b for n, b in after_parts.items() if n not in touched} == {
+        n: b for n, b in before_parts.items() if n not in touched
     }
+    ws = openpyxl.load_workbook(desk)["이사 관리자"]
+    assert ws["E3"].alignment.wrap_text and ws["G3"].alignment.wrap_text
+    assert not ws["D2"].alignment.wrap_text
+    assert count_formats(after_parts) == count_formats(before_parts) + 1
     reread = backend(desk).read()
     assert reread.leads_tab.cell(0, "status") == "견적진행"
     assert reread.ob_tab == snap.ob_tab

@@ -439,12 +439,15 @@ def test_sheet_xml_the_patcher_does_not_know_is_read_and_written_by_openpyxl(des
     assert cells(desk, "이사 관리자")["E2"] == "12.4 OB"
 
 
-def test_rows_out_of_order_in_the_sheet_xml_are_written_by_openpyxl_to_the_right_row(desk):
+def test_rows_out_of_order_in_the_sheet_xml_are_written_in_place_to_the_right_row(
+    desk, monkeypatch
+):
     files = parts(desk)
     rows = re.findall(rb"<row\b.*?</row>", files[LEADS_XML], re.S)
     files[LEADS_XML] = files[LEADS_XML].replace(rows[2] + rows[3], rows[3] + rows[2])
     _write_parts(desk, files)
     snap = backend(desk).read()
+    monkeypatch.setattr(WorkbookBackend, "_edit", None)  # the in-place writer copes alone
 
     result = backend(desk).write(snap, [change(snap, 3, "remarks", "12.4 OB")])
 
@@ -855,3 +858,50 @@ def test_the_vendor_list_tab_is_read_when_the_workbook_has_it(tmp_path):
 
 def test_a_workbook_without_the_vendor_list_reads_as_before(desk):
     assert backend(desk, vendors=TabSpec("장기고객 업체 리스트")).read().vendors_tab is None
+
+
+# --- read-only workbooks, owners, libraries' output ---------------------------------------------
+
+
+def test_a_read_only_workbook_is_refused_naming_the_file_and_left_as_it_is(desk):
+    snap = backend(desk).read()
+    desk.chmod(0o444)
+    before = desk.read_bytes()
+
+    with pytest.raises(UserError) as e:
+        backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
+
+    assert str(desk) in str(e.value) and "the file is read-only" in str(e.value)
+    assert "Nothing was written" in str(e.value)
+    assert desk.read_bytes() == before and desk.stat().st_mode & 0o777 == 0o444
+    assert sorted(os.listdir(desk.parent)) == ["desk.xlsx"]
+
+
+@pytest.mark.skipif(not hasattr(os, "chown") or os.geteuid() != 0, reason="needs root to chown")
+def test_a_replaced_workbook_keeps_its_owner_and_group(desk):
+    os.chown(desk, 4242, 4343)
+    snap = backend(desk).read()
+
+    backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
+
+    assert (desk.stat().st_uid, desk.stat().st_gid) == (4242, 4343)
+
+
+def test_what_openpyxl_prints_while_loading_goes_to_stderr_not_stdout(desk, monkeypatch, capfd):
+    slow(monkeypatch)
+    real_load = openpyxl.load_workbook
+
+    def chatty_load(*args, **kwargs):
+        print("0 is out of range")  # as openpyxl does for a style it cannot find
+        os.write(1, b"from native code\n")
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", chatty_load)
+    snap = backend(desk).read()
+    capfd.readouterr()
+
+    backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
+
+    out, err = capfd.readouterr()
+    assert "out of range" not in out and "native" not in out
+    assert "0 is out of range" in err and "from native code" in err

@@ -8,13 +8,16 @@ works on the raw XML; the rows themselves are read with python-calamine:
   knows the odd ways producers lay a package out), and the error cells (`#N/A`, ...) that
   python-calamine reads as empty;
 - `SheetXml.locate` finds the cells of the rows to be written (and which hold a formula),
-  `SheetXml.patched` replaces only those cells (as inline strings, never formulas) and updates
-  the sheet's dimension and a new column's width, and `rezip` copies every other part of the
-  package as it is, so formats, widths, filters, validations, drawings, other tabs and every
-  formula with its cached result survive.
+  `SheetXml.patched` replaces only those cells (as inline strings, never formulas; a new cell
+  with its row's or column's style, text of several lines with a wrapping copy of its style
+  from `Styles`) and updates the sheet's dimension and a new column's width,
+  `full_calc_on_load` asks for a recalculation on open, and `rezip` copies every other part of
+  the package as it is, so formats, widths, filters, validations, drawings, other tabs and
+  every formula with its cached result survive.
 
-The sheet XML may use a namespace prefix (`<x:row>`). Anything else the patcher does not fully
-understand (a comment or CDATA inside the sheet, UTF-16, cells or rows out of order, an
+The XML may use a namespace prefix (`<x:row>`), store rows and cells in any order, and leave
+out a row's or cell's `r=` (the next one after the previous). Anything else the patcher does
+not fully understand (a comment or CDATA inside the sheet, UTF-16, a row or cell twice, an
 unknown element shape in a row it writes, ...) raises `Unsupported`: the backend then writes
 that workbook with openpyxl instead, slower, same cells.
 """

@@ -16,7 +16,7 @@ import pytest
 from filelock import FileLock
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
 
 from bot.errors import BadInput, MissingHeader, MissingTab, UserError
 from bot.sheets import workbook, xlsx
@@ -905,3 +905,30 @@ def test_what_openpyxl_prints_while_loading_goes_to_stderr_not_stdout(desk, monk
     out, err = capfd.readouterr()
     assert "out of range" not in out and "native" not in out
     assert "0 is out of range" in err and "from native code" in err
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_new_cell_takes_its_columns_look_and_a_note_of_several_lines_wraps(
+    tmp_path, monkeypatch, fast
+):
+    path = make_desk(tmp_path / "desk.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["이사 관리자"]
+    ws.column_dimensions["E"].fill = PatternFill("solid", fgColor="FFFFF2CC")  # 비고, coloured
+    ws.column_dimensions["G"].alignment = Alignment(wrap_text=True)  # 예비번호, wrapping
+    wb.save(path)
+    if not fast:
+        slow(monkeypatch)
+    snap = backend(path).read()
+    writes = [
+        change(snap, 2, "remarks", "12.4 OB 부재\n12.5 재통화"),  # E2 was empty
+        change(snap, 2, "alt_phones", "010-3333-4444"),  # G2 was empty
+        change(snap, 3, "status", "견적진행"),
+    ]
+
+    backend(path).write(snap, writes)
+
+    ws = openpyxl.load_workbook(path)["이사 관리자"]
+    assert ws["E2"].fill.fgColor.rgb == "FFFFF2CC" and ws["E2"].alignment.wrap_text
+    assert ws["G2"].alignment.wrap_text
+    assert not ws["D3"].alignment.wrap_text and ws["D3"].fill.fgColor.rgb != "FFFFF2CC"

@@ -455,7 +455,10 @@ class WorkbookBackend:
         replaced: dict[str, bytes] = {}
         workbook_part, styles_part = book
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            styles = Styles(archive.read(styles_part)) if styles_part else None
+            styles = None
+            if styles_part:
+                with suppress(Unsupported):  # needed only for a text of several lines
+                    styles = Styles(archive.read(styles_part))
             for key in (LEADS, OB):
                 tab, part = where[key], where[key].part
                 mine = {row: g for (k, row), g in groups.items() if k == key}
@@ -525,7 +528,9 @@ class WorkbookBackend:
             ws = wb[tab.title]
             reason = None
             for w in group:
-                cell = ws.cell(row=row, column=w.column + 1)
+                cell = ws._cells.get((row, w.column + 1))  # None: no such cell (yet)
+                if cell is None:
+                    continue
                 if isinstance(cell, MergedCell):
                     reason = _MERGED_CELL
                 elif cell.data_type == "f" or isinstance(

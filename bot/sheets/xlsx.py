@@ -485,7 +485,7 @@ class SheetXml:
                 style = None
             if "\n" in text:
                 if styles is None:
-                    raise Unsupported("no styles part to give a cell wrap text")
+                    raise Unsupported("no styles part (or no cellXfs) to give a cell wrap text")
                 style = styles.wrapped(style)
             cells.append(_cell_xml(p, col, number, style, text))
         attrs = _SPANS.sub(b"", at.attrs).rstrip()

@@ -932,3 +932,17 @@ def test_a_new_cell_takes_its_columns_look_and_a_note_of_several_lines_wraps(
     assert ws["E2"].fill.fgColor.rgb == "FFFFF2CC" and ws["E2"].alignment.wrap_text
     assert ws["G2"].alignment.wrap_text
     assert not ws["D3"].alignment.wrap_text and ws["D3"].fill.fgColor.rgb != "FFFFF2CC"
+
+
+def test_an_error_cell_stored_without_its_reference_reads_as_the_error_it_shows(desk):
+    files = parts(desk)
+    row = re.search(rb'<row r="3".*?</row>', files[LEADS_XML], re.S)
+    assert row is not None
+    streamed = re.sub(rb' r="[D-G]3"', b"", row.group(0))  # C3 keeps its r=, D3 on follow it
+    streamed = re.sub(rb'<c( t="\w+")?>.*?</c>', b'<c t="e"><v>#N/A</v></c>', streamed, count=1)
+    files[LEADS_XML] = files[LEADS_XML].replace(row.group(0), streamed)
+    _write_parts(desk, files)
+
+    tab = backend(desk).read().leads_tab
+
+    assert tab.rows[1][2:5] == (datetime(2024, 12, 3), "#N/A", "12.3 부재")

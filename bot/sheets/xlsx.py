@@ -303,10 +303,28 @@ def _error_cells(xml: bytes) -> dict[int, dict[int, str]]:
     tags = _tags(_prefix(xml))
     for m in tags["error_cell"].finditer(xml):
         ref = _REF.fullmatch(_attrs(m.group(1)).get(b"r", b"").decode())
+        if ref is None:  # a cell without r= (a streaming writer's): its place needs a walk
+            return _walked_error_cells(xml)
         value = tags["v"].search(m.group(2))
-        if ref and value and value.group(1):
+        if value and value.group(1):
             row = found.setdefault(int(ref.group(2)), {})
             row[_column(ref.group(1).encode())] = value.group(1).decode()
+    return found
+
+
+def _walked_error_cells(xml: bytes) -> dict[int, dict[int, str]]:
+    """`_error_cells` by walking every row and cell, for a sheet whose cells lack r=."""
+    found: dict[int, dict[int, str]] = {}
+    try:
+        sheet = SheetXml(xml)
+        cells = sheet.locate({number for number, _ in sheet._row_starts()})
+    except Unsupported:
+        return found  # (a sheet the patcher cannot walk: its errors read as empty)
+    for (row, col), at in cells.items():
+        m = sheet.tags["error_cell"].fullmatch(xml, at.start, at.end)
+        value = m and sheet.tags["v"].search(m.group(2))
+        if value and value.group(1):
+            found.setdefault(row, {})[col] = value.group(1).decode()
     return found
 
 

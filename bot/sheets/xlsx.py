@@ -163,9 +163,10 @@ def _set_attr(m: re.Match[bytes], tag: bytes, name: bytes, value: bytes) -> byte
 
 
 def full_calc_on_load(xml: bytes) -> bytes:
-    """The workbook part with `<calcPr fullCalcOnLoad="1"/>`: Excel and LibreOffice recompute
-    every formula on open, so one over a written cell (a COUNTIF over 진행상황) shows its new
-    result, not the one cached before the write."""
+    """The workbook part with `<calcPr fullCalcOnLoad="1"/>`: Excel recomputes every formula
+    on open, so one over a written cell (a COUNTIF over 진행상황) shows its new result, not the
+    one cached before the write. (LibreOffice 7.4 ignores the flag: it recomputes shared
+    formulas on open but shows a plain formula's cached result until recalculated.)"""
     prefix = _prefix(xml, b"workbook")
     tags = _tags(prefix)
     calc = tags["calc_pr"].search(xml)

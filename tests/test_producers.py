@@ -230,6 +230,7 @@ def _libreoffice_csv(paths: list[Path], folder: Path) -> None:
     subprocess.run(
         [
             "soffice",
+            f"-env:UserInstallation={(folder / 'profile').as_uri()}",  # a profile of its own
             "--headless",
             "--convert-to",
             "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false,false,-1",

@@ -211,15 +211,25 @@ def test_cells_the_bot_creates_keep_their_columns_look_and_text_of_several_lines
     assert added and len(set(added)) == len(added)  # each wrapping format added once
 
 
-def test_a_producer_without_cell_style_xfs_is_written_and_json_stays_clean(tmp_path, capfd):
-    trip_quirks = PRODUCERS["xlsx_stream"]
-    assert not trip_quirks.cell_style_xfs
-    path = build(tmp_path / "stream.xlsx", {LEADS: [["인입일", "진행상황", "비고", "연락처"]],
-                                              "OB 상세": [["OB 날짜", "고객 연락처", "상세내용"]]},
-                 trip_quirks)  # fmt: skip
-    code = main(["reconcile", "--workbook", str(path), "--now", NOW, "--json"])
-    assert code == 0
-    assert json.loads(capfd.readouterr().out)["changes"] == []
+def test_a_file_without_cell_style_xfs_is_written_even_by_openpyxl_and_json_stays_clean(
+    tmp_path, capfd, monkeypatch
+):
+    assert not PRODUCERS["xlsx_stream"].cell_style_xfs
+    path = build(tmp_path / "stream.xlsx", round_trip_sheets(tmp_path), PRODUCERS["xlsx_stream"])
+
+    def unsupported(self, rows):
+        raise xlsx.Unsupported("test: hand the file to openpyxl")
+
+    monkeypatch.setattr(xlsx.SheetXml, "locate", unsupported)
+    capfd.readouterr()
+    code = main(["reconcile", "--workbook", str(path), "--now", NOW, "--json", "--apply"])
+
+    out, err = capfd.readouterr()
+    assert code == 0, err
+    applied = json.loads(out)  # nothing but the JSON document on stdout
+    assert applied["applied"] is True and len(applied["changes"]) > 40
+    assert applied["skipped"] == []
+    assert openpyxl.load_workbook(path)[LEADS]["C3"].value == "종결(중복)"
 
 
 # --- LibreOffice ---------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ import structlog
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
@@ -556,6 +557,8 @@ class WorkbookBackend:
                     _style_new_header(ws, w.row, w.column + 1)
                     added.append((key, w.column))
                 written.append(w)
+        if wb.calculation is None:  # the file had no calcPr
+            wb.calculation = CalcProperties()
         wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached formula results
         return written, skipped, added, functools.partial(_quietly, wb.save)
 

@@ -156,6 +156,30 @@ def test_each_producers_workbook_gets_exactly_the_cells_the_run_reports(round_tr
 
 
 @pytest.mark.parametrize("name", list(PRODUCERS))
+def test_each_producers_workbook_gets_the_same_cells_when_openpyxl_must_write_it(
+    round_trips, name, tmp_path, monkeypatch
+):
+    """The fallback for sheet XML the patcher does not know (a comment in it, UTF-16, ...)."""
+    fast = round_trips[name]
+    path = tmp_path / f"{name}.xlsx"
+    shutil.copy(fast.before, path)
+
+    def unsupported(self, rows):
+        raise xlsx.Unsupported("test: hand the file to openpyxl")
+
+    monkeypatch.setattr(xlsx.SheetXml, "locate", unsupported)
+    journal = str(tmp_path / "movebot.db")
+    applied = reconcile(path, "--apply", "--journal", journal)
+
+    assert applied["changes"] == fast.applied["changes"] and applied["skipped"] == []
+    before, after = openpyxl_cells(fast.before), openpyxl_cells(path)
+    written = fast.written
+    assert {k: after.get(k) for k in written} == {k: v or None for k, v in written.items()}
+    assert unwritten(after, written) == unwritten(before, written)
+    assert reconcile(path, "--journal", journal)["changes"] == []
+
+
+@pytest.mark.parametrize("name", list(PRODUCERS))
 def test_bot_note_column_lands_right_of_everything_staff_use_merged_blocks_included(
     round_trips, name
 ):

@@ -17,7 +17,7 @@ demo: $(BIN)/movebot
 lint: $(BIN)/movebot
 	$(BIN)/ruff check bot rules tests benchmarks
 	$(BIN)/ruff format --check bot rules tests benchmarks
-	$(BIN)/mypy rules
+	$(BIN)/mypy  # bot, rules, benchmarks, tests: `files` in pyproject.toml
 
 test: lint
 	$(BIN)/pytest

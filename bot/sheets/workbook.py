@@ -607,7 +607,8 @@ def _write_only_cell(ws: Any, value: CellValue) -> Any:
             cell.number_format = _DATE_FORMAT
         return cell
     if isinstance(value, date):
-        cell = WriteOnlyCell(ws, value)
+        # openpyxl takes dates (cell.TIME_TYPES); types-openpyxl leaves `date` out of the value.
+        cell = WriteOnlyCell(ws, value)  # type: ignore[arg-type]
         cell.number_format = _DATE_FORMAT
         return cell
     return value

@@ -81,8 +81,9 @@ class Package:
         strings = reader.package.find(SHARED_STRINGS)
         self._strings_part = strings.PartName[1:] if strings is not None else None
         self._strings: list[str] | None = None
-        self.dates = frozenset(reader.wb._date_formats)
-        self.durations = frozenset(reader.wb._timedelta_formats)
+        # Private Workbook attributes that types-openpyxl does not declare.
+        self.dates = frozenset(reader.wb._date_formats)  # type: ignore[attr-defined]
+        self.durations = frozenset(reader.wb._timedelta_formats)  # type: ignore[attr-defined]
         self.epoch = reader.wb.epoch
 
     @property

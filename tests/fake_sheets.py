@@ -1084,8 +1084,9 @@ class FakeSheetsAPI:
             ((kind, spec),) = req.items()
             self._sheet_request(book, i, kind, spec, apply=False)
         replies = [
-            self._sheet_request(book, i, *next(iter(req.items())), apply=True)
+            self._sheet_request(book, i, kind, spec, apply=True)
             for i, req in enumerate(requests_)
+            for kind, spec in req.items()  # exactly one, checked above
         ]
         return {"spreadsheetId": book.spreadsheet_id, "replies": replies}
 

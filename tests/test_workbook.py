@@ -17,6 +17,7 @@ from filelock import FileLock
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.errors import BadInput, MissingHeader, MissingTab, UserError
 from bot.sheets import workbook, xlsx
@@ -42,7 +43,7 @@ LEAD_ROWS = [
 # OB 상세 keeps a title and a blank row above its headers (header row 3).
 OB_TOP = [["OB 상세 — 12월"], []]
 OB_HEADERS = ["고객 연락처", "OB 날짜", "상세내용", "담당 업체", "직원 메모"]
-OB_ROWS = [
+OB_ROWS: list[list[CellValue]] = [
     ["010-5373-4269", datetime(2024, 12, 3, 10, 0), "견적 안내", "한빛이사"],
     [],  # a blank row staff left between calls
     [1053734270, date(2024, 12, 4), "부재", None, "재통화"],
@@ -298,6 +299,7 @@ def _varied_workbook(path: Path) -> None:
     """Every kind of cell the desk's files hold, written by openpyxl (inline strings)."""
     wb = openpyxl.Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one tab; the stubs allow None
     ws.title = "이사 관리자"
     ws.append(["인입일", "진행상황", "비고", "연락처", "금액", "확인", "합계"])
     ws.append([datetime(2024, 12, 2, 15, 19, 7), "부재", "a & b <c>\n둘째 줄", 1053734269, 2.5])
@@ -305,7 +307,7 @@ def _varied_workbook(path: Path) -> None:
     ws.append([])
     ws.append(["12.4", "#N/A", "", None, -3.25e-5, False, "=SUM(E2:E3)"])
     ws["H5"] = "추가"
-    ws["B6"] = CellRichText([TextBlock(InlineFont(b=True), "굵게"), " 보통"])
+    ws["B6"] = CellRichText(TextBlock(InlineFont(b=True), "굵게"), " 보통")
     ws["A7"] = datetime(1900, 1, 1, 12, 0)
     ws.merge_cells("C6:D7")
     ob = wb.create_sheet("OB 상세")
@@ -677,6 +679,7 @@ def test_clearing_a_bot_note_empties_the_cell(tmp_path):
 def _formula_and_merged_desk(path: Path) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one tab; the stubs allow None
     ws.title = "이사 관리자"
     ws.append(["인입일", "진행상황", "비고", "연락처"])
     ws.append([datetime(2024, 12, 2, 9, 0), "부재", '=B2&" 재통화"', "010-1000-0001"])

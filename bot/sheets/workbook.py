@@ -552,7 +552,8 @@ class WorkbookBackend:
                 if "\n" in w.new:
                     alignment = copy(cell.alignment)
                     alignment.wrap_text = True
-                    cell.alignment = alignment
+                    # copy() of a StyleProxy is its Alignment; the stubs say StyleProxy.
+                    cell.alignment = alignment  # type: ignore[assignment]
                 if tab.creates_note_column(w):
                     _style_new_header(ws, w.row, w.column + 1)
                     added.append((key, w.column))
@@ -802,7 +803,8 @@ def _write_only_cell(ws: Any, value: CellValue) -> Any:
             cell.number_format = _DATE_FORMAT
         return cell
     if isinstance(value, date):
-        cell = WriteOnlyCell(ws, value)
+        # openpyxl takes dates (cell.TIME_TYPES); types-openpyxl leaves `date` out of the value.
+        cell = WriteOnlyCell(ws, value)  # type: ignore[arg-type]
         cell.number_format = _DATE_FORMAT
         return cell
     return value

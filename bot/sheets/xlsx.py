@@ -69,7 +69,8 @@ class Package:
             reader.read_workbook()
         self.archive = reader.archive
         self.workbook_part: str = reader.parser.workbook_part_name
-        styles = [r.target for r in reader.parser.rels.values() if r.Type.endswith("/styles")]
+        rels = reader.parser.rels.values()  # type: ignore[attr-defined]  # a dict; stubs: a list
+        styles = [r.target for r in rels if r.Type.endswith("/styles")]
         self.styles_part: str | None = styles[0] if styles else None
         self.titles: list[str] = []
         self.parts: dict[str, str] = {}  # worksheet title -> XML part

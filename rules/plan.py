@@ -14,12 +14,14 @@ from datetime import datetime
 from itertools import chain
 
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, NOTE_RULE, RULES
+from rules.blocked import write_blocked
 from rules.context import Context
 from rules.edits import Edits
 from rules.model import Change, Finding, Lead, ObCall, Plan, SheetKey, Snapshot
 from rules.parse import parse_desk, with_cell
 from rules.registry import Rule, Scope
 from rules.settings import Mode, RuleSettings
+from rules.text import appended
 from rules.values import KST
 
 
@@ -94,24 +96,20 @@ def _run(
         except Exception as error:  # noqa: BLE001 - a rule's bug must not stop the run
             edits.rollback(mark)
             found.append(_crash(rule, item, error))
+        blocked = edits.take_blocked()
+        if blocked:  # write.blocked: the call's other changes are dropped with the write
+            edits.rollback(mark)
+            found.extend(blocked)
     return found
-
-
-def _added(change: Change) -> str:
-    return (
-        change.new[len(change.old.rstrip()) :].lstrip(", \n")
-        if change.new.startswith(change.old.rstrip())
-        else change.new
-    )
 
 
 def _suggestion(change: Change) -> Finding:
     if change.field == "status":
         text = f"진행상황 '{change.new}'(으)로 변경 제안 — {change.reason}"
     elif change.field == "remarks":
-        text = f"비고 추가 제안: {_added(change)}"
+        text = f"비고 추가 제안: {appended(change.old, change.new)}"
     else:
-        text = f"예비번호 추가 제안: {_added(change)}"
+        text = f"예비번호 추가 제안: {appended(change.old, change.new)}"
     return Finding(change.sheet, change.row, change.rule, text, fingerprint=change.fingerprint)
 
 
@@ -129,6 +127,10 @@ def _apply(
         out[i] = with_cell(out[i], c.field, c.new)
         changed.append(i)
     return (leads if out is None else tuple(out)), changed
+
+
+def _note_column(snapshot: Snapshot, sheet: SheetKey) -> int:
+    return snapshot.tab(sheet).columns.get("bot_note", -1)
 
 
 def plan(
@@ -150,7 +152,7 @@ def plan(
         if mode == "off":
             continue
         edits = Edits(rule.id)
-        found = _run(rule, ctx, edits, calls) + edits.refused
+        found = _run(rule, ctx, edits, calls)
         if mode == "apply":
             leads, changed = _apply(leads, edits.changes, position)
             ctx = ctx.after(leads, changed)  # the next rule sees the sheet as this one left it
@@ -166,7 +168,12 @@ def plan(
     new_columns: list[tuple[SheetKey, int]] = []
     if BOT_NOTE not in hidden and mode_of(BOT_NOTE, settings) == "apply":
         note_changes, new_columns = NOTE_RULE.check(snapshot, leads, obs, findings, bot_note_header)
-        changes.extend(note_changes)
+        for c in note_changes:
+            why = snapshot.tab(c.sheet).blocked.get((c.row, _note_column(snapshot, c.sheet)))
+            if why is None:
+                changes.append(c)
+            else:  # shown in alerts: the row's own 봇 확인 cannot hold it
+                findings.append(write_blocked(c.sheet, c.row, c.fingerprint, c.field, why))
     return Plan(
         snapshot=snapshot,
         now=local_now,

@@ -30,3 +30,8 @@ def stands_in(text: str, cell: str) -> bool:
     """Whether `text` stands in `cell`, whitespace ignored: `squash(text) in squash(cell)`
     (the text as it was written is found without squashing either)."""
     return text in cell or squash(text) in squash(cell)
+
+
+def appended(old: str, new: str) -> str:
+    """What an append added to a cell: `new` without the `old` it starts with."""
+    return new[len(old.rstrip()) :].lstrip(", \n") if new.startswith(old.rstrip()) else new

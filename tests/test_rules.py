@@ -616,8 +616,8 @@ def test_a_note_is_never_appended_to_a_remarks_cell_holding_a_date():
     after = run(snap)
     assert "remarks" not in {c.field for c in after.plan.changes}
     assert after.findings(2) == [
-        "ob.sync: 비고 칸이 날짜·숫자 형식이라 덧붙이지 못함: '12.2 OB 재통화 요청' — 칸 서식을 "
-        "텍스트로 바꿔 주세요"
+        "write.blocked: 비고가 날짜·숫자 형식 셀이라 봇이 쓸 수 없음 — 칸 서식을 텍스트로 "
+        "바꿔 주세요 (쓰려던 내용: 12.2 OB 재통화 요청)"
     ]
 
 

@@ -77,6 +77,10 @@ class Package:
         1-based row -> 0-based column -> the error as the cell shows it."""
         return _error_cells(self.archive.read(self.parts[title]))
 
+    def formulas(self, title: str) -> set[tuple[int, int]]:
+        """The tab's cells holding a formula: (1-based row, 0-based column)."""
+        return _formula_cells(self.archive.read(self.parts[title]))
+
 
 @functools.cache
 def _tags(prefix: bytes) -> dict[str, re.Pattern[bytes]]:
@@ -178,6 +182,24 @@ def _error_cells(xml: bytes) -> dict[int, dict[int, str]]:
         if ref and value and value.group(1):
             row = found.setdefault(int(ref.group(2)), {})
             row[_column(ref.group(1).encode())] = value.group(1).decode()
+    return found
+
+
+def _formula_cells(xml: bytes) -> set[tuple[int, int]]:
+    """(1-based row, 0-based column) of each cell holding a formula (`<f>`) in the sheet XML;
+    a cell without `r=` is left to the writer, which refuses a formula cell anyway."""
+    found: set[tuple[int, int]] = set()
+    prefix = _prefix(xml)
+    f_open, c_open = b"<" + prefix + b"f", b"<" + prefix + b"c"
+    at = xml.find(f_open)
+    while at >= 0:
+        if xml[at + len(f_open) : at + len(f_open) + 1] in (b">", b"/", b" ", b"\t", b"\n"):
+            start = xml.rfind(c_open, 0, at)
+            end = xml.find(b">", start)
+            ref = _REF.fullmatch(_attrs(xml[start + len(c_open) : end]).get(b"r", b"").decode())
+            if start >= 0 and ref:
+                found.add((int(ref.group(2)), _column(ref.group(1).encode())))
+        at = xml.find(f_open, at + 1)
     return found
 
 

@@ -405,7 +405,7 @@ def test_run_worker_polls_journals_alerts_and_sends_the_digest(tmp_path, book):
     assert titles[0].startswith("movebot 점검 결과") and titles[1].startswith(
         "movebot 오늘의 할 일"
     )
-    with Journal(Path(tmp_path / "movebot.db")) as journal:
+    with Journal(tmp_path / "desk.movebot.db") as journal:
         (run,) = journal.runs()
         assert run.outcome == "ok" and run.written > 0
     assert any(e["event"] == "rule" for e in logs)

@@ -62,6 +62,10 @@ def fingerprint(tab: Tab, index: int) -> str:
     return "|".join(_fingerprint_part(tab.cell(index, f)) for f in FINGERPRINT_FIELDS[tab.key])
 
 
+def _blank(value: CellValue) -> bool:
+    return value is None or (type(value) is str and not value.strip())
+
+
 def _blocked(
     remarks: CellValue,
     alt_phones: CellValue,
@@ -278,6 +282,14 @@ def parse_leads(
             alt_phones, unreadable = values.parse_phones(alt_raw)
             if unreadable:
                 alt_phones += tuple(_unreadable_phone(part) for part in unreadable)
+        if (
+            intake_at is None
+            and not status_text.strip()
+            and _blank(row[c_phone])
+            and _blank(alt_raw)
+        ):
+            r.problems.clear()  # a divider staff typed between blocks (`▼ 3월 인입분`): no lead
+            continue
         leads.append(
             Lead(
                 row=sheet_row,

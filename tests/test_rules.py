@@ -630,3 +630,12 @@ def test_a_row_holding_only_an_old_bot_note_is_no_lead():
 def test_a_passed_move_date_of_another_year_shows_its_year():
     after = run(desk([lead(status="장기요청", move_date="2024-11-30")]), now="2025-02-01 09:00")
     assert after.findings(2) == ["longterm.past: 이사예정일 지남 (2024.11.30) — 장기요청 정리 필요"]
+
+
+def test_a_divider_row_staff_typed_between_blocks_gets_no_finding_and_no_write():
+    divider = {"intake_at": "▼ 3월 인입분"}
+    snap = desk([lead(status="견적진행"), divider, lead(status="견적진행", phone="010-2000-1002")])
+    after = run(snap)
+    assert after.findings(3) == []
+    assert 3 not in {c.row for c in after.plan.changes}
+    assert [lead.row for lead in after.plan.desk.leads] == [2, 4]

@@ -11,6 +11,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.runner import RunOutcome, UndoOutcome
 from rules.model import Change, Finding, Plan, Skipped
+from rules.notes import INFO_MARK
 
 FIELD_LABELS = {
     "status": "진행상황",
@@ -149,7 +150,7 @@ def render_text(outcome: RunOutcome, source: str) -> str:
             _sheet(plan, f.sheet),
             f"행 {f.row}",
             f.rule,
-            ("" if f.severity == "action" else "(참고) ") + f.message,
+            ("" if f.severity == "action" else INFO_MARK) + f.message,
         ]
         for f in plan.findings
     ) or ["  (none)"]

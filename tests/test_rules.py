@@ -639,3 +639,13 @@ def test_a_divider_row_staff_typed_between_blocks_gets_no_finding_and_no_write()
     assert after.findings(3) == []
     assert 3 not in {c.row for c in after.plan.changes}
     assert [lead.row for lead in after.plan.desk.leads] == [2, 4]
+
+
+def test_a_suggestion_in_the_bot_note_keeps_the_reference_mark_alerts_show():
+    snap = desk(
+        [
+            lead(intake="2024-12-02 15:13", phone="010-1111-2222"),
+            lead(intake="2024-12-03 10:00", phone="010-3333-4444"),
+        ]
+    )
+    assert run(snap).note(3) == "(참고) 같은 고객일 수 있음, 행 2 (이름·이사예정일·주소 같음)"

@@ -673,6 +673,7 @@ class _Failure:
     kind: str | None
     html: bool
     retry_after: int | None = None
+    message: str | None = None  # Google's message, instead of the usual one for the status
 
 
 @dataclass
@@ -713,11 +714,15 @@ class FakeSheetsAPI:
         times: int = 1,
         html: bool | None = None,
         retry_after: int | None = None,
+        message: str | None = None,
     ) -> None:
         """Answer the next `times` requests of `kind` (any Sheets request when None; "token"
-        for the token endpoint) with `status`. A 502 comes as Google's HTML page by default."""
+        for the token endpoint) with `status` (and `message`, when given). A 502 comes as
+        Google's HTML page by default."""
         is_html = status == 502 if html is None else html
-        self.failures.extend(_Failure(status, kind, is_html, retry_after) for _ in range(times))
+        self.failures.extend(
+            _Failure(status, kind, is_html, retry_after, message) for _ in range(times)
+        )
 
     def before(self, kind: str, action: Callable[[FakeSheetsAPI], None]) -> None:
         """Run `action(self)` once, just before the next `kind` request is served."""
@@ -779,7 +784,9 @@ class FakeSheetsAPI:
             408: "The request timed out.",
         }
         code = failure.status
-        message = messages.get(code, "Internal error encountered." if code >= 500 else "Error")
+        message = failure.message or messages.get(
+            code, "Internal error encountered." if code >= 500 else "Error"
+        )
         body = {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code)}}
         return self._json(code, body, extra)
 

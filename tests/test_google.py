@@ -253,6 +253,26 @@ def test_403_names_the_service_account_to_share_with(fake, sa_key):
     assert caught.value.exit_code == 2
 
 
+def test_403_for_missing_scopes_says_to_grant_the_scope_not_to_share_the_sheet(fake, sa_key):
+    add_desk(fake)
+    fake.fail(403, message="Request had insufficient authentication scopes.")
+    with pytest.raises(SheetUnavailable) as caught:
+        make_backend(sa_key).read()
+    message = str(caught.value)
+    assert "https://www.googleapis.com/auth/spreadsheets" in message and "scope" in message
+    assert "Share" not in message
+    assert caught.value.exit_code == 2
+
+
+def test_403_without_a_service_account_reads_without_a_doubled_word(fake, sa_key, monkeypatch):
+    monkeypatch.setattr(GoogleBackend, "service_account_email", property(lambda self: None))
+    add_desk(fake, shared_with={"someone@example.com"})
+    with pytest.raises(SheetUnavailable) as caught:
+        make_backend(sa_key).read()
+    assert "Share the sheet with the Google account movebot uses as an Editor" in str(caught.value)
+    assert " as as " not in str(caught.value)
+
+
 def test_404_names_the_spreadsheet_id(fake, sa_key):
     add_desk(fake)
     other = "1ZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZZ"

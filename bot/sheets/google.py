@@ -486,8 +486,16 @@ class GoogleBackend:
                     f"the credentials ({message}). Enable 'Google Sheets API' in that project "
                     "(APIs & Services > Library), wait a minute, and run again."
                 )
+            if "insufficient authentication scopes" in message.lower():
+                return SheetUnavailable(
+                    f"The credentials movebot uses ({self._credentials_source or 'the default'})"
+                    f" were not granted the Google Sheets scope (403: {message}). Use a "
+                    "service-account key (source.credentials), or sign in again with `gcloud "
+                    "auth application-default login --scopes="
+                    f"{SCOPES[0]},https://www.googleapis.com/auth/cloud-platform`."
+                )
             email = self.service_account_email
-            who = f"the service account {email}" if email else "the Google account movebot runs as"
+            who = f"the service account {email}" if email else "the Google account movebot uses"
             return SheetUnavailable(
                 f"Google Sheets refused access to spreadsheet {sid} while {what} it (403: "
                 f"{message or 'permission denied'}). Share the sheet with {who} as an Editor "

@@ -69,6 +69,6 @@ def test_readme_opens_with_the_two_commands():
 
 def test_every_workbook_a_readme_example_names_is_the_one_make_demo_writes():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    named = set(re.findall(r"--workbook (\S+)", text))
+    named = set(re.findall(r"--workbook ([\w./-]+\.xlsx)", text))
     assert named == {"examples/desk.xlsx"}
     assert build_parser().parse_args(["demo"]).path == "examples/desk.xlsx"  # what make demo runs

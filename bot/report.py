@@ -12,13 +12,7 @@ from openpyxl.utils import get_column_letter
 from bot.runner import RunOutcome, UndoOutcome
 from rules.model import Change, Finding, Plan, Skipped
 from rules.notes import INFO_MARK
-
-FIELD_LABELS = {
-    "status": "진행상황",
-    "remarks": "비고",
-    "alt_phones": "예비번호",
-    "bot_note": "봇 확인",
-}
+from rules.text import FIELD_LABELS
 
 
 def _sheet(plan: Plan, key: str) -> str:
@@ -186,13 +180,17 @@ def render_undo(outcome: UndoOutcome) -> str:
         for w in outcome.restores
     ) or ["  (none)"]
     for w, why in outcome.kept:
-        lines.append(f"  kept {snapshot.tab(w.sheet).title} 행 {w.row} {w.field}: {why}")
+        lines.append(
+            f"  kept {snapshot.tab(w.sheet).title} 행 {w.row} "
+            f"{FIELD_LABELS.get(w.field, w.field)}: {why}"
+        )
     lines.append("")
     if not outcome.applied:
         lines.append("Preview: nothing was written. Add --apply to restore these cells.")
     elif outcome.result is not None:
         r = outcome.result
-        lines.append(f"Applied: {len(r.written)} cells restored, {len(r.skipped)} kept.")
+        kept = len(outcome.kept) + len(r.skipped)
+        lines.append(f"Applied: {len(r.written)} cells restored, {kept} kept.")
         for s in r.skipped:
             w = s.write
             lines.append(

@@ -18,11 +18,13 @@ from bot.alerts import send_failure_alert, send_run_alert
 from bot.config import Settings
 from bot.engine import plan
 from bot.errors import BadInput, MovebotError, UserError
-from bot.journal import JournaledWrite, new_run_id
+from bot.journal import new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
 from bot.sheets.google import spreadsheet_id
-from rules.model import CellWrite, Plan, Snapshot, WriteResult
+from bot.sheets.verify import settle
+from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
+from rules.text import FIELD_LABELS
 
 log = structlog.get_logger("movebot.run")
 
@@ -42,7 +44,7 @@ class UndoOutcome:
     undo_of: str
     snapshot: Snapshot
     restores: tuple[CellWrite, ...]  # cells that still hold the run's value
-    kept: tuple[tuple[JournaledWrite, str], ...] = field(default_factory=tuple)  # and why not
+    kept: tuple[tuple[CellWrite, str], ...] = field(default_factory=tuple)  # and why not
     applied: bool = False
     result: WriteResult | None = None
 
@@ -239,23 +241,29 @@ def _alert_failure(
         log.warning("alert.failed", error=type(alert_error).__name__)
 
 
+UNDO_EDITED = "실행 뒤 직원이 바꾼 값이라 그대로 둠 ({fields})"
+
+
 def plan_undo(backend: SheetBackend, journal: Journal, undo_of: str, now: datetime) -> UndoOutcome:
-    """The cells run `undo_of` wrote that still hold its value, each with the write that
-    restores it. A 봇 확인 header the run created stays (its cells are emptied)."""
-    writes = journal.writes_of(undo_of)
+    """The cells run `undo_of` wrote that the undo would restore — those that still hold the
+    value it left, found as the write finds them — and the ones it keeps, with why. A 봇 확인
+    header the run created stays (its cells are emptied)."""
     snapshot = backend.read()
     restores: list[CellWrite] = []
-    kept: list[tuple[JournaledWrite, str]] = []
-    for w in writes:
+    kept: list[tuple[CellWrite, str]] = []
+    for w in journal.writes_of(undo_of):
         tab = snapshot.tab(w.sheet)
         if w.row == tab.header_row:
             continue  # the 봇 확인 header stays
         column = tab.columns.get(w.field)
         if column is None:
-            kept.append((w, f"'{w.field}' 열이 시트에 없음"))
+            kept.append((w.reverse(), f"'{FIELD_LABELS[w.field]}' 열이 시트에 없음"))
             continue
         restores.append(replace(w.reverse(), column=column))  # where the column is now
-    return UndoOutcome(new_run_id(now), undo_of, snapshot, tuple(restores), tuple(kept))
+    tabs = {key: snapshot.tab(key) for key in (LEADS, OB)}
+    landing, skipped = settle(restores, tabs, edited=UNDO_EDITED)
+    kept += [(s.write, s.reason) for s in skipped]
+    return UndoOutcome(new_run_id(now), undo_of, snapshot, tuple(landing), tuple(kept))
 
 
 def undo(

@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+# The columns the bot writes, as staff call them.
+FIELD_LABELS = {
+    "status": "진행상황",
+    "remarks": "비고",
+    "alt_phones": "예비번호",
+    "bot_note": "봇 확인",
+}
+
 
 def md(d: date | datetime) -> str:
     """The desk's short date: `12.2`."""

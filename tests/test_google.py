@@ -495,7 +495,7 @@ def test_a_column_inserted_between_read_and_write_skips_the_writes_under_it(fake
     result = backend.write(snap, writes)
 
     assert not result.written
-    assert result.skipped[0].reason == COLUMN_MOVED.format(fields="status")
+    assert result.skipped[0].reason == COLUMN_MOVED.format(fields="진행상황")
     assert lead_tab.get("C6") is None and lead_tab.get("D6") is None
 
 

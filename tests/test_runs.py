@@ -71,7 +71,7 @@ def test_undo_restores_the_cells_a_run_wrote_and_keeps_what_staff_changed_since(
 
     code, out = cli(capsys, "undo", run_id, "--workbook", str(book), "--apply")
     assert code == 0
-    assert "실행 중 직원이 셀을 수정함" in out
+    assert "행 4 진행상황: 실행 뒤 직원이 바꾼 값이라 그대로 둠 (진행상황)" in out
     assert cell(book, 9, "진행상황") == original[9] == "장기요청"
     assert cell(book, 3, "진행상황") in (None, original[3])
     assert cell(book, 4, "진행상황") == "견적진행"  # the person's value stays
@@ -199,3 +199,20 @@ def test_history_shows_each_runs_source_and_when_it_really_ran_beside_its_clock(
     assert code == 0
     assert "2024-12-04 18:00 KST (--now; run at " in out
     assert str(book.resolve()) in out
+
+
+def test_the_undo_preview_promises_only_the_cells_the_apply_restores(book, capsys):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    run_id = history(capsys, "--workbook", str(book))[0]["id"]
+    wb = openpyxl.load_workbook(book)
+    wb["이사 관리자"].cell(row=4, column=3).value = "견적진행"  # staff work row 4 since
+    wb.save(book)
+
+    _, preview = cli(capsys, "undo", run_id, "--workbook", str(book))
+    _, applied = cli(capsys, "undo", run_id, "--workbook", str(book), "--apply")
+
+    promised = preview.split("Would restore (")[1].split(" cells)")[0]
+    assert f"Restored ({promised} cells)" in applied
+    assert f"Applied: {promised} cells restored, 2 kept." in applied
+    assert "행 4 진행상황" not in preview.split("kept")[0]  # not among the promised cells
+    assert "실행 중" not in preview and "(remarks)" not in preview

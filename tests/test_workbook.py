@@ -566,7 +566,7 @@ def test_a_row_whose_cell_no_longer_holds_the_planned_from_value_is_skipped_whol
 
     assert result.written == (fine,)
     assert {(s.write.row, s.reason) for s in result.skipped} == {
-        (2, "실행 중 직원이 셀을 수정함 (status)")
+        (2, "읽은 뒤 직원이 셀을 수정함 (진행상황)")
     }
     reread = backend(desk).read().leads_tab
     assert (reread.cell(0, "status"), reread.cell(0, "remarks")) == ("상담요청", None)
@@ -641,7 +641,7 @@ def test_a_write_to_a_column_that_does_not_hold_its_field_is_refused(desk):
     result = backend(desk).write(snap, [wrong])
 
     assert [s.reason for s in result.skipped] == [
-        "열 위치가 계획과 다름 (remarks) — 다음 실행에서 다시 시도"
+        "열 위치가 계획과 다름 (비고) — 다음 실행에서 다시 시도"
     ]
 
 

@@ -71,7 +71,8 @@ def test_undo_restores_the_cells_a_run_wrote_and_keeps_what_staff_changed_since(
 
     code, out = cli(capsys, "undo", run_id, "--workbook", str(book), "--apply")
     assert code == 0
-    assert "행 4 진행상황: 실행 뒤 직원이 바꾼 값이라 그대로 둠 (진행상황)" in out
+    kept = " ".join(out.split("Kept as they are")[1].split())
+    assert "행 4 진행상황 실행 뒤 직원이 바꾼 값이라 그대로 둠 (진행상황)" in kept
     assert cell(book, 9, "진행상황") == original[9] == "장기요청"
     assert cell(book, 3, "진행상황") in (None, original[3])
     assert cell(book, 4, "진행상황") == "견적진행"  # the person's value stays
@@ -214,5 +215,6 @@ def test_the_undo_preview_promises_only_the_cells_the_apply_restores(book, capsy
     promised = preview.split("Would restore (")[1].split(" cells)")[0]
     assert f"Restored ({promised} cells)" in applied
     assert f"Applied: {promised} cells restored, 2 kept." in applied
-    assert "행 4 진행상황" not in preview.split("kept")[0]  # not among the promised cells
+    promised_rows = preview.split("Kept as they are")[0]
+    assert "이사 관리자 행 4\n" not in promised_rows  # row 4 is not among the promised cells
     assert "실행 중" not in preview and "(remarks)" not in preview

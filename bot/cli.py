@@ -130,6 +130,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     with app_from(args) as app:
+        if sys.stdout.isatty():  # a person watching: a line for each job
+            return run_worker(app, say=print)
         return run_worker(app)
 
 

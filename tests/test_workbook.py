@@ -618,6 +618,23 @@ def test_a_new_bot_note_column_gets_its_header_after_the_last_used_column(
     assert ws.column_dimensions["H"].width == 40
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_autofilter_is_extended_over_a_new_bot_note_column(tmp_path, monkeypatch, fast):
+    path = tmp_path / "desk.xlsx"
+    make_desk(path)
+    wb = openpyxl.load_workbook(path)
+    wb["이사 관리자"].auto_filter.ref = "A1:G4"  # staff filter every column they use
+    wb.save(path)
+    if not fast:
+        slow(monkeypatch)
+    snap = backend(path).read()
+    header = CellWrite("leads", 1, 7, "bot_note", "", "봇 확인", "", ("bot.note",))
+
+    backend(path).write(snap, [header])
+
+    assert openpyxl.load_workbook(path)["이사 관리자"].auto_filter.ref == "A1:H4"
+
+
 def test_a_bot_note_header_over_a_column_staff_use_is_refused_with_its_notes(desk):
     snap = backend(desk).read()  # a plan putting 봇 확인 over 고객명 (column F), full of names
     header = CellWrite("leads", 1, 5, "bot_note", "고객명", "봇 확인", "", ("bot.note",))

@@ -50,7 +50,15 @@ from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
 from bot.lock import SheetLock
 from bot.sheets.layout import TabSpec, find_columns
 from bot.sheets.verify import settle
-from bot.sheets.xlsx import Package, SheetXml, Unsupported, in_merged, plain_value, rezip
+from bot.sheets.xlsx import (
+    Package,
+    SheetXml,
+    Unsupported,
+    filter_over_new_column,
+    in_merged,
+    plain_value,
+    rezip,
+)
 from rules.blocked import FORMULA, MERGED
 from rules.model import (
     LEADS,
@@ -477,6 +485,11 @@ class WorkbookBackend:
                     cell.data_type = "s"  # text, never a formula or an error code
                 if tab.creates_note_column(w):
                     _style_new_header(ws, w.row, w.column + 1)
+                    wider = ws.auto_filter.ref and filter_over_new_column(
+                        ws.auto_filter.ref, w.row, w.column
+                    )
+                    if wider:
+                        ws.auto_filter.ref = wider
                     added.append((key, w.column))
                 written.append(w)
         wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached formula results

@@ -41,6 +41,7 @@ __all__ = [
     "Package",
     "SheetXml",
     "Unsupported",
+    "filter_over_new_column",
     "in_merged",
     "plain_value",
     "rezip",
@@ -109,6 +110,7 @@ def _tags(prefix: bytes) -> dict[str, re.Pattern[bytes]]:
         "f": element(b"f"),
         "v": text(b"v"),
         "dimension": pattern(rb"<~dimension\b([^>]*?)/?>"),
+        "auto_filter": pattern(rb"<~autoFilter\b([^>]*?)/?>"),
         "cols": pattern(rb"<~cols\b[^>]*>(.*?)</~cols\s*>"),
         "col": pattern(rb"<~col\b([^>]*?)/?>"),
     }
@@ -335,6 +337,7 @@ class SheetXml:
         head = self._dimension(xml[: self.data_start], edits)
         if new_column is not None:
             head = self._width(head, new_column, new_column_width)
+            pieces[-1] = self._filter(pieces[-1], new_column, header_row)
         pieces[0] = head
         return b"".join(pieces)
 
@@ -378,6 +381,18 @@ class SheetXml:
         new = b"<" + self.prefix + b'dimension ref="' + ref.encode() + b'"/>'
         return head[: m.start()] + new + head[m.end() :]
 
+    def _filter(self, tail: bytes, column: int, header_row: int) -> bytes:
+        """The sheet's autofilter extended over a new 봇 확인 column it ends next to."""
+        m = self.tags["auto_filter"].search(tail)
+        if m is None:
+            return tail
+        ref = _attrs(m.group(1)).get(b"ref", b"").decode()
+        wider = filter_over_new_column(ref, header_row, column)
+        if wider is None:
+            return tail
+        tag = m.group(0).replace(f'"{ref}"'.encode(), f'"{wider}"'.encode(), 1)
+        return tail[: m.start()] + tag + tail[m.end() :]
+
     def _width(self, head: bytes, column: int, width: int) -> bytes:
         """Give a new column a width, unless a <col> already covers it."""
         p = self.prefix
@@ -408,6 +423,19 @@ def _cell_xml(prefix: bytes, col: int, row: int, style: bytes | None, text: str)
         return (b'<~c r="%s"%s/>' % (ref, s)).replace(b"~", prefix) if style else b""
     template = b'<~c r="%s"%s t="inlineStr"><~is><~t xml:space="preserve">%s</~t></~is></~c>'
     return template.replace(b"~", prefix) % (ref, s, _xml_text(text))
+
+
+def filter_over_new_column(ref: str, header_row: int, column: int) -> str | None:
+    """An autofilter range (`A1:E40`) extended to 0-based `column` when it filters the header
+    row and ends just left of it; None when it is to stay as it is."""
+    ends = [_REF.fullmatch(part) for part in ref.split(":")]
+    if len(ends) != 2 or not all(ends):
+        return None
+    first, last = ends
+    assert first is not None and last is not None
+    if int(first.group(2)) != header_row or _column(last.group(1).encode()) != column - 1:
+        return None
+    return f"{first.group(1)}{first.group(2)}:{get_column_letter(column + 1)}{last.group(2)}"
 
 
 def in_merged(ranges: Sequence[tuple[int, int, int, int]], row: int, col: int) -> bool:

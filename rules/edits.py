@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from rules.blocked import write_blocked
 from rules.model import Change, Finding, Lead
 from rules.text import appended, stands_in
@@ -29,7 +31,7 @@ class Edits:
         text: str = getattr(lead, _CELL_OF[field])
         return text
 
-    def _write(self, lead: Lead, field: str, new: str, reason: str) -> None:
+    def _write(self, lead: Lead, field: str, new: str, reason: str, on: date | None = None) -> None:
         old = self.value(lead, field)
         if new == old:
             return
@@ -42,7 +44,16 @@ class Edits:
                 return
         self.changes.append(
             Change(
-                "leads", lead.row, field, old, new, self.rule, reason, lead.fingerprint, self.group
+                "leads",
+                lead.row,
+                field,
+                old,
+                new,
+                self.rule,
+                reason,
+                lead.fingerprint,
+                self.group,
+                on,
             )
         )
         self._current[(lead.row, field)] = new
@@ -50,15 +61,18 @@ class Edits:
     def set_status(self, lead: Lead, status: str, reason: str) -> None:
         self._write(lead, "status", status, reason)
 
-    def append(self, lead: Lead, field: str, text: str, reason: str) -> bool:
+    def append(
+        self, lead: Lead, field: str, text: str, reason: str, on: date | None = None
+    ) -> bool:
         """Append `text` on a new line of the cell, unless it already stands there
         (whitespace ignored): the bot's own notes are recognisable, so a second run adds
-        nothing. Returns whether it appended."""
+        nothing. `on` is the day of what the line records (the run puts one run's lines in a
+        cell in date order). Returns whether it appended."""
         old = self.value(lead, field)
         if stands_in(text, old):
             return False
         sep = ("\n" if field == "remarks" else ", ") if old.strip() else ""
-        self._write(lead, field, old.rstrip() + sep + text if sep else text, reason)
+        self._write(lead, field, old.rstrip() + sep + text if sep else text, reason, on)
         return True
 
     def checkpoint(self) -> int:

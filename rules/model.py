@@ -212,6 +212,7 @@ class Change:
     reason: str  # Korean, one line
     fingerprint: str = ""
     group: int = 0  # changes one rule made in one go (on one or several rows) share a group
+    on: date | None = None  # an appended line: the day of what it records (None: the run's)
 
 
 @dataclass(frozen=True, slots=True)

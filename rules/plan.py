@@ -9,8 +9,10 @@ output plans zero changes.
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from itertools import chain
 
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, NOTE_RULE, RULES
@@ -129,6 +131,29 @@ def _apply(
     return (leads if out is None else tuple(out)), changed
 
 
+def _in_date_order(changes: list[Change], today: date) -> list[Change]:
+    """`changes` with the lines one run appends to a 비고 in the order of the days they record
+    (an OB call of 11.21 before a re-registration of 12.2, whichever rule ran first): the
+    cell's last change gets them sorted; what staff wrote and earlier runs' lines stay first."""
+    by_cell: dict[tuple[SheetKey, int], list[int]] = defaultdict(list)
+    for i, c in enumerate(changes):
+        if c.field == "remarks":
+            by_cell[(c.sheet, c.row)].append(i)
+    out = changes
+    for positions in by_cell.values():
+        chain = [changes[i] for i in positions]
+        lines = [(c.on or today, appended(c.old, c.new)) for c in chain]
+        ordered = sorted(lines, key=lambda line: line[0])
+        if len(chain) < 2 or ordered == lines:
+            continue
+        if out is changes:
+            out = list(changes)
+        base = chain[0].old.rstrip()
+        text = "\n".join(line for _, line in ordered)
+        out[positions[-1]] = replace(chain[-1], new=f"{base}\n{text}" if base else text)
+    return out
+
+
 def _note_column(snapshot: Snapshot, sheet: SheetKey) -> int:
     return snapshot.tab(sheet).columns.get("bot_note", -1)
 
@@ -160,6 +185,7 @@ def plan(
         else:
             findings.extend(_suggestion(c) for c in edits.changes)
         findings.extend(found)
+    changes = _in_date_order(changes, wall.date())
     for rule in FINDING_RULES:
         mode = "suggest" if rule.id in hidden else mode_of(rule.id, settings)
         if mode == "off":

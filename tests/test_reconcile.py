@@ -257,7 +257,7 @@ def test_the_terminal_summary_groups_changes_by_row_and_fits_80_columns(book, ca
     assert (
         "  이사 관리자 행 13 · rereg.reuse, ob.sync\n"
         "      진행상황  종결(고객취소) → 상담요청\n"
-        "      비고      + 재접수 12.2 (정산 전 기존 DB 활용)\n"
-        "                + 11.21 OB 이사 일정 미정으로 취소\n"
+        "      비고      + 11.21 OB 이사 일정 미정으로 취소\n"
+        "                + 재접수 12.2 (정산 전 기존 DB 활용)\n"
     ) in out
     assert out.count("이사 관리자 행 13 ·") == 1  # one heading per row, its cells under it

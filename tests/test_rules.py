@@ -649,3 +649,18 @@ def test_a_suggestion_in_the_bot_note_keeps_the_reference_mark_alerts_show():
         ]
     )
     assert run(snap).note(3) == "(참고) 같은 고객일 수 있음, 행 2 (이름·이사예정일·주소 같음)"
+
+
+def test_the_lines_one_run_adds_to_a_remarks_cell_go_in_date_order_after_staffs():
+    # closed 11.20, called back 11.21 (OB), asked again 12.2 before the settlement: the OB
+    # line (11.21) comes before the re-registration line (12.2), though ob.sync runs later
+    snap = desk(
+        [
+            lead(intake="2024-11-20 10:00", status="종결(고객취소)", remarks="고객 변심"),
+            lead(intake="2024-12-02 09:00"),
+        ],
+        obs=[ob(ob_date="2024-11-21", detail="이사 일정 미정으로 취소")],
+    )
+    assert run(snap, now="2024-12-04 18:00").remarks(2) == (
+        "고객 변심\n11.21 OB 이사 일정 미정으로 취소\n재접수 12.2 (정산 전 기존 DB 활용)"
+    )

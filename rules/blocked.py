@@ -3,7 +3,10 @@ read, so a write that cannot land becomes a finding instead of a retry every run
 
 from __future__ import annotations
 
-from rules.model import Finding, SheetKey
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+
+from rules.model import Finding, SheetKey, Tab
 from rules.registry import rule
 
 WRITE_BLOCKED = "write.blocked"
@@ -55,3 +58,38 @@ def write_blocked(
     if text:
         message += f" (쓰려던 내용: {text})"
     return Finding(sheet, row, WRITE_BLOCKED, message, fingerprint=fingerprint)
+
+
+# A block of cells: first row, first column, last row, last column (1-based rows, 0-based
+# columns, inclusive).
+Range = tuple[int, int, int, int]
+_WRITTEN = ("status", "remarks", "alt_phones", "bot_note")  # the columns the bot writes
+
+
+def with_blocked(
+    tab: Tab,
+    merged: Sequence[Range] = (),
+    formulas: Iterable[tuple[int, int]] = (),
+    protected: Sequence[tuple[Range, Sequence[Range]]] = (),
+) -> Tab:
+    """`tab` with the cells the bot may not write among those of the columns it writes, as a
+    backend read them: inside a merged block but not its top-left cell, holding a formula, or
+    inside a protected range (less its unprotected parts) the bot may not edit."""
+    columns = {tab.columns[f] for f in _WRITTEN if f in tab.columns}
+    first, last = tab.header_row + 1, tab.header_row + len(tab.rows)
+
+    def cells(block: Range) -> Iterable[tuple[int, int]]:
+        r1, c1, r2, c2 = block
+        for col in sorted(columns.intersection(range(c1, c2 + 1))):
+            for row in range(max(r1, first), min(r2, last) + 1):
+                yield row, col
+
+    blocked = {
+        cell: FORMULA for cell in formulas if cell[1] in columns and first <= cell[0] <= last
+    }
+    for block in merged:
+        blocked.update((cell, MERGED) for cell in cells(block) if cell != block[:2])
+    for block, open_parts in protected:
+        free = {cell for part in open_parts for cell in cells(part)}
+        blocked.update((cell, PROTECTED) for cell in cells(block) if cell not in free)
+    return replace(tab, blocked=blocked) if blocked else tab

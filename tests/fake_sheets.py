@@ -401,6 +401,21 @@ class FakeSheet:
     column_count: int = 26
     index: int = 0
     cells: dict[tuple[int, int], Any] = field(default_factory=dict)
+    merges: list[dict[str, int]] = field(default_factory=list)  # GridRanges
+    protected_ranges: list[dict[str, Any]] = field(default_factory=list)  # ProtectedRanges
+
+    def merge(self, a1: str) -> None:
+        """Merge the cells of `A2:A3`, as staff do (values outside the top-left are dropped)."""
+        first, last = (self._cell_ref(part) for part in a1.split(":"))
+        self.merges.append(
+            {
+                "sheetId": self.sheet_id,
+                "startRowIndex": first[0],
+                "endRowIndex": last[0] + 1,
+                "startColumnIndex": first[1],
+                "endColumnIndex": last[1] + 1,
+            }
+        )
 
     @staticmethod
     def _cell_ref(a1: str) -> tuple[int, int]:
@@ -920,7 +935,14 @@ class FakeSheetsAPI:
                 "autoRecalc": "ON_CHANGE",
                 "timeZone": "Asia/Seoul",
             },
-            "sheets": [{"properties": s.properties()} for s in sheets],
+            "sheets": [
+                {
+                    "properties": s.properties(),
+                    **({"merges": s.merges} if s.merges else {}),
+                    **({"protectedRanges": s.protected_ranges} if s.protected_ranges else {}),
+                }
+                for s in sheets
+            ],
             "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.spreadsheet_id}/edit",
         }
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import structlog.testing
 
+from bot.engine import plan
 from bot.errors import (
     MissingHeader,
     MissingTab,
@@ -29,7 +30,8 @@ from bot.sheets.google import (
 from bot.sheets.layout import TabSpec
 from rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
 from rules.parse import fingerprint, parse_desk
-from rules.values import cell_text
+from rules.settings import RuleSettings
+from rules.values import KST, cell_text
 
 from conftest import FakeNotifier
 from fake_sheets import (
@@ -971,3 +973,32 @@ def test_a_vendor_list_without_its_headers_is_named(fake, sa_key):
     with pytest.raises(MissingHeader) as err:
         make_backend(sa_key, vendors=TabSpec("장기고객 업체 리스트")).read()
     assert "'장기고객 업체 리스트'" in str(err.value) and "'업체명'" in str(err.value)
+
+
+def test_merged_and_protected_cells_come_with_the_sheet_so_the_plan_never_writes_them(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    lead_tab.merge("D2:D3")  # 실패사유/비고 of rows 2 and 3 merged
+    lead_tab.protected_ranges.append(  # 진행상황 of row 4 protected from the service account
+        {
+            "range": {"sheetId": lead_tab.sheet_id, "startRowIndex": 3, "endRowIndex": 4},
+            "unprotectedRanges": [
+                {
+                    "sheetId": lead_tab.sheet_id,
+                    "startRowIndex": 3,
+                    "endRowIndex": 4,
+                    "startColumnIndex": 3,
+                }
+            ],  # fmt: skip
+            "requestingUserCanEdit": False,
+        }
+    )
+
+    snap = make_backend(sa_key).read()
+
+    assert snap.leads_tab.blocked == {(3, 3): "merged", (4, 2): "protected"}
+    p = plan(snap, datetime(2024, 12, 4, 18, 0, tzinfo=KST), RuleSettings())
+    assert not [c for c in p.changes if (c.row, c.field) in ((3, "remarks"), (4, "status"))]
+    assert [f.message for f in p.findings if f.rule == "write.blocked"] == [
+        "진행상황이 보호된 범위라 봇이 쓸 수 없음 — 서비스 계정에 편집 권한을 주세요 "
+        "(쓰려던 내용: 종결(중복))"
+    ]

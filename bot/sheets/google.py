@@ -61,6 +61,7 @@ from bot.errors import (
 from bot.sheets.layout import TabSpec, find_columns, header_key
 from bot.sheets.verify import COLUMN_MOVED, settle
 from bot.sheets.verify import ROW_AMBIGUOUS as COLLIDED
+from rules.blocked import Range, with_blocked
 from rules.model import (
     VENDORS,
     CellValue,
@@ -103,7 +104,9 @@ _T = TypeVar("_T")
 # Only what the backend needs of the metadata: titles and grid sizes.
 _METADATA_FIELDS = (
     "spreadsheetId,properties.title,"
-    "sheets.properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount))"
+    "sheets.properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount)),"
+    "sheets.merges,"
+    "sheets.protectedRanges(range,unprotectedRanges,requestingUserCanEdit,warningOnly)"
 )
 _ID = re.compile(r"^[A-Za-z0-9_-]{10,}$")
 
@@ -157,6 +160,31 @@ class _SheetMeta:
     title: str
     rows: int
     columns: int
+    merges: tuple[Range, ...] = ()
+    # the protected ranges the bot may not edit, each with its unprotected parts
+    protected: tuple[tuple[Range, tuple[Range, ...]], ...] = ()
+
+
+_UNBOUNDED = 10**9
+
+
+def _grid_range(grid: Mapping[str, Any]) -> Range:
+    """A GridRange (0-based, end exclusive, a missing bound unbounded) as a `Range`."""
+    return (
+        int(grid.get("startRowIndex", 0)) + 1,
+        int(grid.get("startColumnIndex", 0)),
+        int(grid.get("endRowIndex", _UNBOUNDED)),
+        int(grid.get("endColumnIndex", _UNBOUNDED)) - 1,
+    )
+
+
+def _protected(sheet: Mapping[str, Any]) -> tuple[tuple[Range, tuple[Range, ...]], ...]:
+    """The sheet's protected ranges the credentials may not edit (a warning-only one may be)."""
+    return tuple(
+        (_grid_range(p.get("range", {})), tuple(map(_grid_range, p.get("unprotectedRanges", ()))))
+        for p in sheet.get("protectedRanges", ())
+        if not p.get("requestingUserCanEdit", False) and not p.get("warningOnly", False)
+    )
 
 
 def _is_retryable_status(status: int) -> bool:
@@ -545,6 +573,8 @@ class GoogleBackend:
                 title=str(props.get("title", "")),
                 rows=int(grid.get("rowCount", 0)),
                 columns=int(grid.get("columnCount", 0)),
+                merges=tuple(_grid_range(m) for m in sheet.get("merges", ())),
+                protected=_protected(sheet),
             )
             sheets[meta.title] = meta
         self._sheets = sheets
@@ -633,7 +663,7 @@ class GoogleBackend:
         columns = find_columns(
             key, meta.title, spec.header_row, headers, spec.aliases, self.bot_note_header
         )
-        return Tab(
+        tab = Tab(
             key=key,
             title=meta.title,
             header_row=spec.header_row,
@@ -642,6 +672,7 @@ class GoogleBackend:
             rows=tuple(_row(r) for r in values[1:]),
             grid_columns=meta.columns,
         )
+        return tab if key == VENDORS else with_blocked(tab, meta.merges, (), meta.protected)
 
     # -- write -------------------------------------------------------------------------------
 

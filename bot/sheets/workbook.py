@@ -18,7 +18,6 @@ the fallback, drops the results: it asks Excel to recompute them on open.)
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import hashlib
 import io
@@ -59,7 +58,7 @@ from bot.sheets.xlsx import (
     plain_value,
     rezip,
 )
-from rules.blocked import FORMULA, MERGED
+from rules.blocked import with_blocked
 from rules.model import (
     LEADS,
     OB,
@@ -243,7 +242,7 @@ class WorkbookBackend:
                 del sheet  # python-calamine's copy of the cells, before the next tab is loaded
                 tab = self._tab(key, title, rows)
                 if key != VENDORS:
-                    tab = _with_blocked(tab, merged[key], package.formulas(title))
+                    tab = with_blocked(tab, merged[key], package.formulas(title))
                 tabs[key] = tab
         return _Parsed(
             tabs={k: tabs[k] for k in titles},
@@ -519,25 +518,6 @@ class _Where:
 
     def creates_note_column(self, w: CellWrite) -> bool:
         return w.row == self.header_row and w.field == "bot_note" and not self.has_note_column
-
-
-_WRITTEN_FIELDS = ("status", "remarks", "alt_phones", "bot_note")
-
-
-def _with_blocked(tab: Tab, merged: Sequence[_Range], formulas: set[tuple[int, int]]) -> Tab:
-    """`tab` with the cells the bot may not write among those it writes (RULES.md
-    `write.blocked`): inside a merged block but not its top-left cell, or holding a formula."""
-    columns = {tab.columns[f] for f in _WRITTEN_FIELDS if f in tab.columns}
-    first, last = tab.header_row + 1, tab.header_row + len(tab.rows)
-    blocked: dict[tuple[int, int], str] = {
-        cell: FORMULA for cell in formulas if cell[1] in columns and first <= cell[0] <= last
-    }
-    for r1, c1, r2, c2 in merged:
-        for col in columns.intersection(range(c1, c2 + 1)):
-            for row in range(max(r1, first), min(r2, last) + 1):
-                if (row, col) != (r1, c1):
-                    blocked[(row, col)] = MERGED
-    return dataclasses.replace(tab, blocked=blocked) if blocked else tab
 
 
 def _refusal(group: Sequence[CellWrite]) -> str | None:

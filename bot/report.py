@@ -114,12 +114,14 @@ def _terminal_width() -> int:
 
 
 def _cell_lines(w: CellWrite) -> list[tuple[str, str]]:
-    """(column label, what changes) lines of one cell: one per line an append adds."""
+    """(column label, what changes) lines of one cell: one per line an append adds (or an
+    undo takes away)."""
     label = FIELD_LABELS.get(w.field, w.field)
+    sep = "\n" if w.field == "remarks" else ","
     if w.field in ("remarks", "alt_phones") and w.new.startswith(w.old.rstrip()):
-        sep = "\n" if w.field == "remarks" else ","
-        added = [p.strip() for p in appended(w.old, w.new).split(sep) if p.strip()]
-        texts = ["+ " + part for part in added]
+        texts = ["+ " + p.strip() for p in appended(w.old, w.new).split(sep) if p.strip()]
+    elif w.field in ("remarks", "alt_phones") and w.old.startswith(w.new.rstrip()):  # an undo
+        texts = ["- " + p.strip() for p in appended(w.new, w.old).split(sep) if p.strip()]
     else:
         texts = [f"{_one_line(w.old) or '(빈칸)'} → {_one_line(w.new) or '(빈칸)'}"]
     return [(label if i == 0 else "", text) for i, text in enumerate(texts)]

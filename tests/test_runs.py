@@ -218,3 +218,7 @@ def test_the_undo_preview_promises_only_the_cells_the_apply_restores(book, capsy
     promised_rows = preview.split("Kept as they are")[0]
     assert "이사 관리자 행 4\n" not in promised_rows  # row 4 is not among the promised cells
     assert "실행 중" not in preview and "(remarks)" not in preview
+    # an appended line the undo takes away is shown as such
+    assert "이사 관리자 행 3 진행상황 종결(중복) → (빈칸) 비고 - 중복: 최초 접수 11.29 17:54" in (
+        " ".join(preview.split())
+    )

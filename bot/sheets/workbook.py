@@ -245,7 +245,8 @@ class WorkbookBackend:
         with book:
             for key, title in read.items():
                 try:
-                    errors = package.errors(title)  # its XML is freed before the sheet loads
+                    # the XML is freed before the sheet loads
+                    errors, formulas = package.cell_facts(title)
                     sheet = book.get_sheet_by_name(title)
                     rows = _rows(sheet, errors, self.specs[key].header_row)
                 except _BROKEN as e:
@@ -257,7 +258,7 @@ class WorkbookBackend:
                 del sheet  # python-calamine's copy of the cells, before the next tab is loaded
                 tab = self._tab(key, title, rows, merged[key])
                 if key != VENDORS:
-                    tab = with_blocked(tab, merged[key], package.formulas(title))
+                    tab = with_blocked(tab, merged[key], formulas)
                 tabs[key] = tab
         return _Parsed(
             tabs={k: tabs[k] for k in titles},

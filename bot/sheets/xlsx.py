@@ -82,14 +82,13 @@ class Package:
             if "chartsheet" not in rel.Type:
                 self.parts[sheet.name] = rel.target
 
-    def errors(self, title: str) -> dict[int, dict[int, str]]:
-        """The tab's error cells (`#N/A`, `#REF!`, ...), which python-calamine reads as empty:
-        1-based row -> 0-based column -> the error as the cell shows it."""
-        return _error_cells(self.archive.read(self.parts[title]))
-
-    def formulas(self, title: str) -> set[tuple[int, int]]:
-        """The tab's cells holding a formula: (1-based row, 0-based column)."""
-        return _formula_cells(self.archive.read(self.parts[title]))
+    def cell_facts(self, title: str) -> tuple[dict[int, dict[int, str]], set[tuple[int, int]]]:
+        """What python-calamine does not tell of the tab's cells, from one read of its XML:
+        the error cells (`#N/A`, `#REF!`, ..., which it reads as empty: 1-based row -> 0-based
+        column -> the error as the cell shows it), and the cells holding a formula (1-based
+        row, 0-based column; it reads their last result)."""
+        xml = self.archive.read(self.parts[title])
+        return _error_cells(xml), _formula_cells(xml)
 
 
 @functools.cache

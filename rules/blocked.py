@@ -45,7 +45,8 @@ def write_blocked(
     write is attempted; the row gets this finding naming the column and why, and the other
     changes the rule made to that row in the same go are dropped with it (they land together
     or not at all). The cause is read with the sheet, so the next run plans the same finding,
-    not the same write: nothing is retried forever. It is always on.
+    not the same write: nothing is retried forever. Turned `off`, the write is left to the
+    backend, which skips it (and the next run tries it again).
 
     Why: seed §1 — 확인요청 rows are checked by a person; a write the bot cannot make is such
     a check, and staff must see it in 봇 확인 rather than have it vanish.

@@ -15,8 +15,9 @@ _CELL_OF = {"status": "status_text", "remarks": "remarks", "alt_phones": "alt_ph
 class Edits:
     """The cell writes one change rule makes, each on the value the previous one left."""
 
-    def __init__(self, rule: str) -> None:
+    def __init__(self, rule: str, refuse_blocked: bool = True) -> None:
         self.rule = rule
+        self.refuse_blocked = refuse_blocked  # write.blocked on (a write left to the backend)
         self.changes: list[Change] = []
         self._current: dict[tuple[int, str], str] = {}
         # the engine numbers each call of the rule: the changes of one call (on one row or
@@ -35,7 +36,7 @@ class Edits:
         old = self.value(lead, field)
         if new == old:
             return
-        for blocked_field, why in lead.blocked:
+        for blocked_field, why in lead.blocked if self.refuse_blocked else ():
             if blocked_field == field:
                 added = new if field == "status" else appended(old, new)
                 self.blocked.append(

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from itertools import chain
 
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, NOTE_RULE, RULES
-from rules.blocked import write_blocked
+from rules.blocked import WRITE_BLOCKED, write_blocked
 from rules.context import Context
 from rules.edits import Edits
 from rules.model import Change, Finding, Lead, ObCall, Plan, SheetKey, Snapshot
@@ -172,11 +172,12 @@ def plan(
     findings: list[Finding] = []
     calls = itertools.count(1)  # numbers each call of a change rule: its changes' group
     hidden = {rule_id for rule_id in RULES if not named(rule_id, settings)}
+    refuse_blocked = mode_of(WRITE_BLOCKED, settings) != "off"
     for rule in CHANGE_RULES:
         mode = "suggest" if rule.id in hidden else mode_of(rule.id, settings)
         if mode == "off":
             continue
-        edits = Edits(rule.id)
+        edits = Edits(rule.id, refuse_blocked)
         found = _run(rule, ctx, edits, calls)
         if mode == "apply":
             leads, changed = _apply(leads, edits.changes, position)
@@ -196,7 +197,7 @@ def plan(
         note_changes, new_columns = NOTE_RULE.check(snapshot, leads, obs, findings, bot_note_header)
         for c in note_changes:
             why = snapshot.tab(c.sheet).blocked.get((c.row, _note_column(snapshot, c.sheet)))
-            if why is None:
+            if why is None or not refuse_blocked:
                 changes.append(c)
             else:  # shown in alerts: the row's own 봇 확인 cannot hold it
                 findings.append(write_blocked(c.sheet, c.row, c.fingerprint, c.field, why))

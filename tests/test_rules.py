@@ -664,3 +664,10 @@ def test_the_lines_one_run_adds_to_a_remarks_cell_go_in_date_order_after_staffs(
     assert run(snap, now="2024-12-04 18:00").remarks(2) == (
         "고객 변심\n11.21 OB 이사 일정 미정으로 취소\n재접수 12.2 (정산 전 기존 DB 활용)"
     )
+
+
+def test_write_blocked_turned_off_leaves_the_write_to_the_backend():
+    snap = desk([lead(status="견적진행", remarks=45636.0)], obs=[ob(detail="재통화 요청")])
+    after = run(snap, modes={"write.blocked": "off"})
+    assert "12.2 OB 재통화 요청" in after.remarks(2)
+    assert "write.blocked" not in after.rules_found(2)

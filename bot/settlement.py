@@ -33,7 +33,7 @@ from rules.settlement import (
     settled_rows,
     settlement_cutoff,
 )
-from rules.text import one_line, pad, width
+from rules.text import clip, pad, width
 from rules.values import KST
 
 log = structlog.get_logger("movebot.settlement")
@@ -224,7 +224,7 @@ def heading(view: StatementView) -> list[str]:
 def _line_cells(line: VendorLine, billed_statuses: Sequence[str], bill: bool) -> list[str]:
     others = sum(n for status, n in line.by_status.items() if status not in billed_statuses)
     return [
-        one_line(line.vendor, VENDOR_WIDTH),
+        clip(line.vendor, VENDOR_WIDTH),
         f"{line.rows:,}",
         *(f"{line.by_status.get(s, 0):,}" for s in billed_statuses),
         f"{others:,}",

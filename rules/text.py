@@ -5,6 +5,14 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime
 
+# The columns the bot writes, as staff call them.
+FIELD_LABELS = {
+    "status": "진행상황",
+    "remarks": "비고",
+    "alt_phones": "예비번호",
+    "bot_note": "봇 확인",
+}
+
 
 def md(d: date | datetime) -> str:
     """The desk's short date: `12.2`."""
@@ -33,6 +41,11 @@ def stands_in(text: str, cell: str) -> bool:
     return text in cell or squash(text) in squash(cell)
 
 
+def appended(old: str, new: str) -> str:
+    """What an append added to a cell: `new` without the `old` it starts with."""
+    return new[len(old.rstrip()) :].lstrip(", \n") if new.startswith(old.rstrip()) else new
+
+
 def width(text: str) -> int:
     """Columns `text` takes on a terminal: Korean (wide) characters take two."""
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
@@ -43,9 +56,8 @@ def pad(text: str, columns: int) -> str:
     return text + " " * max(0, columns - width(text))
 
 
-def one_line(text: str, limit: int = 60) -> str:
-    """A cell's lines joined with ` / `, cut with `…` to fit `limit` terminal columns."""
-    text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
+def clip(text: str, limit: int) -> str:
+    """`text` cut with `…` to fit `limit` terminal columns."""
     if width(text) <= limit:
         return text
     out, used = "", 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -217,7 +218,7 @@ def test_demo_shows_preview_apply_and_a_quiet_second_run(tmp_path, capsys):
     assert main(["demo", str(path)]) == 0
     out = capsys.readouterr().out
     assert "Preview: nothing was written" in out
-    assert re.search(r"Applied: [1-9]\d* cells written, 0 skipped\.", out)
+    assert re.search(r"Applied: [1-9]\d* cells written, 0 not written\.", out)
     assert "0 changes planned" in out
     assert column(path, "이사 관리자", "진행상황")[8] == "상담요청"
 
@@ -247,3 +248,22 @@ def test_no_cell_value_of_any_type_makes_a_run_raise(leads, obs):
     p = plan(snap, at("2024-12-04 18:00"), RuleSettings())
     assert not [f for f in p.findings if "처리 중 오류" in f.message]
     p.cell_writes()
+
+
+def test_the_terminal_summary_groups_changes_by_row_and_fits_80_columns(book, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["reconcile", "--workbook", str(book), "--now", "2024-12-04T18:00:00+09:00"]) == 0
+    out = capsys.readouterr().out
+
+    def width(line: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+    assert max(width(line) for line in out.splitlines()) <= 80
+    assert "Changes: 26 cells on 16 rows; 봇 확인 rewritten on 19 rows" in out
+    assert (
+        "  이사 관리자 행 4 · dup.same, ob.sync\n"
+        "      진행상황  (빈칸) → 종결(중복)\n"
+        "      비고      + 중복: 최초 접수 11.29 17:54\n"
+        "                + 12.2 OB 업체 연락 지연으로 인입, 업체 전달\n"
+    ) in out
+    assert out.count("이사 관리자 행 4 ·") == 1  # one heading per row, its cells under it

@@ -175,7 +175,7 @@ def test_the_snapshot_records_the_rows_as_read_before_the_runs_own_changes(tmp_p
     out = apply(capsys, book, "2024-12-03 10:00")
     assert out["settlement_snapshot_taken"] == "2024-11"
     assert any(c["rule"] == "status.normalize" for c in out["changes"])
-    with Journal(tmp_path / "movebot.db") as journal:
+    with Journal(tmp_path / "desk.movebot.db") as journal:
         snapshot = journal.settlement(Month(2024, 11))
     assert snapshot is not None and snapshot.run_id == out["run_id"]
     assert [(r.row, r.status, r.vendor, r.move_type) for r in snapshot.rows] == [
@@ -198,7 +198,7 @@ def test_a_statement_without_a_snapshot_is_headed_unconfirmed(book, capsys):
     data = statement(capsys, book, "2024-12-10 09:00")
     assert (data["final"], data["snapshot"]) == (False, None)
     assert data["total"]["amount"] == 75000  # from the sheet as it stands
-    assert not (book.parent / "movebot.db").exists()  # stating a month writes nothing
+    assert not list(book.parent.glob("*.db"))  # stating a month writes nothing
 
 
 def test_a_late_snapshot_says_so(book, capsys):
@@ -228,7 +228,7 @@ def test_take_replace_keeps_the_old_snapshot_in_the_journal(book, capsys):
     set_status(book, 2, "계약완료")  # staff agree the 12.3 state with the vendor first
     code, out, _ = movebot(capsys, *args, "--replace", "--now", kst("2024-12-05 09:00"))
     assert code == 0 and "replacing snapshot #1" in out
-    with Journal(book.parent / "movebot.db") as journal:
+    with Journal(book.parent / "desk.movebot.db") as journal:
         first, second = journal.settlement_history(Month(2024, 11))
     assert second.replaces == first.seq
     assert [r.status for r in first.rows][0] == "견적진행"
@@ -264,7 +264,7 @@ def test_a_preview_says_a_snapshot_is_due_and_writes_nothing(book, capsys):
         capsys, "reconcile", "--workbook", str(book), "--now", kst("2024-12-03 10:00"), "--json"
     )
     assert json.loads(out)["settlement_snapshot_due"] == "2024-11"
-    assert not (book.parent / "movebot.db").exists()
+    assert not list(book.parent.glob("*.db"))
     apply(capsys, book, "2024-12-03 10:00")
     code, out, _ = movebot(
         capsys, "reconcile", "--workbook", str(book), "--now", kst("2024-12-03 11:00"), "--json"
@@ -377,13 +377,16 @@ def test_the_worker_snapshots_and_sends_the_statement_at_1000_on_the_3rd(tmp_pat
         app.notifier = notifier
         assert run_worker(app, scheduler_cls=FireSettlement) == 0
     assert clock.now.isoformat() == "2024-12-03T10:00:00+09:00"
-    with Journal(tmp_path / "movebot.db") as journal:
+    with Journal(tmp_path / "desk.movebot.db") as journal:
         snapshot = journal.settlement(Month(2024, 11))
     assert snapshot is not None and snapshot.late is False and len(snapshot.rows) == 7
-    ((title, body, channels),) = notifier.sent
-    assert title == "2024년 11월 정산"
+    # the worker's first run at start (12.2 18:00) alerts its findings; then the settlement
+    ((body, attached),) = [
+        (m.body, a) for m, a in zip(notifier.sent, notifier.attached, strict=True)
+        if m.title == "2024년 11월 정산"
+    ]  # fmt: skip
     assert body.splitlines()[0] == "11월 정산: 업체 2곳, 청구 4건, 75,000원"
-    assert notifier.attached == ["정산_2024-11.xlsx"]
+    assert attached == "정산_2024-11.xlsx"
 
 
 def test_the_settlement_summary_is_sent_once_per_month(tmp_path, journal):
@@ -407,7 +410,7 @@ def test_the_settlement_summary_is_sent_once_per_month(tmp_path, journal):
 
 
 def test_an_old_journal_gains_the_settlement_tables(tmp_path):
-    path = tmp_path / "movebot.db"
+    path = tmp_path / "desk.movebot.db"
     db = sqlite3.connect(path)
     db.executescript("CREATE TABLE runs (id TEXT); PRAGMA user_version = 1;")
     db.close()

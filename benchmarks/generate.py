@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from bot.sheets.layout import find_columns
+from rules.columns import find_columns
 from rules.model import CellValue, Snapshot, Tab
 
 KST = ZoneInfo("Asia/Seoul")

@@ -34,7 +34,7 @@ from bot.errors import (
     MovebotError,
     UserError,
 )
-from bot.sheets.layout import DEFAULT_HEADERS, REQUIRED
+from rules.columns import DEFAULT_HEADERS, REQUIRED
 from rules.model import Snapshot, Tab
 
 Out = Callable[[str], object]

@@ -20,7 +20,7 @@ from bot.errors import BadConfig, MovebotError
 from bot.journal import Journal, JournaledWrite, UnknownRun, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.sheets import SheetBackend
-from bot.sheets.layout import TabSpec
+from rules.columns import TabSpec
 from rules.model import CellWrite, Plan, Snapshot, WriteResult
 
 log = structlog.get_logger("movebot.run")

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine import KST, plan
-from bot.sheets.layout import LEAD_HEADERS, OB_HEADERS, find_columns
+from rules.columns import LEAD_HEADERS, OB_HEADERS, find_columns
 from rules.model import CellValue, Plan, Snapshot, Tab
 from rules.settings import RuleSettings
 

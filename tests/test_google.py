@@ -19,7 +19,6 @@ from bot.errors import (
     UserError,
 )
 from bot.sheets.google import (
-    COLUMN_MOVED,
     FORMULA_CELL,
     GoogleBackend,
     WriteInterrupted,
@@ -27,9 +26,10 @@ from bot.sheets.google import (
     column_letter,
     spreadsheet_id,
 )
-from bot.sheets.layout import TabSpec
+from rules.columns import TabSpec
 from rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
 from rules.parse import fingerprint, parse_desk
+from rules.settle import COLUMN_MOVED
 from rules.values import cell_text
 
 from fake_sheets import (
@@ -189,7 +189,6 @@ def test_read_costs_one_metadata_get_and_one_batch_get(fake, sa_key):
 
 
 def test_google_snapshot_reads_as_the_workbook_does(fake, sa_key, tmp_path):
-    from bot.sheets.workbook import TabSpec as WorkbookTab
     from bot.sheets.workbook import WorkbookBackend, create_workbook
 
     add_desk(fake)
@@ -197,7 +196,7 @@ def test_google_snapshot_reads_as_the_workbook_does(fake, sa_key, tmp_path):
     create_workbook(
         path, {"이사 관리자": [LEAD_HEADERS, *LEAD_ROWS], "OB 상세": [OB_HEADERS, *OB_ROWS]}
     )
-    from_workbook = WorkbookBackend(path, WorkbookTab("이사 관리자"), WorkbookTab("OB 상세")).read()
+    from_workbook = WorkbookBackend(path, TabSpec("이사 관리자"), TabSpec("OB 상세")).read()
     from_google = make_backend(sa_key).read()
 
     for key in (LEADS, OB):
@@ -710,14 +709,13 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     from bot.demo import write_demo_workbook
     from bot.engine import KST
     from bot.runner import reconcile
-    from bot.sheets.workbook import TabSpec as WorkbookTab
     from bot.sheets.workbook import WorkbookBackend
 
     now = datetime(2024, 12, 4, 18, 0, tzinfo=KST)
     path = tmp_path / "desk.xlsx"
     write_demo_workbook(path)
     settings = workbook_settings(path, None)
-    workbook = WorkbookBackend(path, WorkbookTab("이사 관리자"), WorkbookTab("OB 상세"))
+    workbook = WorkbookBackend(path, TabSpec("이사 관리자"), TabSpec("OB 상세"))
     add_desk(fake, DEMO_LEAD_ROWS, DEMO_OB_ROWS, DEMO_LEADS, DEMO_OBS)
     google = make_backend(sa_key)
 

@@ -6,7 +6,7 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
 - `read()`: one `spreadsheets.get` (tab titles and grid sizes only) and one `values.batchGet`
   for both tabs (UNFORMATTED_VALUE, dates as SERIAL_NUMBER).
 - `write()`: one `values.batchGet` re-reading the columns the plan touches (fingerprint columns
-  and written columns, whole columns from the header row down), `verify.settle` to decide what
+  and written columns, whole columns from the header row down), `rules.settle` to decide what
   may land, then one `values.batchUpdate` with `valueInputOption=RAW` (one more per ~2 MB of
   body). That body goes as compact UTF-8 JSON (Korean text as itself: 3 bytes a syllable, where
   gspread's `json=`, through requests, would send the 6-byte `\\uXXXX` escape), and the ~2 MB
@@ -54,9 +54,8 @@ from bot.errors import (
     SourceChanged,
     UserError,
 )
-from bot.sheets.layout import TabSpec, column_letter, find_columns, header_key
-from bot.sheets.verify import COLUMN_MOVED, settle
-from bot.sheets.verify import ROW_AMBIGUOUS as COLLIDED
+from bot.sheets.layout import column_letter
+from rules.columns import HeaderMismatch, TabSpec, find_columns, header_key
 from rules.model import (
     CellValue,
     CellWrite,
@@ -67,12 +66,11 @@ from rules.model import (
     WriteResult,
 )
 from rules.parse import FINGERPRINT_FIELDS
+from rules.settle import settle
 from rules.values import cell_text
 
 __all__ = [
     "CELL_CHAR_LIMIT",
-    "COLLIDED",
-    "COLUMN_MOVED",
     "FORMULA_CELL",
     "MAX_BODY_BYTES",
     "SCOPES",
@@ -549,7 +547,7 @@ class GoogleBackend:
             values[key] = answer.get("values", [])
         try:
             built = {key: self._tab(key, tabs[key], values[key]) for key in tabs}
-        except MissingHeader as err:
+        except HeaderMismatch as err:
             raise MissingHeader(f"Spreadsheet {self.spreadsheet_id}: {err}") from None
         _log.info(
             "sheets.read",

@@ -44,9 +44,8 @@ from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
 from bot.lock import SheetLock
-from bot.sheets.layout import TabSpec, find_columns
-from bot.sheets.verify import settle
 from bot.sheets.xlsx import Package, SheetXml, Unsupported, in_merged, plain_value, rezip
+from rules.columns import HeaderMismatch, TabSpec, find_columns
 from rules.model import (
     LEADS,
     OB,
@@ -58,11 +57,11 @@ from rules.model import (
     Tab,
     WriteResult,
 )
+from rules.settle import settle
 from rules.values import cell_text
 
 __all__ = [
     "CHANGED_SINCE_READ",
-    "TabSpec",
     "WorkbookBackend",
     "WorkbookBusy",
     "create_workbook",
@@ -265,7 +264,7 @@ class WorkbookBackend:
                 extra_aliases=spec.aliases,
                 bot_note_header=self.bot_note_header,
             )
-        except MissingHeader as e:
+        except HeaderMismatch as e:
             raise MissingHeader(f"Workbook {self.path}: {e}") from None
         body = rows[1:]
         while body and not body[-1]:

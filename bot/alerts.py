@@ -33,6 +33,7 @@ import requests
 import structlog
 
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
+from rules.message import MAX_BODY_CHARS, row_lines
 from rules.model import OB, CellWrite, Finding, Severity
 
 if TYPE_CHECKING:
@@ -44,7 +45,6 @@ log = structlog.get_logger(__name__)
 KST = ZoneInfo("Asia/Seoul")
 KAKAOWORK_SEND_URL = "https://api.kakaowork.com/v1/messages.send"
 ROWS_PER_RULE = 10
-MAX_BODY_CHARS = 3500  # Telegram cuts at 4096; a phone screen much sooner
 
 # What a change rule did, as a manager says it ("승격 3건").
 CHANGE_TITLES: dict[str, str] = {
@@ -123,16 +123,6 @@ def _registry_titles() -> dict[str, str]:
 def _ordered(rules: Iterable[str], order: Sequence[str]) -> list[str]:
     rank = {rule: i for i, rule in enumerate(order)}
     return sorted(rules, key=lambda r: (rank.get(r, len(rank)), r))
-
-
-def row_lines(items: Sequence[str], limit: int = ROWS_PER_RULE, indent: str = "  - ") -> list[str]:
-    """At most `limit` lines of `items`, then `외 N건` for the rest (the digest uses it too)."""
-    if limit <= 0:
-        return []
-    lines = [indent + item for item in items[:limit]]
-    if len(items) > limit:
-        lines.append(f"{indent}외 {len(items) - limit}건")
-    return lines
 
 
 def _label(labels: Labels, sheet: str, row: int) -> str:

@@ -254,10 +254,10 @@ def scheduled_digest(
     settings: Settings, now: datetime, *, journal: Journal, notifier: Notifier
 ) -> None:
     """The worker's morning digest: read, build, send once per day per channel."""
-    from bot.digest import build_digest, send_digest
+    from bot.digest import digest_of, send_digest
     from bot.runner import backend_for
 
-    d = build_digest(backend_for(settings).read(), now, settings)
+    d = digest_of(backend_for(settings).read(), now, settings)
     if notifier.channels:
         send_digest(d, notifier, journal=journal)
     else:

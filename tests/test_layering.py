@@ -68,7 +68,9 @@ def impurities(source: str) -> list[str]:
     return found
 
 
-@pytest.mark.parametrize("path", sorted(RULES.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize(
+    "path", sorted(RULES.rglob("*.py")), ids=lambda p: str(p.relative_to(RULES))
+)
 def test_the_core_imports_no_shell_does_no_io_reads_no_clock_and_logs_nothing(path):
     assert impurities(path.read_text(encoding="utf-8")) == []
 

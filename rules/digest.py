@@ -24,14 +24,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from rules import RULES
-from rules.base import Context, is_closed, is_open, md_near, squash
+from rules.context import Context, is_closed, is_open
 from rules.longterm import PROMOTION_NOTE
 from rules.message import MAX_BODY_CHARS, row_lines
 from rules.model import CellValue, Lead, Snapshot
 from rules.parse import parse_desk
+from rules.plan import mode_of
 from rules.returns import pending_return
 from rules.settings import RuleSettings
+from rules.text import md_near, squash
 from rules.values import KST
 
 # (sheet row, name, phone as read) -> the row as managers may see it: `행 41 김*수 010-****-4269`
@@ -142,7 +143,7 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: RuleSettings, labe
     today = wall.date()
     desk = parse_desk(snapshot, today)
     ctx = Context(desk.leads, desk.obs, wall, settings)
-    returns_on = settings.modes.get(RETURN_RULE, RULES[RETURN_RULE].default_mode) != "off"
+    returns_on = mode_of(RETURN_RULE, settings) != "off"
     failures: list[RuleFailure] = []
 
     def pending(lead: Lead) -> bool:

@@ -25,21 +25,20 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import apprise
 import requests
 import structlog
 
+from bot import ports
+from bot.config import AlertsConfig
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
+from bot.ports import ChannelResult
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, RULES
 from rules.message import MAX_BODY_CHARS, row_lines
 from rules.model import OB, CellWrite, Finding, Severity
 from rules.values import KST
-
-if TYPE_CHECKING:
-    from bot.config import AlertsConfig
-    from bot.journal import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -214,16 +213,6 @@ def compose_failure_alert(*, run_id: str | None, now: datetime, source: str, err
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelResult:
-    """How one channel took one alert. `channel` is a label safe to log (`slack#1`,
-    `kakaowork`): the URL's scheme and its position among the configured URLs, never a token."""
-
-    channel: str
-    ok: bool
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class _AppriseChannel:
     label: str
     scheme: str
@@ -383,8 +372,8 @@ class Notifier:
 
 
 def _deliver_fresh(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,
@@ -417,8 +406,8 @@ def _deliver_fresh(
 
 
 def send_run_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str,
     now: datetime,
@@ -465,8 +454,8 @@ def send_run_alert(
 
 
 def send_failure_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,

@@ -10,20 +10,16 @@ import sys
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from datetime import time as time_of_day
-from typing import TYPE_CHECKING
 
 import structlog
 
-from bot.alerts import ChannelResult, Notifier
 from bot.config import Settings
 from bot.errors import BadConfig
 from bot.masking import row_label
+from bot.ports import ChannelResult, Journal, Notifier, SheetBackend
 from rules.digest import Digest, build_digest, digest_json, render_digest
 from rules.model import Snapshot
 from rules.values import KST
-
-if TYPE_CHECKING:
-    from bot.journal import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -75,39 +71,33 @@ def send_digest(
 
 def run_digest(
     settings: Settings,
+    backend: SheetBackend,
     now: datetime,
-    send: bool,
-    as_json: bool,
     *,
+    as_json: bool = False,
+    send_to: Notifier | None = None,
     out: Callable[[str], object] = print,
     err: Callable[[str], object] | None = None,
-    notifier: Notifier | None = None,
 ) -> int:
     """`movebot digest`: read the sheet, print the digest (text, or one JSON object with
-    `--json`), and with `send` deliver it to the alert channels.
+    `as_json`), and deliver it through `send_to` when given (`--send`).
 
-    Exit code: 0; 1 when `send` reached no channel at all. No channel configured with `send`
+    Exit code: 0; 1 when sending reached no channel at all. Sending with no channel configured
     is a BadConfig (exit 2), raised before the sheet is read."""
-    from bot.runner import backend_for
-
-    if send:
-        notifier = notifier or Notifier.from_settings(settings.alerts)
-        if not notifier.channels:
-            raise BadConfig(
-                "digest --send: no alert channel is configured. Add apprise URLs under "
-                "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
-            )
-    snapshot = backend_for(settings).read()
-    d = digest_of(snapshot, now, settings)
+    if send_to is not None and not send_to.channels:
+        raise BadConfig(
+            "digest --send: no alert channel is configured. Add apprise URLs under "
+            "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
+        )
+    d = digest_of(backend.read(), now, settings)
     if as_json:
         out(json.dumps(digest_json(d), ensure_ascii=False))
     else:
         title, body = render_digest(d)
         out(f"{title}\n\n{body}")
-    if not send:
+    if send_to is None:
         return 0
-    assert notifier is not None
-    results = send_digest(d, notifier)
+    results = send_digest(d, send_to)
     say = err or _stderr
     failed = [r for r in results if not r.ok]
     for r in failed:

@@ -87,7 +87,7 @@ def run_digest(
     if send_to is not None and not send_to.channels:
         raise BadConfig(
             "digest --send: no alert channel is configured. Add apprise URLs under "
-            "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
+            "alerts.urls in the config; `movebot doctor` checks them."
         )
     d = digest_of(backend.read(), now, settings)
     if as_json:

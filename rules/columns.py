@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rules.model import CellValue, SheetKey
+from rules.model import CellValue, TabKey
 
 # field -> header names accepted for it, the default first (RULES.md §1)
 LEAD_HEADERS: dict[str, tuple[str, ...]] = {
@@ -33,19 +33,28 @@ OB_HEADERS: dict[str, tuple[str, ...]] = {
     "load_tons": ("짐 양",),
     "quote_amount": ("견적금액",),
 }
-REQUIRED: dict[SheetKey, tuple[str, ...]] = {
+# The optional tab 장기고객 업체 리스트 (seed §2), read by longterm.match only.
+VENDOR_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("업체명",),
+    "regular_areas": ("기존 영업지역",),
+    "outside_areas": ("영업 외 지역",),
+}
+REQUIRED: dict[TabKey, tuple[str, ...]] = {
     "leads": ("intake_at", "status", "remarks", "phone"),
     "ob": ("ob_date", "phone", "detail"),
+    "vendors": ("name", "regular_areas", "outside_areas"),
 }
-DEFAULT_HEADERS: dict[SheetKey, dict[str, tuple[str, ...]]] = {
+DEFAULT_HEADERS: dict[TabKey, dict[str, tuple[str, ...]]] = {
     "leads": LEAD_HEADERS,
     "ob": OB_HEADERS,
+    "vendors": VENDOR_HEADERS,
 }
 
 
 @dataclass(frozen=True)
 class TabSpec:
-    """Where a tab is and what its headers may be called (config `sheets.leads` / `sheets.ob`)."""
+    """Where a tab is and what its headers may be called (config `sheets.leads` / `sheets.ob` /
+    `sheets.vendors`)."""
 
     title: str
     header_row: int = 1
@@ -67,7 +76,7 @@ def header_key(text: CellValue) -> str:
 
 
 def find_columns(
-    key: SheetKey,
+    key: TabKey,
     title: str,
     header_row: int,
     headers: Sequence[CellValue],

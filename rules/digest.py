@@ -1,7 +1,7 @@
 """The morning digest (DESIGN.md "The morning digest", RULES.md §6): what each 담당자 has to do
 today, read from the sheet as it stands.
 
-Per 담당자 (rows without one under 미지정), four lists:
+Per 담당자 (rows without one under 미지정), five lists:
 
 - 오늘 통화 예정: 통화예정일 is today (KST), on any row that is not closed;
 - 통화 예정일 지남: open rows (an active status, or none yet) whose 통화예정일 is before today,
@@ -9,7 +9,9 @@ Per 담당자 (rows without one under 미지정), four lists:
 - 업체 반환 OB 대기: exactly the rows the `return.pending` rule flags (the rule itself is called,
   so the digest and the 봇 확인 column never disagree); none when the rule is turned off;
 - 승격 후 업체 미배정: 상담요청 rows whose 비고 carries the bot's promotion note
-  (`장기요청→상담요청 (이사 D-n)`) and whose 배정업체 is empty.
+  (`장기요청→상담요청 (이사 D-n)`) and whose 배정업체 is empty;
+- 판단 필요: the rows the desk's judgement calls flag (`dup.vendor_notice`,
+  `dup.note_number`, `contact.attempts`, `longterm.match`), with the rule's own message.
 
 Each row is shown as alerts show it (`행 41 김*수 010-****-4269`), never with an unmasked name
 or phone: the caller hands in the masking (`label`). `build_digest` decides (snapshot + now +
@@ -24,13 +26,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from rules import RULES
 from rules.context import Context, is_closed, is_open
 from rules.longterm import PROMOTION_NOTE
 from rules.message import MAX_BODY_CHARS, row_lines
 from rules.model import CellValue, Lead, Snapshot
 from rules.parse import parse_desk
-from rules.plan import mode_of
-from rules.returns import pending_return
+from rules.plan import items, mode_of
 from rules.settings import RuleSettings
 from rules.text import md_near, squash
 from rules.values import KST
@@ -41,15 +43,17 @@ Label = Callable[[int, str, CellValue], str]
 UNASSIGNED = "미지정"
 
 RETURN_RULE = "return.pending"
+JUDGEMENT_RULES = ("dup.vendor_notice", "dup.note_number", "contact.attempts", "longterm.match")
 ROWS_PER_LIST = 15
 NOTHING_TODAY = "오늘은 확인할 항목이 없습니다."
 
-# The four lists, in the order a manager reads them: (attribute, Korean heading).
+# The lists, in the order a manager reads them: (attribute, Korean heading).
 LISTS: tuple[tuple[str, str], ...] = (
     ("due_today", "오늘 통화 예정"),
     ("overdue", "통화 예정일 지남"),
     ("returns", "업체 반환 OB 대기"),
     ("promoted", "승격 후 업체 미배정"),
+    ("judgement", "판단 필요"),
 )
 _WEEKDAYS = "월화수목금토일"
 
@@ -69,13 +73,14 @@ class DigestRow:
 
 @dataclass(frozen=True, slots=True)
 class ManagerDigest:
-    """One 담당자's four lists."""
+    """One 담당자's lists."""
 
     manager: str
     due_today: tuple[DigestRow, ...] = ()
     overdue: tuple[DigestRow, ...] = ()
     returns: tuple[DigestRow, ...] = ()
     promoted: tuple[DigestRow, ...] = ()
+    judgement: tuple[DigestRow, ...] = ()
 
     def rows(self, name: str) -> tuple[DigestRow, ...]:
         rows: tuple[DigestRow, ...] = getattr(self, name)
@@ -92,11 +97,11 @@ class ManagerDigest:
 
 @dataclass(frozen=True, slots=True)
 class RuleFailure:
-    """A row `return.pending` raised on: left out of the digest (the reconcile run reports the
-    failure as a finding); the shell logs it."""
+    """A row a rule raised on: left out of the digest (the reconcile run reports the failure as
+    a finding); the shell logs it."""
 
     rule: str
-    row: int
+    row: int  # 0 when the rule looks at the whole desk
     error: str  # the exception's type name: its text may hold a customer's phone
 
 
@@ -142,17 +147,33 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: RuleSettings, labe
     wall = local.replace(tzinfo=None)  # the sheet's dates are KST wall-clock times
     today = wall.date()
     desk = parse_desk(snapshot, today)
-    ctx = Context(desk.leads, desk.obs, wall, settings)
-    returns_on = mode_of(RETURN_RULE, settings) != "off"
+    ctx = Context(desk.leads, desk.obs, wall, settings, desk.vendors)
     failures: list[RuleFailure] = []
 
-    def pending(lead: Lead) -> bool:
-        # one odd row must not cost the whole digest
-        try:
-            return any(True for _ in pending_return(lead, ctx))
-        except Exception as error:  # noqa: BLE001
-            failures.append(RuleFailure(RETURN_RULE, lead.row, type(error).__name__))
-            return False
+    def flagged(rule_id: str) -> dict[int, list[str]]:
+        """The lead rows the rule flags, with its messages; none when the rule is off."""
+        rule = RULES[rule_id]
+        if mode_of(rule_id, settings) == "off":
+            return {}
+        found: dict[int, list[str]] = defaultdict(list)
+        for item in items(rule.scope, ctx):
+            try:
+                findings = list(
+                    (rule.check(ctx) if rule.scope == "desk" else rule.check(item, ctx)) or ()
+                )
+            except Exception as error:  # noqa: BLE001 - one odd row must not cost the digest
+                failures.append(RuleFailure(rule_id, getattr(item, "row", 0), type(error).__name__))
+                continue
+            for f in findings:
+                if f.sheet == "leads":
+                    found[f.row].append(f.message)
+        return found
+
+    returns = flagged(RETURN_RULE)
+    judgement: dict[int, list[str]] = defaultdict(list)
+    for rule_id in JUDGEMENT_RULES:
+        for flagged_row, messages in flagged(rule_id).items():
+            judgement[flagged_row] += messages
 
     def row(lead: Lead, detail: str = "") -> DigestRow:
         phone = lead.phone.text if lead.phone else None
@@ -170,12 +191,16 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: RuleSettings, labe
             lists[manager]["overdue"].append(
                 ((due, lead.row), row(lead, f"예정 {md_near(due, today)}"))
             )
-        if returns_on and pending(lead):
+        if lead.row in returns:
             days = (today - lead.intake_at.date()).days if lead.intake_at else 0
             lists[manager]["returns"].append((lead.row, row(lead, f"인입 후 {days}일")))
         if is_promoted_waiting(lead):
             detail = f"이사 D-{(lead.move_date - today).days}" if lead.move_date else ""
             lists[manager]["promoted"].append((lead.row, row(lead, detail)))
+        if lead.row in judgement:
+            lists[manager]["judgement"].append(
+                (lead.row, row(lead, "; ".join(judgement[lead.row])))
+            )
 
     managers = []
     for manager, by_list in lists.items():
@@ -233,7 +258,8 @@ def render_digest(d: Digest, rows_per_list: int = ROWS_PER_LIST) -> tuple[str, s
 
 def digest_json(d: Digest) -> dict[str, Any]:
     """The digest for machines: `{"now", "source", "empty", "counts", "managers": [{"manager",
-    "counts", "due_today": [{"row", "label", "detail"}], "overdue", "returns", "promoted"}]}`."""
+    "counts", "due_today": [{"row", "label", "detail"}], "overdue", "returns", "promoted",
+    "judgement"}]}`."""
     return {
         "now": d.now.isoformat(),
         "source": d.source,

@@ -4,6 +4,7 @@ OB call, promoted leads waiting for a vendor — masked, counted, readable on a 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,6 +18,7 @@ from bot.engine import plan
 from bot.errors import BadConfig
 from bot.masking import row_label
 from bot.sheets.workbook import create_workbook
+from rules import RULES
 from rules.digest import NOTHING_TODAY, UNASSIGNED, build_digest, digest_json, render_digest
 from rules.settings import RuleSettings
 
@@ -77,15 +79,17 @@ def test_each_manager_gets_calls_due_overdue_returns_and_promoted_leads():
         "overdue": ["행 3 박*준 010-****-0003 (예정 12.2)"],
         "returns": [],
         "promoted": [],
+        "judgement": [],
     }
     assert rows_of(d, "정해빈") == {
         "due_today": [],
         "overdue": [],
         "returns": ["행 7 최*우 010-****-0007 (인입 후 2일)"],
         "promoted": ["행 9 한*윤 010-****-0009 (이사 D-60)"],
+        "judgement": [],
     }
     assert rows_of(d, UNASSIGNED)["overdue"] == ["행 4 이*연 010-****-0004 (예정 12.1)"]
-    assert d.counts == {"due_today": 1, "overdue": 2, "returns": 1, "promoted": 1}
+    assert d.counts == {"due_today": 1, "overdue": 2, "returns": 1, "promoted": 1, "judgement": 0}
 
 
 def test_overdue_calls_are_listed_oldest_first():
@@ -119,7 +123,7 @@ def test_a_row_the_return_rule_fails_on_is_left_out_and_logged_without_its_text(
     def fails(lead, ctx):
         raise ValueError(f"odd row {lead.phone.text}")
 
-    monkeypatch.setattr("rules.digest.pending_return", fails)
+    monkeypatch.setitem(RULES, "return.pending", replace(RULES["return.pending"], check=fails))
     with structlog.testing.capture_logs() as logs:
         d = digest_of(SNAP, NOW, Settings())
     assert d.counts["returns"] == 0 and d.counts["due_today"] == 1

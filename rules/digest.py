@@ -140,6 +140,25 @@ def is_promoted_waiting(lead: Lead) -> bool:
     )
 
 
+def _flagged(rule_id: str, ctx: Context, failures: list[RuleFailure]) -> dict[int, list[str]]:
+    """The lead rows the rule flags, with its messages; none when the rule is off. An item the
+    rule raises on is left out and added to `failures`: one odd row must not cost the digest."""
+    rule = RULES[rule_id]
+    if mode_of(rule_id, ctx.settings) == "off":
+        return {}
+    flagged: dict[int, list[str]] = defaultdict(list)
+    for item in items(rule.scope, ctx):
+        try:
+            found = list((rule.check(ctx) if rule.scope == "desk" else rule.check(item, ctx)) or ())
+        except Exception as error:  # noqa: BLE001 - recorded; the shell logs it
+            failures.append(RuleFailure(rule_id, getattr(item, "row", 0), type(error).__name__))
+            continue
+        for f in found:
+            if f.sheet == "leads":
+                flagged[f.row].append(f.message)
+    return flagged
+
+
 def build_digest(snapshot: Snapshot, now: datetime, settings: RuleSettings, label: Label) -> Digest:
     """The digest of `snapshot` as of `now` (aware; taken as Asia/Seoul), each row named by
     `label`."""
@@ -149,30 +168,10 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: RuleSettings, labe
     desk = parse_desk(snapshot, today)
     ctx = Context(desk.leads, desk.obs, wall, settings, desk.vendors)
     failures: list[RuleFailure] = []
-
-    def flagged(rule_id: str) -> dict[int, list[str]]:
-        """The lead rows the rule flags, with its messages; none when the rule is off."""
-        rule = RULES[rule_id]
-        if mode_of(rule_id, settings) == "off":
-            return {}
-        found: dict[int, list[str]] = defaultdict(list)
-        for item in items(rule.scope, ctx):
-            try:
-                findings = list(
-                    (rule.check(ctx) if rule.scope == "desk" else rule.check(item, ctx)) or ()
-                )
-            except Exception as error:  # noqa: BLE001 - one odd row must not cost the digest
-                failures.append(RuleFailure(rule_id, getattr(item, "row", 0), type(error).__name__))
-                continue
-            for f in findings:
-                if f.sheet == "leads":
-                    found[f.row].append(f.message)
-        return found
-
-    returns = flagged(RETURN_RULE)
+    returns = _flagged(RETURN_RULE, ctx, failures)
     judgement: dict[int, list[str]] = defaultdict(list)
     for rule_id in JUDGEMENT_RULES:
-        for flagged_row, messages in flagged(rule_id).items():
+        for flagged_row, messages in _flagged(rule_id, ctx, failures).items():
             judgement[flagged_row] += messages
 
     def row(lead: Lead, detail: str = "") -> DigestRow:
@@ -205,8 +204,8 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: RuleSettings, labe
     managers = []
     for manager, by_list in lists.items():
         kwargs = {
-            name: tuple(r for _, r in sorted(items, key=lambda item: item[0]))
-            for name, items in by_list.items()
+            name: tuple(r for _, r in sorted(entries, key=lambda entry: entry[0]))
+            for name, entries in by_list.items()
         }
         entry = ManagerDigest(manager, **kwargs)
         if entry.total:

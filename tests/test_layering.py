@@ -51,16 +51,16 @@ def impurities(source: str) -> list[str]:
     """`line: what` for every forbidden import or call in `source`."""
     found = []
     for node in ast.walk(ast.parse(source)):
-        names: list[str] = []
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names = [node.module]
-        for name in names:
-            top = name.split(".")[0]
-            if top in FORBIDDEN_MODULES:
-                found.append(f"{node.lineno}: imports {name} ({FORBIDDEN_MODULES[top]})")
-        if isinstance(node, ast.Call):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            else:  # `from . import x` stays inside rules/
+                names = [node.module] if node.module and not node.level else []
+            for name in names:
+                top = name.split(".")[0]
+                if top in FORBIDDEN_MODULES:
+                    found.append(f"{node.lineno}: imports {name} ({FORBIDDEN_MODULES[top]})")
+        elif isinstance(node, ast.Call):
             func = node.func
             called = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "")
             if called in FORBIDDEN_CALLS:

@@ -23,8 +23,8 @@ from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
 from bot.settlement import record_snapshot, snapshot_due
 from bot.sheets.google import spreadsheet_id
-from bot.sheets.verify import settle
 from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
+from rules.settle import settle
 from rules.settlement import Month
 from rules.text import FIELD_LABELS
 

@@ -75,7 +75,22 @@ class Package:
     def errors(self, title: str) -> dict[int, dict[int, str]]:
         """The tab's error cells (`#N/A`, `#REF!`, ...), which python-calamine reads as empty:
         1-based row -> 0-based column -> the error as the cell shows it."""
-        return _error_cells(self.archive.read(self.parts[title]))
+        part = self.parts[title]
+        if not self._has_error_type(part):
+            return {}
+        return _error_cells(self.archive.read(part))
+
+    def _has_error_type(self, part: str) -> bool:
+        """Whether the part's XML holds a cell of type `e`, read a piece at a time: a 100k-row
+        sheet is ~70 MB of XML, not to be held at once only to find no error cell in it."""
+        tail = b""
+        with self.archive.open(part) as xml:
+            while piece := xml.read(1 << 20):
+                window = tail + piece
+                if b't="e"' in window or b"t='e'" in window:
+                    return True
+                tail = window[-4:]  # a marker split between two pieces
+        return False
 
 
 @functools.cache

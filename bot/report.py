@@ -221,9 +221,8 @@ def render_undo(outcome: UndoOutcome) -> str:
         r = outcome.result
         lines.append(f"Applied: {len(r.written)} cells restored, {len(r.skipped)} kept.")
         for s in r.skipped:
-            w = s.write
             lines.append(
-                f"  kept {snapshot.tab(w.sheet).title} 행 {w.row} "
-                f"{FIELD_LABELS.get(w.field, w.field)}: {s.reason}"
+                f"  kept {snapshot.tab(s.write.sheet).title} 행 {s.write.row} "
+                f"{FIELD_LABELS.get(s.write.field, s.write.field)}: {s.reason}"
             )
     return "\n".join(lines)

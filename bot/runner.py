@@ -17,7 +17,7 @@ from bot.alerts import send_failure_alert, send_run_alert
 from bot.config import Settings
 from bot.engine import plan
 from bot.errors import MovebotError
-from bot.journal import JournaledWrite, new_run_id
+from bot.journal import JournaledWrite, Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
 from rules.model import CellWrite, Plan, Snapshot, WriteResult
@@ -128,7 +128,7 @@ def apply(
         sent = _alert_run(settings, journal, notifier, run_id, now, p, result)
         return RunOutcome(run_id, p, applied=True, result=result, alerted=sent)
     except BaseException as error:
-        outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        outcome: Outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
         message = scrub(str(error)) or type(error).__name__
         journal.finish_run(run_id, _later(now, clock), outcome, error=message)
         if isinstance(error, Exception):

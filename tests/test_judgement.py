@@ -4,6 +4,7 @@ written only in 비고, failed call attempts, and which long-term vendor can tak
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 from bot import demo
 from bot.alerts import compose_run_alert
@@ -14,6 +15,7 @@ from bot.digest import build_digest
 from bot.doctor import run_doctor
 from bot.masking import RowLabels
 from bot.sheets.workbook import create_workbook
+from rules.model import CellValue
 from rules.parse import parse_vendors
 from rules.plan import plan
 from rules.settings import RuleSettings
@@ -376,9 +378,12 @@ def test_the_demo_desk_shows_one_case_of_each(tmp_path, capsys):
 # --- doctor ----------------------------------------------------------------------------------
 
 
-def doctor_lines(tmp_path, vendors: list[list[object]] | None) -> list[str]:
+def doctor_lines(tmp_path, vendors: list[list[CellValue]] | None) -> list[str]:
     path = tmp_path / "desk.xlsx"
-    tabs = {"이사 관리자": [demo.LEAD_HEADERS], "OB 상세": [demo.OB_HEADERS]}
+    tabs: dict[str, list[Sequence[CellValue]]] = {
+        "이사 관리자": [demo.LEAD_HEADERS],
+        "OB 상세": [demo.OB_HEADERS],
+    }
     if vendors is not None:
         tabs["장기고객 업체 리스트"] = [demo.VENDOR_HEADERS, *vendors]
     create_workbook(path, tabs)

@@ -57,7 +57,7 @@ def fire_times(trigger, start: datetime, n: int) -> list[str]:
 def day_of(trigger, day: str) -> list[str]:
     """Every fire time on one day (KST), as `HH:MM`."""
     start = kst(f"{day} 00:00") - timedelta(microseconds=1)
-    times = []
+    times: list[str] = []
     previous, now = None, start
     while True:
         at = trigger.get_next_fire_time(previous, now)

@@ -96,6 +96,7 @@ _NOT_A_PHONE = Phone(text="", key=None, display="")  # marks text parse_phone re
 _UNSEEN = Phone(text="", key=None, display="")  # marks text not read yet
 _NUMBER_TYPES = (int, float)  # exactly: bool is no number here
 _NO_DATE: tuple[datetime | None, bool] = (None, False)
+_Row = TypeVar("_Row")
 
 
 class _Reader:
@@ -224,6 +225,20 @@ class _Reader:
             self.problem(i, field, value, "전화번호")
         return _unreadable_phone(_text(value))
 
+    def build(self, cls: type[_Row], **columns: Sequence[Any]) -> tuple[_Row, ...]:
+        """The rows read as `cls` rows (`_build`): their sheet rows, fingerprints and value
+        problems, and the given fields' columns."""
+        return _build(
+            cls,
+            row=self.numbers,
+            fingerprint=self.fingerprints(),
+            problems=self.problems_by_row(),
+            **columns,
+        )
+
+    def phones_in(self, field: str, report: bool) -> list[Phone | None]:
+        return [self.phone(i, field, v, report) for i, v in enumerate(self.column(field))]
+
     def numbers_in(
         self, field: str, read: Callable[[CellValue], float], expected: str
     ) -> list[float | None]:
@@ -247,13 +262,17 @@ def _stripped(cells: Iterable[CellValue]) -> list[str]:
     return [v.strip() if type(v) is str else _text(v) for v in cells]
 
 
+def _moments(
+    dates: Sequence[tuple[datetime | None, bool]],
+) -> tuple[list[datetime | None], list[bool]]:
+    """`_Reader.dates` as two columns: the moments, and whether each has a time of day."""
+    return [at for at, _ in dates], [has_time for _, has_time in dates]
+
+
 def _phones_in(value: CellValue) -> tuple[Phone, ...]:
     """A 예비번호 cell's phones, the parts that are no phone as keyless ones."""
     phones, unreadable = values.parse_phones(value)
     return phones + tuple(_unreadable_phone(part) for part in unreadable)
-
-
-_Row = TypeVar("_Row")
 
 
 def _build(cls: type[_Row], **columns: Sequence[Any]) -> tuple[_Row, ...]:
@@ -301,18 +320,17 @@ def parse_leads(
     status_texts = _texts(r.column("status"))
     canonical = {t: values.canonical_status(t) or t.strip() for t in set(status_texts)}
     remarks, alt = r.column("remarks"), r.column("alt_phones")
-    return _build(
+    intake_at, intake_has_time = _moments(intake)
+    return r.build(
         Lead,
-        row=r.numbers,
-        fingerprint=r.fingerprints(),
-        intake_at=[at for at, _ in intake],
-        intake_has_time=[has_time for _, has_time in intake],
+        intake_at=intake_at,
+        intake_has_time=intake_has_time,
         call_due=[at.date() if at else None for at, _ in call_due],
         status=[canonical[t] for t in status_texts],
         status_text=status_texts,
         remarks=_texts(remarks),
         name=_stripped(r.column("name")),
-        phone=[r.phone(i, "phone", v, report=False) for i, v in enumerate(r.column("phone"))],
+        phone=r.phones_in("phone", report=False),
         alt_phones=[() if v is None else _phones_in(v) for v in alt],
         alt_phones_text=_texts(alt),
         move_date=[at.date() if at else None for at, _ in move],
@@ -323,7 +341,6 @@ def parse_leads(
         vendor=_stripped(r.column("vendor")),
         manager=_stripped(r.column("manager")),
         bot_note=_texts(r.column("bot_note")),
-        problems=r.problems_by_row(),
         typed_cells=list(map(_typed, remarks, alt)),
     )
 
@@ -345,13 +362,12 @@ def parse_obs(
     ob = r.dates("ob_date", r.column("ob_date"), values.resolve_not_after, repeat(today))
     tons = r.numbers_in("load_tons", values.parse_tons, "톤 수")
     quotes = r.numbers_in("quote_amount", values.parse_money, "금액")
-    return _build(
+    ob_at, ob_has_time = _moments(ob)
+    return r.build(
         ObCall,
-        row=r.numbers,
-        fingerprint=r.fingerprints(),
-        ob_at=[at for at, _ in ob],
-        ob_has_time=[has_time for _, has_time in ob],
-        phone=[r.phone(i, "phone", v, report=True) for i, v in enumerate(r.column("phone"))],
+        ob_at=ob_at,
+        ob_has_time=ob_has_time,
+        phone=r.phones_in("phone", report=True),
         detail=_stripped(r.column("detail")),
         cancel_reason=_stripped(r.column("cancel_reason")),
         vendor=_stripped(r.column("vendor")),
@@ -360,7 +376,6 @@ def parse_obs(
         quote_amount=[None if q is None else int(q) for q in quotes],
         quote_text=_stripped(r.column("quote_amount")),
         bot_note=_texts(r.column("bot_note")),
-        problems=r.problems_by_row(),
     )
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import fields, replace
 from datetime import date, datetime
 from itertools import repeat, zip_longest
 from typing import Any, TypeVar
 
 from rules import values
+from rules.blocked import TYPED
 from rules.duplicates import REGIONS, address_words
 from rules.model import (
     CellValue,
@@ -68,20 +69,30 @@ def fingerprint(tab: Tab, index: int) -> str:
     return "|".join(_fingerprint_part(tab.cell(index, f)) for f in FINGERPRINT_FIELDS[tab.key])
 
 
-_NO_TYPED: frozenset[str] = frozenset()
+def _blank(value: CellValue) -> bool:
+    return value is None or (type(value) is str and not value.strip())
 
 
-def _typed(remarks: CellValue, alt_phones: CellValue) -> frozenset[str]:
-    """The appendable cells holding something other than text (see `Lead.typed_cells`)."""
-    if (remarks is None or type(remarks) is str) and (
-        alt_phones is None or type(alt_phones) is str
+def _blocked(
+    remarks: CellValue,
+    alt_phones: CellValue,
+    tab_blocked: Mapping[tuple[int, int], str],
+    sheet_row: int,
+    writable: Sequence[tuple[str, int]],
+) -> tuple[tuple[str, str], ...]:
+    """The row's cells the bot may not write (see `Lead.blocked`): what the backend found
+    (merged, formula, protected), and a 비고 / 예비번호 holding a date, number or boolean."""
+    if (
+        (remarks is None or type(remarks) is str)
+        and (alt_phones is None or type(alt_phones) is str)
+        and not tab_blocked
     ):
-        return _NO_TYPED
-    return frozenset(
-        f
-        for f, v in (("remarks", remarks), ("alt_phones", alt_phones))
-        if v is not None and not isinstance(v, str)
-    )
+        return ()
+    found = {f: why for f, col in writable if (why := tab_blocked.get((sheet_row, col)))}
+    for f, v in (("remarks", remarks), ("alt_phones", alt_phones)):
+        if v is not None and not isinstance(v, str):
+            found.setdefault(f, TYPED)
+    return tuple(found.items())
 
 
 def _unreadable_phone(text: str) -> Phone:
@@ -130,6 +141,17 @@ class _Reader:
         # the rows turned into columns in one pass (None past a row's end); only references
         self.columns: list[tuple[CellValue, ...]] = list(zip_longest(*rows))
         self.size = len(rows)
+
+    def drop(self, indexes: Collection[int]) -> list[int]:
+        """Forget the rows at `indexes` and their problems; the indexes the kept rows had."""
+        gone = set(indexes)
+        kept = [i for i in range(self.size) if i not in gone]
+        self.numbers = [self.numbers[i] for i in kept]
+        self.columns = [tuple(column[i] for i in kept) for column in self.columns]
+        found = self.problems
+        self.problems = {new: found[old] for new, old in enumerate(kept) if old in found}
+        self.size = len(kept)
+        return kept
 
     def column(self, field: str) -> Sequence[CellValue]:
         """The field's cell on each row (None past a row's end, or when no column has it)."""
@@ -291,6 +313,7 @@ def _build(cls: type[_Row], **columns: Sequence[Any]) -> tuple[_Row, ...]:
     return tuple(rows)
 
 
+_WRITABLE = ("status", "remarks", "alt_phones")  # the lead cells change rules write
 _LEAD_CELLS = (
     "intake_at", "call_due", "status", "remarks", "name", "phone", "alt_phones", "move_date",
     "origin", "destination", "move_type", "vendor", "manager", "bot_note",
@@ -307,6 +330,16 @@ def parse_leads(
     r = _Reader(tab, _LEAD_CELLS, phones)
     resolve_after = values.resolve_after
     intake = r.dates("intake_at", r.column("intake_at"), values.resolve_not_after, repeat(today))
+    status_texts = _texts(r.column("status"))
+    phone_cells, alt = r.column("phone"), r.column("alt_phones")
+    dividers = [
+        i
+        for i, (at, _) in enumerate(intake)
+        if at is None and not status_texts[i].strip() and _blank(phone_cells[i]) and _blank(alt[i])
+    ]
+    if dividers:  # rows staff typed between blocks (`▼ 3월 인입분`): no leads
+        kept = r.drop(dividers)
+        intake, status_texts = [intake[i] for i in kept], [status_texts[i] for i in kept]
     anchors = [at.date() if at else today for at, _ in intake]
     call_due = r.dates("call_due", r.column("call_due"), resolve_after, anchors)
     move_cells = r.column("move_date")
@@ -317,9 +350,9 @@ def parse_leads(
         resolve_after,
         anchors,
     )
-    status_texts = _texts(r.column("status"))
     canonical = {t: values.canonical_status(t) or t.strip() for t in set(status_texts)}
     remarks, alt = r.column("remarks"), r.column("alt_phones")
+    writable = [(f, tab.columns[f]) for f in _WRITABLE if f in tab.columns]
     intake_at, intake_has_time = _moments(intake)
     return r.build(
         Lead,
@@ -341,7 +374,10 @@ def parse_leads(
         vendor=_stripped(r.column("vendor")),
         manager=_stripped(r.column("manager")),
         bot_note=_texts(r.column("bot_note")),
-        typed_cells=list(map(_typed, remarks, alt)),
+        blocked=[
+            _blocked(v, a, tab.blocked, row, writable)
+            for v, a, row in zip(remarks, alt, r.numbers, strict=True)
+        ],
     )
 
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import generate  # noqa: E402
 
 NOW = "2024-12-04T18:00:00+09:00"
-PREVIEW_10K_SHA256 = "69a8fd5df4767bff69b43165bb9529523cd853f6901b1436cb9f733ec68420c8"
+PREVIEW_10K_SHA256 = "00ae491d3edee1ba1d6aabab88ddbaceea2c0358ae4cb77f519828892401d1d5"
 
 
 def _without_run_id(text: str) -> str:

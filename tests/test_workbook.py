@@ -585,7 +585,7 @@ def test_a_row_whose_cell_no_longer_holds_the_planned_from_value_is_skipped_whol
 
     assert result.written == (fine,)
     assert {(s.write.row, s.reason) for s in result.skipped} == {
-        (2, "실행 중 직원이 셀을 수정함 (status)")
+        (2, "읽은 뒤 직원이 셀을 수정함 (진행상황)")
     }
     reread = backend(desk).read().leads_tab
     assert (reread.cell(0, "status"), reread.cell(0, "remarks")) == ("상담요청", None)
@@ -637,6 +637,23 @@ def test_a_new_bot_note_column_gets_its_header_after_the_last_used_column(
     assert ws.column_dimensions["H"].width == 40
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_autofilter_is_extended_over_a_new_bot_note_column(tmp_path, monkeypatch, fast):
+    path = tmp_path / "desk.xlsx"
+    make_desk(path)
+    wb = openpyxl.load_workbook(path)
+    wb["이사 관리자"].auto_filter.ref = "A1:G4"  # staff filter every column they use
+    wb.save(path)
+    if not fast:
+        slow(monkeypatch)
+    snap = backend(path).read()
+    header = CellWrite("leads", 1, 7, "bot_note", "", "봇 확인", "", ("bot.note",))
+
+    backend(path).write(snap, [header])
+
+    assert openpyxl.load_workbook(path)["이사 관리자"].auto_filter.ref == "A1:H4"
+
+
 def test_a_bot_note_header_over_a_column_staff_use_is_refused_with_its_notes(desk):
     snap = backend(desk).read()  # a plan putting 봇 확인 over 고객명 (column F), full of names
     header = CellWrite("leads", 1, 5, "bot_note", "고객명", "봇 확인", "", ("bot.note",))
@@ -660,7 +677,7 @@ def test_a_write_to_a_column_that_does_not_hold_its_field_is_refused(desk):
     result = backend(desk).write(snap, [wrong])
 
     assert [s.reason for s in result.skipped] == [
-        "열 위치가 계획과 다름 (remarks) — 다음 실행에서 다시 시도"
+        "열 위치가 계획과 다름 (비고) — 다음 실행에서 다시 시도"
     ]
 
 

@@ -18,8 +18,8 @@ from bot.errors import BadConfig
 from bot.journal import Journal
 from bot.lock import SheetLock
 from bot.ports import Clock, SheetBackend
-from bot.sheets.layout import TabSpec
 from bot.sheets.workbook import WorkbookBackend
+from rules.columns import TabSpec
 from rules.values import KST
 
 

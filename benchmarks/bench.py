@@ -5,10 +5,10 @@ the clock at 2024-12-04 18:00 KST) and measured in fresh processes, so that one 
 never counts for the next:
 
 - plan: `bot.engine.plan` on the desk as the Google backend reads it (an in-memory `Snapshot`
-  built from the `values.batchGet` answer), its CPU time, best of `--repeat` runs. Plain single-threaded
-  Python: one core.
-- json.loads: parsing that batchGet answer (what every run does before it can plan), best of
-  `--repeat`; and plan / json.loads, the plan's cost in units of the cheapest possible read.
+  built from the `values.batchGet` answer), its CPU time, best of `--repeat` runs. Plain
+  single-threaded Python: one core.
+- json.loads: parsing that batchGet answer (what every run does before it can plan), its CPU
+  time, best of `--repeat`; and plan / json.loads, the plan's cost in units of the cheapest possible read.
 - peak RSS: the plan process's peak resident memory (ru_maxrss): interpreter and imports, the
   answer's text, its parsed JSON, the snapshot and the plan.
 - full run: read (spreadsheets.get + values.batchGet), plan, verify (values.batchGet) and

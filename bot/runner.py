@@ -22,7 +22,6 @@ from bot.journal import Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
 from bot.settlement import record_snapshot, snapshot_due
-from bot.sheets.google import spreadsheet_id
 from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
 from rules.settle import settle
 from rules.settlement import Month
@@ -63,6 +62,8 @@ def source_name(settings: Settings) -> str:
 
 
 def _spreadsheet_id(text: str) -> str:
+    from bot.sheets.google import spreadsheet_id  # here: a workbook run needs no gspread
+
     try:
         return spreadsheet_id(text)
     except UserError:

@@ -25,6 +25,7 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -373,15 +374,20 @@ class Notifier:
         return results
 
     def send(
-        self, title: str, body: str, channels: Collection[str] | None = None
+        self,
+        title: str,
+        body: str,
+        channels: Collection[str] | None = None,
+        attach: Sequence[Path] = (),
     ) -> list[ChannelResult]:
-        """Deliver to every channel (or those labelled in `channels`). Never raises for a
+        """Deliver to every channel (or those labelled in `channels`), with the `attach` files
+        on the channels that take files (the others get the text alone). Never raises for a
         channel's failure: it is logged and comes back with ok=False."""
         title, body = scrub(title), scrub(body)
         results: list[ChannelResult] = []
         for c in self._channels:
             if channels is None or c.label in channels:
-                results.append(self._send_apprise(c, title, body))
+                results.append(self._send_apprise(c, title, body, attach))
         if self._kakaowork and (channels is None or "kakaowork" in channels):
             results.append(self._send_kakaowork(title, body))
         for r in results:
@@ -393,13 +399,19 @@ class Notifier:
                 )
         return results
 
-    def _send_apprise(self, c: _AppriseChannel, title: str, body: str) -> ChannelResult:
+    def _send_apprise(
+        self, c: _AppriseChannel, title: str, body: str, attach: Sequence[Path] = ()
+    ) -> ChannelResult:
         if not c.loaded:
             return ChannelResult(c.label, False, "apprise did not understand the URL")
         try:
             ok = bool(
                 self._apprise.notify(
-                    body=body, title=title, tag=c.tag, body_format=apprise.NotifyFormat.TEXT
+                    body=body,
+                    title=title,
+                    tag=c.tag,
+                    body_format=apprise.NotifyFormat.TEXT,
+                    attach=[str(p) for p in attach] or None,
                 )
             )
         except Exception as e:  # a plugin bug must not fail the run

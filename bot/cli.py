@@ -108,6 +108,20 @@ def cmd_digest(args: argparse.Namespace) -> int:
     return run_digest(settings_from(args), parse_now(args.now), args.send, args.json)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.reporting import run_report
+
+    return run_report(
+        settings_from(args),
+        parse_now(args.now),
+        kind=args.period,
+        label=args.label,
+        out_dir=Path(args.out) if args.out else None,
+        as_json=args.json,
+        send=args.send,
+    )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bot.schedule import run_worker
 
@@ -257,6 +271,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--send", action="store_true", help="send it to the alert channels")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser(
+        "report", parents=[common], help="the weekly or monthly report, with charts (HTML, PNG)"
+    )
+    source_options(p)
+    p.add_argument("--period", choices=("week", "month"), help="default: week")
+    p.add_argument(
+        "--for",
+        dest="label",
+        metavar="LABEL",
+        help="which one: 2024-W48 or 2024-11 (default: the last complete one)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="where to write it (default: reports/ beside the journal)"
+    )
+    p.add_argument("--now", help="the report's clock, ISO 8601 (default: now)")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument(
+        "--send", action="store_true", help="send the summary and the PNG to the alert channels"
+    )
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
         "run", parents=[common], help="the scheduled worker (foreground; Ctrl-C / SIGTERM stop)"

@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.exceptions import SettingsError
 
 from bot.errors import BadConfig
+from rules.figures import ReportSettings
 from rules.settings import DEFAULT_PRICE_REASONS, DEFAULT_STATUS_HINTS, Mode, RuleSettings
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -119,6 +120,19 @@ class ReturnsConfig(Section):
     pending_after_hours: int = Field(24, ge=0)
 
 
+class ReportsConfig(Section):
+    dir: Path | None = None  # default: reports/ beside the journal
+    price_window_days: int = Field(90, ge=1)
+    price_min_samples: int = Field(5, ge=1)
+    price_outlier_ratio: float = Field(1.5, gt=1)
+
+
+class FollowupConfig(Section):
+    after_days: int = Field(3, ge=0)
+    until_days: int = Field(30, ge=0)
+    due_days: int = Field(7, ge=0)
+
+
 class ScheduleConfig(Section):
     poll_minutes: int = Field(15, ge=1, le=720)
     hours: str = "09:00-19:00"  # office hours, KST
@@ -164,6 +178,8 @@ class Settings(BaseSettings):
     settlement: SettlementConfig = SettlementConfig()
     ob: ObConfig = ObConfig()
     returns: ReturnsConfig = ReturnsConfig()
+    reports: ReportsConfig = ReportsConfig()
+    followup: FollowupConfig = FollowupConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     alerts: AlertsConfig = AlertsConfig()
     journal: JournalConfig = JournalConfig()
@@ -205,6 +221,17 @@ class Settings(BaseSettings):
             only_rules=only_rules,
         )
 
+    def report_settings(self) -> ReportSettings:
+        r, f = self.reports, self.followup
+        return ReportSettings(
+            price_window_days=r.price_window_days,
+            price_min_samples=r.price_min_samples,
+            price_outlier_ratio=r.price_outlier_ratio,
+            followup_after_days=f.after_days,
+            followup_until_days=f.until_days,
+            followup_due_days=f.due_days,
+        )
+
     def resolve(self, path: Path | None) -> Path | None:
         if path is None:
             return None
@@ -214,6 +241,10 @@ class Settings(BaseSettings):
     @property
     def journal_path(self) -> Path:
         return self.resolve(self.journal.path) or self.base_dir / "movebot.db"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.resolve(self.reports.dir) or self.journal_path.parent / "reports"
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

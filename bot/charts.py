@@ -26,6 +26,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from rules.figures import NOT_WRITTEN
+
 FONT_FILES = ("NanumGothic.ttf", "NanumGothicBold.ttf")
 FONT_FAMILY = "NanumGothic"
 BOLD = 600  # NanumGothicBold.ttf says it is 600, not 700
@@ -159,9 +161,11 @@ def funnel_chart(ax: Axes, f: Figures) -> None:
 
 
 def cancel_chart(ax: Axes, f: Figures) -> None:
-    """3. Cancellation reasons, this period against the previous one."""
+    """3. Cancellation reasons, this period against the previous one (OB rows with no reason
+    are left out of the bars and counted under the axis: they would dwarf the reasons)."""
     this, previous = f["cancel_reasons"]["this"], f["cancel_reasons"]["previous"]
-    reasons = sorted(set(this) | set(previous), key=lambda r: (-this.get(r, 0), r))[:10]
+    written = (set(this) | set(previous)) - {NOT_WRITTEN}
+    reasons = sorted(written, key=lambda r: (-this.get(r, 0), -previous.get(r, 0), r))[:10]
     if not reasons:
         _no_data(ax)
     else:
@@ -191,7 +195,8 @@ def cancel_chart(ax: Axes, f: Figures) -> None:
         ax.legend(loc="lower right", fontsize=9, frameon=False)
         ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title("취소 사유 (OB 상세)")
-    ax.set_xlabel("OB 건수")
+    blank = this.get(NOT_WRITTEN, 0)
+    ax.set_xlabel("OB 건수" + (f" (사유 미기재 {blank}건 제외)" if blank else ""))
 
 
 def returns_chart(ax: Axes, f: Figures) -> None:

@@ -110,12 +110,17 @@ def build_report(
 # --- words -----------------------------------------------------------------------------------
 
 
+def period_name(period: Period) -> str:
+    """`2024년 48주차`, `2024년 11월`."""
+    if period.kind == "week":
+        return f"{period.start.isocalendar()[0]}년 {int(period.label[-2:])}주차"
+    return f"{period.start.year}년 {period.start.month}월"
+
+
 def period_title(period: Period) -> str:
     s, e = period.start, period.end
-    span = f"{s.month}.{s.day}–{e.month}.{e.day}"
-    if period.kind == "week":
-        return f"{s.year}년 {period.label[-2:].lstrip('0')}주차 주간 보고 ({span})"
-    return f"{s.year}년 {s.month}월 월간 보고 ({span})"
+    kind = "주간" if period.kind == "week" else "월간"
+    return f"{period_name(period)} {kind} 보고 ({s.month}.{s.day}–{e.month}.{e.day})"
 
 
 def summary_line(report: Report) -> str:
@@ -124,9 +129,7 @@ def summary_line(report: Report) -> str:
     f, period = report.figures, report.period
     last = last_complete(period.kind, report.now.date())
     when = (
-        ("지난주" if period.kind == "week" else "지난달")
-        if period == last
-        else period_title(period).split(" (")[0]
+        ("지난주" if period.kind == "week" else "지난달") if period == last else period_name(period)
     )
     funnel = f["funnel"]
     parts = [

@@ -273,7 +273,7 @@ def test_the_summary_line_is_the_one_of_the_issue():
 
 def test_a_period_that_is_not_the_last_is_named_in_the_summary():
     line = summary_line(report(period=parse_period("2024-W47")))
-    assert line.startswith("2024년 47주차 주간 보고 인입 1건")
+    assert line.startswith("2024년 47주차 인입 1건 · ")
 
 
 # --- the command -----------------------------------------------------------------------------

@@ -445,6 +445,31 @@ class Notifier:
 # --- with the journal ------------------------------------------------------------------------
 
 
+def send_once(
+    notifier: Notifier,
+    journal: Journal,
+    key: str,
+    title: str,
+    body: str,
+    *,
+    now: datetime,
+    since: datetime,
+    attach: Sequence[Path] = (),
+) -> list[ChannelResult]:
+    """Send to each channel that has not had `key` delivered since `since` (the worker's
+    digest and reports: two workers on one sheet send them once), journaling each delivery."""
+    channels = [
+        c for c in notifier.channels if not journal.recently_alerted([key], since, channel=c)
+    ]
+    if not channels:
+        log.info("already sent", key=key.split(":")[0])
+        return []
+    results = notifier.send(title, body, channels=channels, attach=attach)
+    for r in results:
+        journal.record_alerts(None, [key], r.channel, now, r.ok)
+    return results
+
+
 def _deliver_fresh(
     journal: Journal,
     notifier: Notifier,

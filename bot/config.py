@@ -65,9 +65,16 @@ def _mode(value: Any) -> Any:
     return value
 
 
+def _clock_or_off(value: Any) -> Any:
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return None
+    return _clock(value)
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 RuleMode = Annotated[Mode, BeforeValidator(_mode)]
 Clock = Annotated[time, BeforeValidator(_clock)]
+ClockOrOff = Annotated[time | None, BeforeValidator(_clock_or_off)]
 
 
 class Section(BaseModel):
@@ -139,6 +146,8 @@ class ScheduleConfig(Section):
     working_days: str = "mon-fri"
     nightly: Clock = time(2, 0)  # full sync
     digest: Clock = time(8, 30)  # morning digest
+    report_weekly: ClockOrOff = time(9, 0)  # the weekly report on Mondays; off: none
+    report_monthly: bool = True  # the monthly report on settlement day
     misfire_grace_seconds: int = Field(300, ge=1)
 
     @field_validator("hours")

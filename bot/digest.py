@@ -22,7 +22,7 @@ import hashlib
 import json
 import sys
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from bot.alerts import MAX_BODY_CHARS, ChannelResult, Notifier, row_lines
+from bot.alerts import MAX_BODY_CHARS, ChannelResult, Notifier, row_lines, send_once
 from bot.config import Settings
 from bot.engine import KST, mode_of
 from bot.errors import BadConfig
@@ -271,18 +271,15 @@ def send_digest(
     sheet is skipped, and each delivery is journaled; without one (`movebot digest --send`),
     every channel gets it."""
     title, body = render_digest(d)
-    channels: Sequence[str] = notifier.channels
-    key = digest_key(d)
-    if journal is not None:
+    if journal is None:
+        results = notifier.send(title, body)
+    else:
         midnight = datetime.combine(d.today, time_of_day(0), KST) - timedelta(microseconds=1)
-        channels = [c for c in channels if not journal.recently_alerted([key], midnight, channel=c)]
-        if not channels:
-            log.info("digest.already_sent", day=d.today.isoformat())
+        results = send_once(
+            notifier, journal, digest_key(d), title, body, now=d.now, since=midnight
+        )
+        if not results:
             return []
-    results = notifier.send(title, body, channels=channels)
-    if journal is not None:
-        for r in results:
-            journal.record_alerts(None, [key], r.channel, d.now, r.ok)
     log.info(
         "digest.sent",
         channels=len(results),

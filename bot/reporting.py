@@ -10,6 +10,7 @@ customer name or phone appears: a row is named by its sheet row.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -18,11 +19,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
-from bot.alerts import ChannelResult, Notifier
+from bot.alerts import ChannelResult, Notifier, send_once
 from bot.config import Settings
 from bot.engine import KST
 from bot.errors import BadConfig, BadInput
@@ -39,6 +40,9 @@ from rules.figures import (
 )
 from rules.model import Snapshot
 from rules.parse import parse_desk
+
+if TYPE_CHECKING:
+    from bot.journal import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -84,6 +88,12 @@ def choose_period(kind: PeriodKind | None, label: str | None, today: date) -> Pe
     return period
 
 
+def _bounds(period: Period) -> tuple[datetime, datetime]:
+    """The period as [start, end) in KST."""
+    start = datetime.combine(period.start, time(0), KST)
+    return start, datetime.combine(period.end + timedelta(days=1), time(0), KST)
+
+
 def bot_activity(settings: Settings, period: Period) -> BotActivity:
     """The journal's runs in the period; none when there is no journal yet (none is made)."""
     from bot.journal import Journal
@@ -91,9 +101,8 @@ def bot_activity(settings: Settings, period: Period) -> BotActivity:
     path = settings.journal_path
     if not path.exists():
         return BotActivity()
-    start = datetime.combine(period.start, time(0), KST)
     with Journal(path) as journal:
-        return journal.activity(start, start + timedelta(days=(period.end - period.start).days + 1))
+        return journal.activity(*_bounds(period))
 
 
 def build_report(
@@ -321,11 +330,47 @@ def write_report(report: Report, out_dir: Path) -> tuple[Path, Path]:
     return html_path, png_path
 
 
-def send_report(report: Report, notifier: Notifier, files: tuple[Path, ...]) -> list[ChannelResult]:
-    """The summary line to every channel, with `files` attached where a channel takes them."""
-    results = notifier.send(period_title(report.period), summary_line(report), attach=files)
+def send_report(
+    report: Report,
+    notifier: Notifier,
+    files: tuple[Path, ...],
+    *,
+    journal: Journal | None = None,
+    source: str = "",
+) -> list[ChannelResult]:
+    """The summary line to every channel, with `files` attached where a channel takes them.
+    With a `journal` (the worker), a channel that already got this period's report of this
+    sheet is skipped and each delivery journaled."""
+    title, body = period_title(report.period), summary_line(report)
+    if journal is None:
+        results = notifier.send(title, body, attach=files)
+    else:
+        digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
+        key = f"report:{report.period.label}:{digest}"
+        since = _bounds(report.period)[1] - timedelta(microseconds=1)
+        results = send_once(
+            notifier, journal, key, title, body, now=report.now, since=since, attach=files
+        )
     log.info("report.sent", channels=len(results), failed=sum(not r.ok for r in results))
     return results
+
+
+def scheduled_report(
+    settings: Settings, now: datetime, kind: PeriodKind, *, journal: Journal, notifier: Notifier
+) -> None:
+    """The worker's weekly or monthly report: the last complete period, written beside the
+    journal and sent once per channel."""
+    from bot.runner import backend_for, source_name
+
+    period = last_complete(kind, now.astimezone(KST).date())
+    snapshot = backend_for(settings).read()
+    report = build_report(snapshot, now, period, settings, journal.activity(*_bounds(period)))
+    html_path, png_path = write_report(report, settings.reports_dir)
+    log.info("report.written", period=period.label)
+    if notifier.channels:
+        send_report(
+            report, notifier, (png_path, html_path), journal=journal, source=source_name(settings)
+        )
 
 
 def run_report(

@@ -10,6 +10,10 @@ An APScheduler 3.x `BlockingScheduler` in Asia/Seoul with three jobs:
   (19:30 would be past the end). Office hours must end after they start on the same day.
 - `nightly`: the same applied reconcile every day at `schedule.nightly` (the full sync).
 - `digest`: the morning digest at `schedule.digest` on working days.
+- `report_weekly`: last week's report on Mondays at `schedule.report_weekly` (unless `off`);
+  `report_monthly`: last month's report on settlement day at the cut-off
+  (`settlement.day`, `settlement.time`) unless `schedule.report_monthly` is false
+  (docs/REPORTS.md). Each is written beside the journal and sent once per channel.
 
 Every job has `max_instances=1`, `coalesce=True` and `misfire_grace_time =
 schedule.misfire_grace_seconds`, and takes its `now` from the clock when it fires.
@@ -68,7 +72,14 @@ Clock = Callable[[], datetime]
 TickOutcome = Literal["ok", "skipped", "failed"]
 
 POLL, NIGHTLY, DIGEST = "poll", "nightly", "digest"
-JOB_NAMES = {POLL: "polling reconcile", NIGHTLY: "nightly full sync", DIGEST: "morning digest"}
+REPORT_WEEKLY, REPORT_MONTHLY = "report_weekly", "report_monthly"
+JOB_NAMES = {
+    POLL: "polling reconcile",
+    NIGHTLY: "nightly full sync",
+    DIGEST: "morning digest",
+    REPORT_WEEKLY: "weekly report",
+    REPORT_MONTHLY: "monthly report",
+}
 
 
 def kst_now() -> datetime:
@@ -167,6 +178,23 @@ def digest_trigger(schedule: ScheduleConfig) -> CronTrigger:
     )
 
 
+def report_triggers(settings: Settings) -> dict[str, CronTrigger]:
+    """The report jobs that are on: Mondays at `schedule.report_weekly`; settlement day at the
+    cut-off (`settlement.day`, `settlement.time`) when `schedule.report_monthly`."""
+    triggers = {}
+    weekly = settings.schedule.report_weekly
+    if weekly is not None:
+        triggers[REPORT_WEEKLY] = _cron(
+            "schedule.report_weekly", day_of_week="mon", hour=weekly.hour, minute=weekly.minute
+        )
+    if settings.schedule.report_monthly:
+        at = settings.settlement.time
+        triggers[REPORT_MONTHLY] = _cron(
+            "settlement.day", day=settings.settlement.day, hour=at.hour, minute=at.minute
+        )
+    return triggers
+
+
 def job_options(schedule: ScheduleConfig) -> dict[str, Any]:
     return {
         "max_instances": 1,
@@ -181,6 +209,7 @@ def build_scheduler(
     reconcile_job: Job,
     digest_job: Job,
     nightly_job: Job | None = None,
+    report_jobs: dict[str, Job] | None = None,
     scheduler_cls: type[BaseScheduler] = BlockingScheduler,
 ) -> BaseScheduler:
     """A scheduler (not started) in Asia/Seoul with the `poll`, `nightly` and `digest` jobs.
@@ -189,8 +218,15 @@ def build_scheduler(
     `now` from the clock); `nightly_job` defaults to `reconcile_job`. BadConfig when the
     schedule settings do not make a schedule."""
     s = settings.schedule
-    triggers = {POLL: poll_trigger(s), NIGHTLY: nightly_trigger(s), DIGEST: digest_trigger(s)}
+    triggers: dict[str, BaseTrigger] = {
+        POLL: poll_trigger(s),
+        NIGHTLY: nightly_trigger(s),
+        DIGEST: digest_trigger(s),
+    }
     jobs = {POLL: reconcile_job, NIGHTLY: nightly_job or reconcile_job, DIGEST: digest_job}
+    for job_id, trigger in report_triggers(settings).items():
+        if report_jobs and job_id in report_jobs:
+            triggers[job_id], jobs[job_id] = trigger, report_jobs[job_id]
     scheduler = scheduler_cls(timezone=KST)
     for job_id, trigger in triggers.items():
         scheduler.add_job(
@@ -314,6 +350,23 @@ class Worker:
     def digest(self) -> TickOutcome:
         wait = float(self.settings.schedule.misfire_grace_seconds)
         return self.tick(DIGEST, self._digest, wait=wait)
+
+    def weekly_report(self) -> TickOutcome:
+        return self._report(REPORT_WEEKLY, "week")
+
+    def monthly_report(self) -> TickOutcome:
+        return self._report(REPORT_MONTHLY, "month")
+
+    def _report(self, job: str, kind: Literal["week", "month"]) -> TickOutcome:
+        """A report waits for a run holding the lock, like the digest (at the settlement
+        cut-off, the settlement's own run goes first)."""
+        from bot.reporting import scheduled_report
+
+        def run(now: datetime) -> object:
+            scheduled_report(self.settings, now, kind, journal=self.journal, notifier=self.notifier)
+            return None
+
+        return self.tick(job, run, wait=float(self.settings.schedule.misfire_grace_seconds))
 
     def tick(
         self, job: str, run: Callable[[datetime], object], *, wait: float = 0.0
@@ -474,6 +527,10 @@ def run_worker(
             reconcile_job=worker.poll,
             nightly_job=worker.nightly,
             digest_job=worker.digest,
+            report_jobs={
+                REPORT_WEEKLY: worker.weekly_report,
+                REPORT_MONTHLY: worker.monthly_report,
+            },
             scheduler_cls=scheduler_cls,
         )
         scheduler.add_listener(_log_skipped_events, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)

@@ -41,7 +41,7 @@ class FakeNotifier:
     def __bool__(self) -> bool:
         return bool(self.channels)
 
-    def send(self, title, body, channels=None):
+    def send(self, title, body, channels=None, attach=()):
         targets = tuple(c for c in self.channels if channels is None or c in channels)
         self.sent.append((title, body, targets))
         return [ChannelResult(c, True) for c in targets]
@@ -247,7 +247,7 @@ def test_send_without_any_channel_is_a_config_error(book_settings):
 
 def test_send_reports_failure_when_no_channel_took_it(book_settings):
     class Refusing(FakeNotifier):
-        def send(self, title, body, channels=None):
+        def send(self, title, body, channels=None, attach=()):
             return [ChannelResult(c, False, "HTTP 500") for c in self.channels]
 
     said: list[str] = []

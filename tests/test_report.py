@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 import responses
+from apscheduler.schedulers.background import BackgroundScheduler
 
+from bot.alerts import ChannelResult
 from bot.cli import main
-from bot.config import Settings
+from bot.config import Settings, load_settings
 from bot.errors import BadInput
 from bot.journal import Journal
 from bot.reporting import Report, build_report, choose_period, run_report, summary_line
+from bot.schedule import Worker, build_scheduler
 from bot.sheets.layout import LEAD_HEADERS, OB_HEADERS
 from bot.sheets.workbook import create_workbook
 from rules.figures import BotActivity, last_complete, parse_period
@@ -426,3 +429,82 @@ def test_the_bot_figure_counts_the_runs_whose_now_falls_in_the_period(tmp_path):
         "undone": 1,
         "by_rule": {"dup.same": 2, "ob.sync": 1},
     }
+
+
+# --- the worker ------------------------------------------------------------------------------
+
+
+class RecordingNotifier:
+    channels = ("slack#1", "kakaowork")
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
+
+    def send(self, title, body, channels=None, attach=()):
+        targets = tuple(c for c in self.channels if channels is None or c in channels)
+        self.sent.append((title, body, targets, tuple(Path(a).name for a in attach)))
+        return [ChannelResult(c, True) for c in targets]
+
+
+def _fires(job, after: str) -> list[str]:
+    out, previous, now = [], None, at(after)
+    for _ in range(2):
+        now = previous = job.trigger.get_next_fire_time(previous, now)
+        out.append(f"{now:%a %Y-%m-%d %H:%M}")
+    return out
+
+
+def test_the_weekly_report_goes_out_on_mondays_and_the_monthly_one_at_the_settlement():
+    settings = Settings(schedule={"report_weekly": "08:45"}, settlement={"day": 5})
+    jobs = {
+        job.id: job
+        for job in build_scheduler(
+            settings,
+            reconcile_job=lambda: None,
+            digest_job=lambda: None,
+            report_jobs={"report_weekly": lambda: None, "report_monthly": lambda: None},
+            scheduler_cls=BackgroundScheduler,
+        ).get_jobs()
+    }
+    assert _fires(jobs["report_weekly"], "2024-12-04 18:00") == [
+        "Mon 2024-12-09 08:45",
+        "Mon 2024-12-16 08:45",
+    ]
+    assert _fires(jobs["report_monthly"], "2024-12-04 18:00") == [
+        "Thu 2024-12-05 10:00",
+        "Sun 2025-01-05 10:00",
+    ]
+
+
+def test_both_reports_can_be_turned_off(tmp_path):
+    config = tmp_path / "desk.yaml"
+    config.write_text("schedule:\n  report_weekly: off\n  report_monthly: false\n", "utf-8")
+    settings = load_settings(config)
+    assert settings.schedule.report_weekly is None
+    jobs = build_scheduler(
+        settings,
+        reconcile_job=lambda: None,
+        digest_job=lambda: None,
+        report_jobs={"report_weekly": lambda: None, "report_monthly": lambda: None},
+        scheduler_cls=BackgroundScheduler,
+    ).get_jobs()
+    assert {job.id for job in jobs} == {"poll", "nightly", "digest"}
+
+
+def test_the_worker_writes_the_weekly_report_and_sends_it_once_per_channel(tmp_path):
+    book = _workbook(tmp_path)
+    settings = Settings(source={"kind": "workbook", "path": book}, base_dir=tmp_path)
+    notifier = RecordingNotifier()
+    with Journal(tmp_path / "movebot.db") as journal:
+        w = Worker(settings, journal=journal, notifier=notifier, clock=lambda: NOW)  # type: ignore[arg-type]
+        assert w.weekly_report() == "ok"
+        assert w.weekly_report() == "ok"  # a second worker, or a restart: sent already
+    assert notifier.sent == [
+        (
+            "2024년 48주차 주간 보고 (11.25–12.1)",
+            summary_line(report()),
+            ("slack#1", "kakaowork"),
+            ("report-2024-W48.png", "report-2024-W48.html"),
+        )
+    ]
+    assert (tmp_path / "reports" / "report-2024-W48.png").exists()

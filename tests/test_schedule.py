@@ -169,7 +169,7 @@ class FakeNotifier:
     def __bool__(self) -> bool:
         return bool(self.channels)
 
-    def send(self, title, body, channels=None):
+    def send(self, title, body, channels=None, attach=()):
         self.sent.append((title, body))
         return [ChannelResult(c, True) for c in self.channels if channels is None or c in channels]
 

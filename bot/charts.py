@@ -192,6 +192,9 @@ def cancel_chart(ax: Axes, f: Figures) -> None:
         )
         ax.set_yticks(list(y), reasons)
         ax.invert_yaxis()
+        ax.set_xlim(
+            0, max([this.get(r, 0) for r in reasons] + [previous.get(r, 0) for r in reasons]) * 1.3
+        )
         ax.legend(loc="lower right", fontsize=9, frameon=False)
         ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title("취소 사유 (OB 상세)")
@@ -220,7 +223,8 @@ def returns_chart(ax: Axes, f: Figures) -> None:
             label="OB 대기",
         )
         ax.invert_yaxis()
-        ax.legend(loc="lower right", fontsize=9, frameon=False)
+        ax.set_xlim(0, max(r["returned"] for r in rows) * 1.4)  # room for the legend
+        ax.legend(loc="upper right", fontsize=9, frameon=False)
         ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title("업체별 DB 반환")
     ax.set_xlabel("반환 건수")

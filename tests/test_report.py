@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import responses
 from apscheduler.schedulers.background import BackgroundScheduler
+from PIL import Image
 
 from bot.alerts import ChannelResult
 from bot.cli import main
@@ -508,3 +509,28 @@ def test_the_worker_writes_the_weekly_report_and_sends_it_once_per_channel(tmp_p
         )
     ]
     assert (tmp_path / "reports" / "report-2024-W48.png").exists()
+
+
+# --- the demo and the docs -------------------------------------------------------------------
+
+
+def test_the_demo_ends_with_last_weeks_report_and_its_paths(tmp_path, capsys):
+    assert main(["demo", str(tmp_path / "desk.xlsx")]) == 0
+    out = capsys.readouterr().out
+    tail = out[out.index("== 4. Last week's report ==") :]
+    assert (
+        "지난주 인입 12건 · 업체 전달 83% · 계약 17% · 취소 사유 1위 비싼 가격 (4건, +4) · " in tail
+    )
+    assert "가격 이상 업체 1곳" in tail
+    for name in ("report-2024-W48.html", "report-2024-W48.png"):
+        assert str(tmp_path / "reports" / name) in tail
+        assert (tmp_path / "reports" / name).exists()
+
+
+def test_the_readme_shows_the_demo_report_and_the_docs_define_the_command():
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    assert "![The demo desk's report for 2024-W48](docs/report-demo.png)" in readme
+    with Image.open(root / "docs" / "report-demo.png") as image:
+        assert image.size == (1200, 1500)
+    assert "movebot report" in (root / "docs" / "REPORTS.md").read_text(encoding="utf-8")

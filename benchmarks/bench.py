@@ -4,7 +4,7 @@ For each size a realistic desk is generated (`generate.py`: OB rows = 30% of the
 the clock at 2024-12-04 18:00 KST) and measured in fresh processes, so that one size's memory
 never counts for the next:
 
-- plan: `engine.plan` on the desk as the Google backend reads it (an in-memory `Snapshot`
+- plan: `bot.engine.plan` on the desk as the Google backend reads it (an in-memory `Snapshot`
   built from the `values.batchGet` answer), best of `--repeat` runs. Plain single-threaded
   Python: one core.
 - json.loads: parsing that batchGet answer (what every run does before it can plan), best of
@@ -288,7 +288,7 @@ def table(results: list[dict[str, Any]]) -> str:
             f"{p['plan_s'] / p['loads_s']:>9.1f} {p['rss_mb']:>11.0f} {run:>20} {requests:>26}"
         )
     lines.append(
-        "plan: engine.plan on the snapshot, best of the runs, one core; json.loads: the "
+        "plan: bot.engine.plan on the snapshot, best of the runs, one core; json.loads: the "
         "batchGet answer;\nfull run: the first run (read, plan, verify, write) against the "
         "fake Sheets API, in brackets without\nthe fake server's own time; requests: Sheets "
         "requests of the first, daily and idle runs."

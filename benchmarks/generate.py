@@ -36,12 +36,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from bot.sheets.layout import find_columns
 from rules.model import CellValue, Snapshot, Tab
+from rules.values import KST
 
-KST = ZoneInfo("Asia/Seoul")
 # The clock of every generated desk: the week the desk wrote its process down (as the demo).
 NOW = datetime(2024, 12, 4, 18, 0, tzinfo=KST)
 LEADS_TITLE = "이사 관리자"

@@ -27,14 +27,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import apprise
 import requests
 import structlog
 
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
+from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, RULES
 from rules.model import OB, CellWrite, Finding, Severity
+from rules.values import KST
 
 if TYPE_CHECKING:
     from bot.config import AlertsConfig
@@ -42,42 +43,13 @@ if TYPE_CHECKING:
 
 log = structlog.get_logger(__name__)
 
-KST = ZoneInfo("Asia/Seoul")
 KAKAOWORK_SEND_URL = "https://api.kakaowork.com/v1/messages.send"
 ROWS_PER_RULE = 10
 MAX_BODY_CHARS = 3500  # Telegram cuts at 4096; a phone screen much sooner
 
-# What a change rule did, as a manager says it ("승격 3건").
-CHANGE_TITLES: dict[str, str] = {
-    "status.normalize": "진행상황 표기 정리",
-    "rereg.reuse": "재접수 처리 (정산 전, 기존 DB 활용)",
-    "rereg.new": "재접수 처리 (정산 후, 신규 DB)",
-    "dup.same": "중복 종결",
-    "dup.multi_number": "여러 번호 문의 정리 (중복 종결·번호 메모)",
-    "longterm.promote": "장기요청→상담요청 승격",
-    "ob.sync": "OB 비고 반영",
-    "bot.note": "봇 확인 메모 갱신",
-}
-CHANGE_ORDER = tuple(CHANGE_TITLES)
-
-# What a finding rule asks a person to look at. `rules.RULES` titles win when present.
-FINDING_TITLES: dict[str, str] = {
-    "status.unknown": "알 수 없는 진행상황",
-    "value.unparseable": "읽을 수 없는 값",
-    "lead.required": "상담요청 필수 정보 누락",
-    "phone.invalid": "연락처 확인 필요",
-    "longterm.window": "장기 기간 확인",
-    "longterm.past": "장기 고객 이사일 지남",
-    "dup.name_match": "같은 고객일 수 있음",
-    "ob.orphan": "OB 상세 번호의 DB 없음",
-    "ob.price_fields": "가격 취소 짐 양·견적금액 누락",
-    "ob.required": "OB 필수 정보 누락",
-    "cancel.ob_missing": "고객취소 OB 기록 없음",
-    "status.simple_small": "소형이사 단순문의 종결",
-    "ob.status_hint": "OB 취소 사유로 종결 제안",
-    "return.pending": "업체 반환 OB 미진행",
-}
-FINDING_ORDER = tuple(FINDING_TITLES)
+# The order a manager reads them in: the order of a run (rules/__init__.py).
+CHANGE_ORDER = tuple(r.id for r in CHANGE_RULES) + (BOT_NOTE,)
+FINDING_ORDER = tuple(r.id for r in FINDING_RULES)
 
 Labels = Mapping[tuple[str, int], str]
 
@@ -106,19 +78,6 @@ def failure_key(source: str) -> str:
 class Alert:
     title: str
     body: str
-
-
-def _registry_titles() -> dict[str, str]:
-    try:
-        from rules import RULES
-    except ImportError:  # the registry is optional here: our own titles stand in
-        return {}
-    titles = {}
-    for rule_id, rule in RULES.items():
-        title = getattr(rule, "title", "")
-        if isinstance(title, str) and title:
-            titles[rule_id] = title
-    return titles
 
 
 def _ordered(rules: Iterable[str], order: Sequence[str]) -> list[str]:
@@ -169,12 +128,12 @@ def _compose(
     action = [f for f in findings if f.severity != Severity.INFO]
     info = [f for f in findings if f.severity == Severity.INFO]
 
-    rows_changed = len({(w.sheet, w.row) for w in written if w.rules != ("bot.note",)})
+    rows_changed = len({(w.sheet, w.row) for w in written if w.rules != (BOT_NOTE,)})
     head = []
     if rows_changed:
         head.append(f"변경 {rows_changed}건")
-    elif "bot.note" in changed:
-        head.append(f"봇 확인 메모 갱신 {len(changed['bot.note'])}건")
+    elif BOT_NOTE in changed:
+        head.append(f"{titles[BOT_NOTE]} {len(changed[BOT_NOTE])}건")
     if action:
         head.append(f"확인 필요 {len(action)}건")
     if info:
@@ -188,7 +147,7 @@ def _compose(
         for rule in _ordered(changed, CHANGE_ORDER):
             rows = sorted(changed[rule], key=lambda k: (k[0] == OB, k[1]))
             lines.append(f"{titles.get(rule, rule)} {len(rows)}건")
-            if rule != "bot.note":  # its rows are the findings' rows, listed below
+            if rule != BOT_NOTE:  # its rows are the findings' rows, listed below
                 lines += row_lines([_label(labels, s, r) for s, r in rows], limit)
 
     for heading, group in (("[확인 필요]", action), ("[참고]", info)):
@@ -239,7 +198,7 @@ def compose_run_alert(
     """
     if not written and not findings:
         return None
-    merged = {**FINDING_TITLES, **_registry_titles(), **CHANGE_TITLES, **(titles or {})}
+    merged = {**{r.id: r.title for r in RULES.values()}, **(titles or {})}
     limit = rows_per_rule
     while True:
         alert = _compose(run_id, now, written, skipped, findings, labels, merged, limit)

@@ -10,13 +10,13 @@ import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, time
 from pathlib import Path
 
 from bot.config import Settings, load_settings, workbook_settings
-from bot.engine import KST
 from bot.errors import BadConfig, BadInput, MovebotError, SourceChanged
-from rules import RULE_IDS
+from rules import RULE_IDS, RULES
+from rules.values import KST
 
 LOCK_WAIT_SECONDS = 60
 
@@ -209,17 +209,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def rules_table(markdown: bool) -> str:
     """The rule reference, generated from the registry (the README's table is this output)."""
-    from rules import RULES
-
-    rows = [
-        (
-            rule.id,
-            rule.default_mode,
-            " ".join(rule.doc.split("\n\n")[0].split()).split(" — ", 1)[-1],
-        )
-        for rule in RULES.values()
-    ]
-    rows.append(("bot.note", "apply", "the 봇 확인 cells: each row's open findings, one per line."))
+    rows = [(rule.id, rule.default_mode, rule.summary) for rule in RULES.values()]
     if markdown:
         lines = ["| id | default | what |", "|---|---|---|"]
         lines += [f"| `{i}` | {m} | {w} |" for i, m, w in rows]
@@ -227,8 +217,40 @@ def rules_table(markdown: bool) -> str:
     return "\n".join(f"{i:<20} {m:<8} {w}" for i, m, w in rows)
 
 
+def _setting_lines(settings: Settings, key: str) -> list[str]:
+    """A setting and its value, written as in config.example.yaml."""
+    section, name = key.split(".")
+    value = getattr(getattr(settings, section), name)
+    if isinstance(value, dict):
+        return [f"  {key}:"] + [f"    {k}: {v}" for k, v in value.items()]
+    if isinstance(value, list | tuple):
+        return [f"  {key}: [{', '.join(map(str, value))}]"]
+    return [f"  {key}: {value:%H:%M}" if isinstance(value, time) else f"  {key}: {value}"]
+
+
+def rule_doc(rule_id: str) -> str:
+    """`movebot rules ID`: the rule's documentation, how it runs, and the settings it reads."""
+    rule = RULES.get(rule_id)
+    if rule is None:
+        raise BadInput(f"{rule_id}: no such rule. Rules: {', '.join(RULE_IDS)}.")
+    kind = "change rule" if rule.changes else "finding rule"
+    lines = [
+        f"# {rule.id} · {rule.title}",
+        "",
+        f"Default mode: {rule.default_mode} ({kind}). Severity: {rule.severity}.",
+        "",
+        rule.doc,
+    ]
+    if rule.settings:
+        settings = load_settings(None)
+        lines += ["", "Settings it reads (default):"]
+        for key in rule.settings:
+            lines += _setting_lines(settings, key)
+    return "\n".join(lines)
+
+
 def cmd_rules(args: argparse.Namespace) -> int:
-    print(rules_table(args.markdown))
+    print(rule_doc(args.rule_id) if args.rule_id else rules_table(args.markdown))
     return 0
 
 
@@ -331,6 +353,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "rules", parents=[common], help="list the rules, their ids and default modes"
     )
+    p.add_argument("rule_id", nargs="?", metavar="ID", help="show this rule's documentation")
     p.add_argument("--markdown", action="store_true", help="as the README's table")
     p.set_defaults(func=cmd_rules)
     return parser

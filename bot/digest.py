@@ -32,14 +32,16 @@ import structlog
 
 from bot.alerts import MAX_BODY_CHARS, ChannelResult, Notifier, row_lines, send_once
 from bot.config import Settings
-from bot.engine import KST, mode_of
 from bot.errors import BadConfig
 from bot.masking import row_label
-from rules.base import Context, is_closed, is_open, md_near, squash
+from rules.context import Context, is_closed, is_open
 from rules.longterm import PROMOTION_NOTE
 from rules.model import Lead, Snapshot
 from rules.parse import parse_desk
+from rules.plan import mode_of
 from rules.returns import pending_return
+from rules.text import md_near, squash
+from rules.values import KST
 
 if TYPE_CHECKING:
     from bot.journal import Journal

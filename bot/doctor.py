@@ -27,7 +27,6 @@ from typing import Literal
 
 from bot.alerts import Notifier
 from bot.config import Settings
-from bot.engine import KST
 from bot.errors import (
     MissingHeader,
     MissingTab,
@@ -36,6 +35,7 @@ from bot.errors import (
 )
 from bot.sheets.layout import DEFAULT_HEADERS, REQUIRED
 from rules.model import Snapshot, Tab
+from rules.values import KST
 
 Out = Callable[[str], object]
 Mark = Literal["ok", "fail", "warn"]

@@ -24,14 +24,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
 from bot.sheets.layout import column_letter
 from rules.figures import BotActivity
 from rules.model import CellWrite, Finding, Severity, SheetKey, WriteResult
+from rules.values import KST
 
-KST = ZoneInfo("Asia/Seoul")
 SCHEMA_VERSION = 1
 
 RunKind = Literal["reconcile", "undo"]

@@ -23,14 +23,13 @@ import traceback
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
 import structlog
 from structlog.typing import EventDict, ExcInfo, Processor, WrappedLogger
 
 from bot.masking import mask_name, mask_phone, scrub
+from rules.values import KST
 
-KST = ZoneInfo("Asia/Seoul")
 REDACTED = "[redacted]"
 
 # Libraries whose lower levels carry URLs with tokens or request bodies: never below WARNING.

@@ -57,10 +57,10 @@ from apscheduler.triggers.cron import CronTrigger
 
 from bot.alerts import Notifier, compose_failure_alert, send_failure_alert
 from bot.config import ScheduleConfig, Settings
-from bot.engine import KST
 from bot.errors import BadConfig, MovebotError
 from bot.lock import SheetLock
 from bot.runner import source_name
+from rules.values import KST
 
 if TYPE_CHECKING:
     from bot.journal import Journal

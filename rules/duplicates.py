@@ -13,19 +13,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rules.base import (
+from rules.context import (
     DUPLICATE,
     SERVICE_STATUSES,
     Context,
-    Edits,
-    finding,
     intake_order,
     is_closed,
     is_open,
-    md_hm,
     service_of,
 )
+from rules.edits import Edits
 from rules.model import Finding, Lead, Severity
+from rules.registry import finding, rule
+from rules.text import md_hm
 
 # First word of an address -> the short form staff also write (RULES.md: 광주시 may be 경기
 # 광주시, so only 광주광역시 becomes 광주).
@@ -150,6 +150,7 @@ def _close(edits: Edits, d: Duplicate, reason: str) -> None:
     edits.append(d.row, "remarks", note, reason)
 
 
+@rule("dup.same", mode="apply", changes=True, title="중복 종결", scope="customer")
 def same_customer_same_move(customer: list[Lead], ctx: Context, edits: Edits) -> Iterator[Finding]:
     """dup.same — the same customer asked again about the same move: every open row but the
     first (earliest 인입일) becomes 종결(중복).
@@ -175,6 +176,13 @@ def same_customer_same_move(customer: list[Lead], ctx: Context, edits: Edits) ->
         )
 
 
+@rule(
+    "dup.multi_number",
+    mode="apply",
+    changes=True,
+    title="여러 번호 문의 정리 (중복 종결·번호 메모)",
+    scope="customer",
+)
 def several_numbers(customer: list[Lead], ctx: Context, edits: Edits) -> None:
     """dup.multi_number — one customer asked about the same move from another number (linked
     through 예비번호): the later row becomes 종결(중복) and the numbers are cross-noted.
@@ -203,6 +211,13 @@ def several_numbers(customer: list[Lead], ctx: Context, edits: Edits) -> None:
             edits.append(survivor, "remarks", f"{other} 접수 내용 동일", f"행 {row.row}의 번호")
 
 
+@rule(
+    "dup.name_match",
+    mode="suggest",
+    title="같은 고객일 수 있음",
+    scope="desk",
+    severity=Severity.INFO,
+)
 def same_name_same_move(ctx: Context) -> Iterator[Finding]:
     """dup.name_match — rows with no shared phone but the same name, move date, origin and
     destination are reported on the later row; never changed.
@@ -210,8 +225,9 @@ def same_name_same_move(ctx: Context) -> Iterator[Finding]:
     Why: seed §3's several-number case is only certain when a number links the rows; a name and
     a move alike are a strong hint for staff to check, not proof.
 
-    Example: 김민수 010-1111-2222 and 김민수 010-3333-4444, both 12.20 서울 강남구 → 경기 성남시
-    → on the later row, 봇 확인 `같은 고객일 수 있음, 행 5 (이름·이사예정일·주소 같음)`.
+    Example: 김민수 010-1111-2222 on row 2 and, later, 김민수 010-3333-4444 on row 3, both 12.20
+    서울 강남구 → 경기 성남시 → on row 3, 봇 확인 `같은 고객일 수 있음, 행 2 (이름·이사예정일·주소
+    같음)`.
     """
     leads = ctx.leads
     # Rows with the same name and move date first (cheap), then the same addresses among them.

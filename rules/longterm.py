@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-from rules.base import LONGTERM, Context, Edits, finding, md_near
+from rules.context import LONGTERM, Context
+from rules.edits import Edits
 from rules.model import Finding, Lead
+from rules.registry import finding, rule
+from rules.text import md_near
 
 PROMOTION_NOTE = "장기요청→상담요청"
 
 
+@rule(
+    "longterm.promote",
+    mode="apply",
+    changes=True,
+    title="장기요청→상담요청 승격",
+    scope="lead",
+    settings=("longterm.promote_within_days",),
+)
 def promote(lead: Lead, ctx: Context, edits: Edits) -> None:
     """longterm.promote — 장기요청 whose move is 60 days away or closer becomes 상담요청.
 
@@ -27,6 +38,13 @@ def promote(lead: Lead, ctx: Context, edits: Edits) -> None:
         edits.append(lead, "remarks", f"{PROMOTION_NOTE} (이사 D-{days})", reason)
 
 
+@rule(
+    "longterm.window",
+    mode="suggest",
+    title="장기 기간 확인",
+    scope="lead",
+    settings=("longterm.window_days", "longterm.promote_within_days"),
+)
 def window(lead: Lead, ctx: Context) -> list[Finding]:
     """longterm.window — a long-term status whose move date does not fit it, or a short-term
     status whose move is still more than 60 days away.
@@ -68,6 +86,7 @@ def window(lead: Lead, ctx: Context) -> list[Finding]:
     return found
 
 
+@rule("longterm.past", mode="suggest", title="장기 고객 이사일 지남", scope="lead")
 def past(lead: Lead, ctx: Context) -> list[Finding]:
     """longterm.past — a 장기* lead whose move date has passed.
 

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from rules.base import Context, Edits, finding, md, ob_finding, squash, stands_in
+from rules.context import Context
+from rules.edits import Edits
 from rules.model import Finding, Lead, ObCall, Severity
+from rules.registry import finding, ob_finding, rule
+from rules.text import md, squash, stands_in
 
 
+@rule("ob.sync", mode="apply", changes=True, title="OB 비고 반영", scope="ob")
 def sync_note(ob: ObCall, ctx: Context, edits: Edits) -> None:
     """ob.sync — an OB 상세 row's 상세내용 missing from its lead's 비고 is appended there.
 
@@ -27,6 +31,7 @@ def sync_note(ob: ObCall, ctx: Context, edits: Edits) -> None:
     edits.append(lead, "remarks", f"{md(ob.ob_at)} OB {ob.detail}", f"OB 상세 행 {ob.row}")
 
 
+@rule("ob.orphan", mode="suggest", title="OB 상세 번호의 DB 없음", scope="ob")
 def orphan(ob: ObCall, ctx: Context) -> list[Finding]:
     """ob.orphan — an OB 상세 row whose phone matches no lead.
 
@@ -64,6 +69,13 @@ def is_price_reason(reason: str, price_reasons: tuple[str, ...]) -> bool:
     return bool(text) and any(squash(p) in text for p in price_reasons)
 
 
+@rule(
+    "ob.price_fields",
+    mode="suggest",
+    title="가격 취소 짐 양·견적금액 누락",
+    scope="ob",
+    settings=("ob.price_reasons",),
+)
 def price_fields(ob: ObCall, ctx: Context) -> list[Finding]:
     """ob.price_fields — a price cancellation without 짐 양 or 견적금액.
 
@@ -91,6 +103,7 @@ def price_fields(ob: ObCall, ctx: Context) -> list[Finding]:
     return found
 
 
+@rule("ob.required", mode="suggest", title="OB 필수 정보 누락", scope="ob")
 def required(ob: ObCall, ctx: Context) -> list[Finding]:
     """ob.required — an OB 상세 row without its date, phone or detail.
 
@@ -112,6 +125,7 @@ def required(ob: ObCall, ctx: Context) -> list[Finding]:
     return found
 
 
+@rule("cancel.ob_missing", mode="suggest", title="고객취소 OB 기록 없음", scope="lead")
 def cancel_without_ob(lead: Lead, ctx: Context) -> list[Finding]:
     """cancel.ob_missing — 종결(고객취소) with no OB 상세 row for any of the lead's numbers.
 
@@ -131,6 +145,14 @@ def cancel_without_ob(lead: Lead, ctx: Context) -> list[Finding]:
     return found
 
 
+@rule(
+    "ob.status_hint",
+    mode="suggest",
+    title="OB 취소 사유로 종결 제안",
+    scope="ob",
+    severity=Severity.INFO,
+    settings=("ob.status_hints",),
+)
 def status_hint(ob: ObCall, ctx: Context) -> list[Finding]:
     """ob.status_hint — the OB call's 취소 사유 points at one 종결 status while its lead is
     still 확인요청: suggest that status on the lead.
@@ -138,8 +160,8 @@ def status_hint(ob: ObCall, ctx: Context) -> list[Finding]:
     Why: seed §5 — after the OB call "실제 사유가 파악되었을 경우 ... 그에 맞는 '종결(00)'값을
     설정합니다"; the mapping of reasons to statuses is the desk's (config `ob.status_hints`).
 
-    Example: OB 취소 사유 `자체 해결`, lead 확인요청 → on the lead, 봇 확인 `OB 취소 사유 '자체
-    해결' → 종결(고객취소) 검토 (OB 상세 행 7)`.
+    Example: OB 상세 row 2, 취소 사유 `자체 해결`, its lead 확인요청 → on the lead, 봇 확인 `OB
+    취소 사유 '자체 해결' → 종결(고객취소) 검토 (OB 상세 행 2)`.
     """
     found: list[Finding] = []
     if not ob.cancel_reason:

@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from rules.base import DUPLICATE, Context, Edits, is_closed, is_open, md, stands_in
+from rules.context import DUPLICATE, Context, is_closed, is_open
 from rules.duplicates import moves_of
+from rules.edits import Edits
 from rules.model import Lead
+from rules.registry import rule
 from rules.settings import RuleSettings
+from rules.text import md, stands_in
 
 REUSED_NEW_ROW_NOTE = "재접수: 기존 DB 사용"
 KEPT_NEW_ROW_NOTE = "재접수 (정산 후 신규 DB)"
@@ -61,6 +64,14 @@ def reregistrations(customer: list[Lead], settings: RuleSettings) -> list[Reregi
     return found
 
 
+@rule(
+    "rereg.reuse",
+    mode="apply",
+    changes=True,
+    title="재접수 처리 (정산 전, 기존 DB 활용)",
+    scope="customer",
+    settings=("settlement.day", "settlement.time"),
+)
 def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) -> None:
     """rereg.reuse — a closed customer asks again before the old row's month is settled: the
     old row goes back to 상담요청 and the new row becomes 종결(중복).
@@ -83,6 +94,14 @@ def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) ->
         edits.append(r.new, "remarks", REUSED_NEW_ROW_NOTE, f"기존 행 {r.old.row} 다시 사용")
 
 
+@rule(
+    "rereg.new",
+    mode="apply",
+    changes=True,
+    title="재접수 처리 (정산 후, 신규 DB)",
+    scope="customer",
+    settings=("settlement.day", "settlement.time"),
+)
 def new_row_after_settlement(customer: list[Lead], ctx: Context, edits: Edits) -> None:
     """rereg.new — a closed customer asks again after the old row's month was settled (or from
     an older month): the new row is the one to work.

@@ -5,12 +5,20 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from rules.base import Context, finding
+from rules.context import Context
 from rules.model import Finding, Lead
+from rules.registry import finding, rule
 
 VENDOR_RETURN = re.compile(r"업체\s*:\s*\S")
 
 
+@rule(
+    "return.pending",
+    mode="suggest",
+    title="업체 반환 OB 미진행",
+    scope="lead",
+    settings=("returns.pending_after_hours",),
+)
 def pending_return(lead: Lead, ctx: Context) -> list[Finding]:
     """return.pending — a vendor returned the DB and nobody has called the customer yet.
 
@@ -19,7 +27,7 @@ def pending_return(lead: Lead, ctx: Context) -> list[Finding]:
     hours old (config `returns.pending_after_hours`) with no OB 상세 row dated on or after its
     인입일.
 
-    Example (now 12-04 11:00): 확인요청, 인입 12-02 15:19, 비고 `업체 : 고객 연락 안 됨`, no
+    Example (now 12-03 16:00): 확인요청, 인입 12-02 15:19, 비고 `업체 : 고객 연락 안 됨`, no
     OB row → 봇 확인 `업체 반환 후 OB 미진행 (인입 후 1일)`.
     """
     found: list[Finding] = []

@@ -2,29 +2,35 @@
 
 from __future__ import annotations
 
-from rules.base import Context, Edits, finding, is_open, ob_finding
+from rules.context import Context, is_open
+from rules.edits import Edits
 from rules.model import Finding, Lead, ObCall
+from rules.registry import finding, ob_finding, rule
 from rules.values import canonical_status, nearest_status
 
 
+@rule("status.normalize", mode="apply", changes=True, title="진행상황 표기 정리", scope="lead")
 def normalize_status(lead: Lead, ctx: Context, edits: Edits) -> None:
     """status.normalize — a known status written differently is rewritten to its canonical form.
 
     Why: every other rule, filter and count on the sheet compares 진행상황 exactly (seed §1
     lists the 20 statuses), so `종결 (중복)` typed with a space escapes them all.
 
-    Example: 진행상황 `종결 (중복)` → `종결(중복)`; `종결（고객취소）` → `종결(고객취소)`.
+    Example: 진행상황 `종결 (중복)` or `종결(중 복)` → `종결(중복)`; `종결（고객취소）` →
+    `종결(고객취소)`.
     """
     canonical = canonical_status(lead.status_text)
     if canonical and canonical != lead.status_text:
         edits.set_status(lead, canonical, f"표기 정리: '{lead.status_text.strip()}'")
 
 
+@rule("status.unknown", mode="suggest", title="알 수 없는 진행상황", scope="lead")
 def unknown_status(lead: Lead, ctx: Context) -> list[Finding]:
     """status.unknown — a status that is none of the 20 is flagged, with the nearest known one.
 
     Why: seed §1 defines exactly these statuses; anything else is invisible to the desk's
-    process and to this bot.
+    process and to this bot. The nearest known status is named when it is close (similarity
+    0.5 or more), else none; it is never written into the sheet.
 
     Example: 진행상황 `종결(고객췌소)` → 봇 확인 `알 수 없는 진행상황 '종결(고객췌소)' —
     '종결(고객취소)'을(를) 뜻하나요?`.
@@ -37,6 +43,7 @@ def unknown_status(lead: Lead, ctx: Context) -> list[Finding]:
     return found
 
 
+@rule("value.unparseable", mode="suggest", title="읽을 수 없는 값", scope="row")
 def unreadable_values(row: Lead | ObCall, ctx: Context) -> list[Finding]:
     """value.unparseable — a date, phone, money or ton cell whose text cannot be read.
 
@@ -57,6 +64,7 @@ def unreadable_values(row: Lead | ObCall, ctx: Context) -> list[Finding]:
     return found
 
 
+@rule("lead.required", mode="suggest", title="상담요청 필수 정보 누락", scope="lead")
 def required_for_consultation(lead: Lead, ctx: Context) -> list[Finding]:
     """lead.required — 상담요청 needs a phone, a move date, an origin and a destination.
 
@@ -89,6 +97,7 @@ def _has_problem(lead: Lead, field: str) -> bool:
     return any(p.field == field for p in lead.problems)
 
 
+@rule("phone.invalid", mode="suggest", title="연락처 확인 필요", scope="lead")
 def invalid_phone(lead: Lead, ctx: Context) -> list[Finding]:
     """phone.invalid — on an open row, a missing, unreadable or mistyped phone (or 예비번호).
 
@@ -121,6 +130,7 @@ def invalid_phone(lead: Lead, ctx: Context) -> list[Finding]:
     return found
 
 
+@rule("status.simple_small", mode="suggest", title="소형이사 단순문의 종결", scope="lead")
 def simple_inquiry_small_move(lead: Lead, ctx: Context) -> list[Finding]:
     """status.simple_small — 종결(단순문의) on a 소형이사 row.
 

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from fractions import Fraction
 from functools import lru_cache
+from zoneinfo import ZoneInfo
 
 import phonenumbers
 
 from rules.model import CellValue, Phone, positional
+
+# The desk's time: every date on the sheet is a KST wall-clock time; `now` is read in KST.
+KST = ZoneInfo("Asia/Seoul")
 
 ACTIVE_STATUSES: tuple[str, ...] = (
     "상담요청", "견적진행", "청소문의", "확인요청", "계약완료",

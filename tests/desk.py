@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.engine import KST, plan
+from bot.engine import plan
 from bot.sheets.layout import LEAD_HEADERS, OB_HEADERS, find_columns
 from rules.model import CellValue, Plan, Snapshot, Tab
 from rules.settings import RuleSettings
+from rules.values import KST
 
 LEAD_FIELDS = list(LEAD_HEADERS) + ["bot_note"]
 OB_FIELDS = list(OB_HEADERS) + ["bot_note"]

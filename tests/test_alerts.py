@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 import responses
@@ -24,8 +23,8 @@ from bot.alerts import (
 from bot.journal import Journal
 from bot.masking import RowLabels, forget_secrets
 from rules.model import CellWrite, Desk, Finding, Lead, ObCall, Phone, Severity
+from rules.values import KST
 
-KST = ZoneInfo("Asia/Seoul")
 NOW = datetime(2024, 12, 3, 10, 15, tzinfo=KST)
 DAY = timedelta(hours=24)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import random
 from datetime import datetime
 
-from rules.base import Context
+from rules.context import Context
 from rules.model import Lead, ObCall, Phone
 from rules.parse import with_cell
 from rules.settings import RuleSettings

@@ -708,10 +708,10 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     from bot.demo import OB_HEADERS as DEMO_OBS
     from bot.demo import OBS as DEMO_OB_ROWS
     from bot.demo import write_demo_workbook
-    from bot.engine import KST
     from bot.runner import reconcile
     from bot.sheets.workbook import TabSpec as WorkbookTab
     from bot.sheets.workbook import WorkbookBackend
+    from rules.values import KST
 
     now = datetime(2024, 12, 4, 18, 0, tzinfo=KST)
     path = tmp_path / "desk.xlsx"
@@ -875,8 +875,9 @@ def test_a_reregistration_lands_whole_or_not_at_all_when_staff_edit_one_of_its_r
     # RULES.md §5: the changes one rule makes land together. rereg.reuse reopens the old row
     # and closes the new one; a staff edit on the old row must hold back the new row too,
     # or the customer's new inquiry would be closed with nothing reopened.
-    from bot.engine import KST, plan
+    from bot.engine import plan
     from rules.settings import RuleSettings
+    from rules.values import KST
 
     lead_tab, _ = add_desk(
         fake,

@@ -17,8 +17,8 @@ from bot.journal import (
     column_letter,
 )
 from rules.model import CellWrite, Finding, Severity, Skipped, WriteResult
+from rules.values import KST
 
-KST = ZoneInfo("Asia/Seoul")
 NOW = datetime(2024, 12, 3, 10, 15, tzinfo=KST)
 DAY = timedelta(hours=24)
 

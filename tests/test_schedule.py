@@ -39,8 +39,7 @@ from bot.schedule import (
     run_worker,
     worker_lock_path,
 )
-
-KST = ZoneInfo("Asia/Seoul")
+from rules.values import KST
 
 
 def kst(text: str) -> datetime:

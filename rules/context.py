@@ -1,21 +1,19 @@
-"""What every rule is handed (`Context`), what a change rule writes with (`Edits`), and the
-shared look-ups: who is the same customer, which OB call belongs to which lead. They are built
-once per run, on first use, and carried from step to step as long as the step's changes leave
-them true (a step rewrites statuses and notes; only a new 예비번호 can change a customer).
+"""What every rule is handed (`Context`) and the shared look-ups: who is the same customer,
+which OB call belongs to which lead. They are built once per run, on first use, and carried
+from step to step as long as the step's changes leave them true (a step rewrites statuses and
+notes; only a new 예비번호 can change a customer).
 """
 
 from __future__ import annotations
 
 from bisect import insort
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
-from itertools import chain
-from typing import Literal
 
-from rules.model import Change, Finding, Lead, ObCall, Severity
+from rules.model import Lead, ObCall
 from rules.settings import RuleSettings
 from rules.values import ACTIVE_STATUSES, CLOSED_STATUSES
 
@@ -23,8 +21,6 @@ ACTIVE = frozenset(ACTIVE_STATUSES)
 CLOSED = frozenset(CLOSED_STATUSES)
 DUPLICATE = "종결(중복)"
 LONGTERM = frozenset({"장기견적", "장기무료", "장기요청"})
-
-Scope = Literal["lead", "ob", "row", "customer", "desk"]
 
 
 def is_open(lead: Lead) -> bool:
@@ -57,33 +53,6 @@ def service_of(lead: Lead) -> str:
 def intake_order(lead: Lead) -> tuple[datetime, int]:
     """Earliest intake first; equal (or missing) intakes: the row nearer the top."""
     return (lead.intake_at or datetime.max, lead.row)
-
-
-def md(d: date | datetime) -> str:
-    """The desk's short date: `12.2`."""
-    return f"{d.month}.{d.day}"
-
-
-def md_near(d: date | datetime, today: date) -> str:
-    """`12.2` within today's year, `2024.12.2` in another: a date shown to staff far from
-    when it was written must not read as next month's."""
-    return md(d) if d.year == today.year else f"{d.year}.{md(d)}"
-
-
-def md_hm(at: datetime, has_time: bool) -> str:
-    """`12.2 15:13`, or `12.2` when the cell had no time."""
-    return f"{md(at)} {at:%H:%M}" if has_time else md(at)
-
-
-def squash(text: str) -> str:
-    """Text as compared when the bot looks for its own or an OB note: whitespace removed."""
-    return "".join(text.split())
-
-
-def stands_in(text: str, cell: str) -> bool:
-    """Whether `text` stands in `cell`, whitespace ignored: `squash(text) in squash(cell)`
-    (the text as it was written is found without squashing either)."""
-    return text in cell or squash(text) in squash(cell)
 
 
 def _phone_keys(lead: Lead) -> list[str]:
@@ -320,121 +289,3 @@ class Context:
             if before:
                 latest = lead
         return latest if latest is not None else leads[order[0]]
-
-
-# The lead attribute holding a cell's text as read, for each field a change rule writes.
-_CELL_OF = {"status": "status_text", "remarks": "remarks", "alt_phones": "alt_phones_text"}
-
-
-class Edits:
-    """The cell writes one change rule makes, each on the value the previous one left."""
-
-    def __init__(self, rule: str) -> None:
-        self.rule = rule
-        self.changes: list[Change] = []
-        self._current: dict[tuple[int, str], str] = {}
-        # the engine numbers each call of the rule: the changes of one call (on one row or
-        # several, e.g. a duplicate and its survivor) land together or not at all
-        self.group = 0
-        self.refused: list[Finding] = []  # appends a typed cell could not take
-
-    def value(self, lead: Lead, field: str) -> str:
-        written = self._current.get((lead.row, field))
-        if written is not None:
-            return written
-        text: str = getattr(lead, _CELL_OF[field])
-        return text
-
-    def _write(self, lead: Lead, field: str, new: str, reason: str) -> None:
-        old = self.value(lead, field)
-        if new == old:
-            return
-        self.changes.append(
-            Change(
-                "leads", lead.row, field, old, new, self.rule, reason, lead.fingerprint, self.group
-            )
-        )
-        self._current[(lead.row, field)] = new
-
-    def set_status(self, lead: Lead, status: str, reason: str) -> None:
-        self._write(lead, "status", status, reason)
-
-    def append(self, lead: Lead, field: str, text: str, reason: str) -> bool:
-        """Append `text` on a new line of the cell, unless it already stands there
-        (whitespace ignored): the bot's own notes are recognisable, so a second run adds
-        nothing. Returns whether it appended."""
-        old = self.value(lead, field)
-        if stands_in(text, old):
-            return False
-        if field in lead.typed_cells:
-            label = "비고" if field == "remarks" else "예비번호"
-            self.refused.append(
-                finding(
-                    self.rule,
-                    lead,
-                    f"{label} 칸이 날짜·숫자 형식이라 덧붙이지 못함: '{text}' — 칸 서식을 "
-                    "텍스트로 바꿔 주세요",
-                )
-            )
-            return False
-        sep = ("\n" if field == "remarks" else ", ") if old.strip() else ""
-        self._write(lead, field, old.rstrip() + sep + text if sep else text, reason)
-        return True
-
-    def checkpoint(self) -> tuple[int, int]:
-        return len(self.changes), len(self.refused)
-
-    def rollback(self, mark: tuple[int, int]) -> None:
-        """Forget what the rule did since `checkpoint()` (it failed on that item)."""
-        del self.changes[mark[0] :]
-        del self.refused[mark[1] :]
-        self._current = {(c.row, c.field): c.new for c in self.changes}
-
-
-RuleFn = Callable[..., Iterable[Finding] | None]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """One rule of RULES.md §4: its id, when it runs and how it speaks.
-
-    `check` is called once per item of its `scope` (a lead, an OB row, a customer's leads, or
-    the whole desk) with the `Context`; a change rule also gets its `Edits`. It returns (or
-    yields) findings. The docstring of `check` is the rule's documentation.
-    """
-
-    id: str
-    title: str  # Korean, one line: what the rule is about
-    scope: Scope
-    check: RuleFn
-    changes: bool = False  # a change rule (writes cells) or a finding rule
-    severity: Severity = Severity.ACTION
-
-    @property
-    def default_mode(self) -> str:
-        return "apply" if self.changes else "suggest"
-
-    @property
-    def doc(self) -> str:
-        return (self.check.__doc__ or "").strip()
-
-
-def finding(rule: str, lead: Lead, message: str, severity: Severity = Severity.ACTION) -> Finding:
-    return Finding("leads", lead.row, rule, message, severity, lead.fingerprint)
-
-
-def ob_finding(rule: str, ob: ObCall, message: str) -> Finding:
-    return Finding("ob", ob.row, rule, message, Severity.ACTION, ob.fingerprint)
-
-
-def items(scope: Scope, ctx: Context) -> Iterable[object]:
-    """What a rule of `scope` is called with, one at a time."""
-    if scope == "lead":
-        return ctx.leads
-    if scope == "ob":
-        return ctx.obs
-    if scope == "row":
-        return chain(ctx.leads, ctx.obs)
-    if scope == "customer":
-        return ctx.repeat_customers
-    return (ctx,)

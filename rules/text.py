@@ -1,0 +1,32 @@
+"""How the bot writes dates and compares text in the cells it reads and writes."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+
+def md(d: date | datetime) -> str:
+    """The desk's short date: `12.2`."""
+    return f"{d.month}.{d.day}"
+
+
+def md_near(d: date | datetime, today: date) -> str:
+    """`12.2` within today's year, `2024.12.2` in another: a date shown to staff far from
+    when it was written must not read as next month's."""
+    return md(d) if d.year == today.year else f"{d.year}.{md(d)}"
+
+
+def md_hm(at: datetime, has_time: bool) -> str:
+    """`12.2 15:13`, or `12.2` when the cell had no time."""
+    return f"{md(at)} {at:%H:%M}" if has_time else md(at)
+
+
+def squash(text: str) -> str:
+    """Text as compared when the bot looks for its own or an OB note: whitespace removed."""
+    return "".join(text.split())
+
+
+def stands_in(text: str, cell: str) -> bool:
+    """Whether `text` stands in `cell`, whitespace ignored: `squash(text) in squash(cell)`
+    (the text as it was written is found without squashing either)."""
+    return text in cell or squash(text) in squash(cell)

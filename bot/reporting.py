@@ -25,9 +25,8 @@ import structlog
 
 from bot.alerts import ChannelResult, Notifier, send_once
 from bot.config import Settings
-from bot.engine import KST
 from bot.errors import BadConfig, BadInput
-from rules.base import Context
+from rules.context import Context
 from rules.figures import (
     NOT_WRITTEN,
     BotActivity,
@@ -40,6 +39,7 @@ from rules.figures import (
 )
 from rules.model import Snapshot
 from rules.parse import parse_desk
+from rules.values import KST
 
 if TYPE_CHECKING:
     from bot.journal import Journal

@@ -18,9 +18,10 @@ from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
 
-from rules.base import CLOSED, DUPLICATE, Context, is_open, service_of
+from rules.context import CLOSED, DUPLICATE, Context, is_open, service_of
 from rules.model import Lead, ObCall
 from rules.ob import is_price_reason
+from rules.plan import mode_of
 from rules.returns import pending_return
 
 PeriodKind = Literal["week", "month"]
@@ -277,7 +278,7 @@ def managers(ctx: Context) -> list[dict[str, Any]]:
     """Open leads per 담당자, with their overdue calls and pending vendor returns, counted as
     the morning digest counts them."""
     today = ctx.today
-    returns_on = ctx.settings.modes.get(RETURN_RULE) != "off"
+    returns_on = mode_of(RETURN_RULE, ctx.settings) != "off"
     counts: dict[str, Counter[str]] = defaultdict(Counter)
     for lead in ctx.leads:
         if not is_open(lead):

@@ -21,25 +21,26 @@ Pieces, from pure to not:
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import apprise
 import requests
 import structlog
 
+from bot import ports
+from bot.config import AlertsConfig
+from bot.errors import BadConfig
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
+from bot.ports import ChannelResult
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, RULES
 from rules.model import OB, CellWrite, Finding, Severity
 from rules.values import KST
-
-if TYPE_CHECKING:
-    from bot.config import AlertsConfig
-    from bot.journal import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -225,16 +226,6 @@ def compose_failure_alert(*, run_id: str | None, now: datetime, source: str, err
 
 
 @dataclass(frozen=True, slots=True)
-class ChannelResult:
-    """How one channel took one alert. `channel` is a label safe to log (`slack#1`,
-    `kakaowork`): the URL's scheme and its position among the configured URLs, never a token."""
-
-    channel: str
-    ok: bool
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
 class _AppriseChannel:
     label: str
     scheme: str
@@ -404,9 +395,33 @@ class Notifier:
 # --- with the journal ------------------------------------------------------------------------
 
 
+def require_channels(notifier: ports.Notifier, command: str) -> None:
+    """`--send` needs a channel: BadConfig (exit 2) before anything is read."""
+    if not notifier.channels:
+        raise BadConfig(
+            f"{command} --send: no alert channel is configured. Add apprise URLs under "
+            "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
+        )
+
+
+def delivery_code(
+    results: Sequence[ChannelResult], what: str, say: Callable[[str], object] | None = None
+) -> int:
+    """Says on stderr (or `say`) which channels `what` did not reach; 1 when it reached none,
+    else 0."""
+    say = say or (lambda text: print(text, file=sys.stderr))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        say(f"movebot: {what} not delivered to {r.channel}: {r.error or 'failed'}.")
+    if results and len(failed) == len(results):
+        say(f"movebot: the {what} reached no channel; `movebot doctor --send-test` checks them.")
+        return 1
+    return 0
+
+
 def send_once(
-    notifier: Notifier,
-    journal: Journal,
+    notifier: ports.Notifier,
+    journal: ports.Journal,
     key: str,
     title: str,
     body: str,
@@ -430,8 +445,8 @@ def send_once(
 
 
 def _deliver_fresh(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,
@@ -464,8 +479,8 @@ def _deliver_fresh(
 
 
 def send_run_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str,
     now: datetime,
@@ -512,8 +527,8 @@ def send_run_alert(
 
 
 def send_failure_alert(
-    journal: Journal,
-    notifier: Notifier,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
     *,
     run_id: str | None,
     now: datetime,

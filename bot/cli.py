@@ -13,25 +13,37 @@ from contextlib import contextmanager
 from datetime import datetime, time
 from pathlib import Path
 
+from bot import runner
+from bot.app import App, kst_now
 from bot.config import Settings, load_settings, workbook_settings
+from bot.demo import run_demo
+from bot.digest import run_digest
+from bot.doctor import doctor_command
 from bot.errors import BadConfig, BadInput, MovebotError, SourceChanged
+from bot.journal import UnknownRun
+from bot.logs import configure_logging
+from bot.masking import scrub
+from bot.ports import Clock
+from bot.report import outcome_json, render_text, render_undo
+from bot.schedule import run_worker
 from rules import RULE_IDS, RULES
 from rules.values import KST
 
 LOCK_WAIT_SECONDS = 60
 
 
-def parse_now(text: str | None) -> datetime:
-    """`--now`: ISO 8601, with an offset or taken as Asia/Seoul; default the real time."""
+def clock_from(text: str | None) -> Clock:
+    """`--now`: ISO 8601, with an offset or taken as Asia/Seoul; without it, the real clock."""
     if not text:
-        return datetime.now(KST)
+        return kst_now
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
         raise BadInput(
             f"--now {text!r} is not an ISO 8601 time; write e.g. 2024-12-03T09:00:00+09:00."
         ) from None
-    return value if value.tzinfo else value.replace(tzinfo=KST)
+    now = value if value.tzinfo else value.replace(tzinfo=KST)
+    return lambda: now
 
 
 def settings_from(args: argparse.Namespace, source_required: bool = True) -> Settings:
@@ -54,6 +66,11 @@ def settings_from(args: argparse.Namespace, source_required: bool = True) -> Set
             update={"journal": settings.journal.model_copy(update={"path": Path(journal)})}
         )
     return settings
+
+
+def app_from(args: argparse.Namespace, source_required: bool = True) -> App:
+    """The parts of this command, built from its settings and `--now`."""
+    return App(settings_from(args, source_required), clock_from(getattr(args, "now", None)))
 
 
 def _only_rules(names: Sequence[str] | None) -> frozenset[str] | None:
@@ -84,81 +101,88 @@ def _progress() -> Iterator[Callable[[str], None]]:
 
 
 @contextmanager
-def _sheet_lock(settings: Settings, writing: bool) -> Iterator[None]:
+def _sheet_lock(app: App, writing: bool) -> Iterator[None]:
     """A run that writes takes the sheet's lock, so it never overlaps the scheduled worker."""
     if not writing:
         yield
         return
-    from bot.schedule import SheetLock, worker_lock_path
-
-    lock = SheetLock(worker_lock_path(settings))
-    with lock.hold(wait=LOCK_WAIT_SECONDS) as held:
+    with app.lock.hold(wait=LOCK_WAIT_SECONDS) as held:
         if not held:
             raise SourceChanged(
-                f"Another movebot run (pid {lock.holder() or '?'}) is writing this sheet and did "
-                f"not finish within {LOCK_WAIT_SECONDS} s. Try again once it has; "
+                f"Another movebot run (pid {app.lock.holder() or '?'}) is writing this sheet and "
+                f"did not finish within {LOCK_WAIT_SECONDS} s. Try again once it has; "
                 "`movebot history` shows the runs."
             )
         yield
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
-    from bot.digest import run_digest
-
-    return run_digest(settings_from(args), parse_now(args.now), args.send, args.json)
+    with app_from(args) as app:
+        return run_digest(
+            app.settings,
+            app.backend,
+            app.clock(),
+            as_json=args.json,
+            send_to=app.notifier if args.send else None,
+        )
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     from bot.reporting import run_report
 
-    return run_report(
-        settings_from(args),
-        parse_now(args.now),
-        kind=args.period,
-        label=args.label,
-        out_dir=Path(args.out) if args.out else None,
-        as_json=args.json,
-        send=args.send,
-    )
+    with app_from(args) as app:
+        journal_there = app.settings.journal_path.exists()  # a report never creates one
+        return run_report(
+            app.settings,
+            app.backend,
+            app.clock(),
+            journal=app.journal if journal_there else None,
+            kind=args.period,
+            label=args.label,
+            out_dir=Path(args.out) if args.out else None,
+            as_json=args.json,
+            send_to=app.notifier if args.send else None,
+        )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from bot.schedule import run_worker
-
-    return run_worker(settings_from(args))
+    with app_from(args) as app:
+        return run_worker(app)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from bot.doctor import doctor_command
-
-    return doctor_command(lambda: settings_from(args), send_test=args.send_test)
+    return doctor_command(lambda: app_from(args), send_test=args.send_test)
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from bot.report import outcome_json, render_text
-    from bot.runner import reconcile
-
-    settings = settings_from(args)
+    app = app_from(args)
     only = _only_rules(args.rule)
-    with _sheet_lock(settings, args.apply), _progress() as progress:
-        outcome = reconcile(
-            settings, parse_now(args.now), apply=args.apply, only_rules=only, progress=progress
-        )
+    with app, _sheet_lock(app, args.apply), _progress() as progress:
+        settings, now = app.settings, app.clock()
+        if args.apply:
+            outcome = runner.apply(
+                settings,
+                app.backend,
+                app.journal,
+                app.notifier,
+                now,
+                only_rules=only,
+                progress=progress,
+            )
+        else:
+            outcome = runner.preview(settings, app.backend, now, only_rules=only, progress=progress)
     source = settings.source.spreadsheet or str(settings.resolve(settings.source.path))
     print(outcome_json(outcome) if args.json else render_text(outcome, source))
     return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from bot.journal import Journal
-
-    settings = settings_from(args, source_required=False)
-    path = settings.journal_path
-    if not path.exists():
-        print(f"No journal at {path} yet: no run has been applied there.")
-        return 0
-    with Journal(path) as journal:
-        runs = journal.runs(args.limit)
+    with app_from(args, source_required=False) as app:
+        path = app.settings.journal_path
+        if not path.exists():
+            print(f"No journal at {path} yet: no run has been applied there.")
+            return 0
+        runs = app.journal.runs(args.limit)
     if args.json:
         rows = [
             {
@@ -191,20 +215,24 @@ def cmd_history(args: argparse.Namespace) -> int:
 
 
 def cmd_undo(args: argparse.Namespace) -> int:
-    from bot.report import render_undo
-    from bot.runner import undo
-
-    settings = settings_from(args)
-    with _sheet_lock(settings, args.apply):
-        outcome = undo(settings, args.run_id, parse_now(args.now), apply=args.apply)
+    with app_from(args) as app, _sheet_lock(app, args.apply):
+        path = app.settings.journal_path
+        if not path.exists():  # looking must not create an empty journal
+            raise UnknownRun(
+                f"No journal at {path}: no run has been applied there, so there is nothing to "
+                "undo. Give the journal with --journal (or journal.path)."
+            )
+        outcome = runner.undo(
+            app.settings, app.backend, app.journal, args.run_id, app.clock(), apply=args.apply
+        )
     print(render_undo(outcome))
     return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
-
-    return run_demo(Path(args.path), parse_now(args.now))
+    path = Path(args.path)
+    with App(workbook_settings(path, None), clock_from(args.now)) as app:
+        return run_demo(path, app)
 
 
 def rules_table(markdown: bool) -> str:
@@ -361,8 +389,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from bot.logs import configure_logging
-
     default = "INFO" if args.verbose or args.command == "run" else "WARNING"
     configure_logging(level=os.environ.get("MOVEBOT_LOG_LEVEL", default))
     try:
@@ -379,8 +405,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as error:  # noqa: BLE001 - a traceback is a bug; show it only on request
         if os.environ.get("MOVEBOT_DEBUG"):
             raise
-        from bot.masking import scrub
-
         print(
             f"movebot: internal error ({type(error).__name__}: {scrub(str(error))}). "
             "Run again with MOVEBOT_DEBUG=1 for the traceback, and report it.",

@@ -27,6 +27,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from pydantic_settings.exceptions import SettingsError
 
 from bot.errors import BadConfig
+from rules import RULE_IDS
 from rules.figures import ReportSettings
 from rules.settings import DEFAULT_PRICE_REASONS, DEFAULT_STATUS_HINTS, Mode, RuleSettings
 
@@ -209,8 +210,6 @@ class Settings(BaseSettings):
     @field_validator("rules")
     @classmethod
     def _known_rules(cls, value: dict[str, Mode]) -> dict[str, Mode]:
-        from rules import RULE_IDS
-
         unknown = sorted(set(value) - set(RULE_IDS))
         if unknown:
             raise ValueError(f"unknown rule {', '.join(unknown)} (rules: {', '.join(RULE_IDS)})")

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from bot.config import workbook_settings
+from bot import runner
+from bot.app import App
 from bot.report import render_text
-from bot.runner import reconcile
+from bot.sheets.workbook import create_workbook
 from rules.model import CellValue
 
 LEAD_HEADERS = [
@@ -177,24 +178,25 @@ OBS: list[list[CellValue]] = [
 
 
 def write_demo_workbook(path: Path) -> None:
-    from bot.sheets.workbook import create_workbook
-
     path.parent.mkdir(parents=True, exist_ok=True)
     create_workbook(path, {"이사 관리자": [LEAD_HEADERS, *LEADS], "OB 상세": [OB_HEADERS, *OBS]})
 
 
-def run_demo(path: Path, now: datetime) -> int:
+def run_demo(path: Path, app: App) -> int:
+    """Write the demo workbook at `path` (`app`'s source), then preview, apply and preview
+    again at `app`'s clock."""
+    settings = app.settings
     write_demo_workbook(path)
-    settings = workbook_settings(path, None)
+    now = app.clock()
     print(f"Wrote {path}: the desk's own cases, {len(LEADS)} leads and {len(OBS)} OB rows.")
     print(f"The clock is fixed at {now.isoformat()}.\n")
     print("== 1. Preview (nothing is written) ==\n")
-    print(render_text(reconcile(settings, now), str(path)))
+    print(render_text(runner.preview(settings, app.backend, now), str(path)))
     print("\n== 2. Apply ==\n")
-    applied = reconcile(settings, now, apply=True)
+    applied = runner.apply(settings, app.backend, app.journal, app.notifier, now)
     print(render_text(applied, str(path)))
     print("\n== 3. A second run over the result ==\n")
-    second = reconcile(settings, now)
+    second = runner.preview(settings, app.backend, now)
     print(
         f"{len(second.plan.changes)} changes planned; {len(second.plan.findings)} findings stay open."
     )
@@ -206,4 +208,4 @@ def run_demo(path: Path, now: datetime) -> int:
     print("\n== 4. Last week's report ==\n")
     from bot.reporting import run_report
 
-    return run_report(settings, now)
+    return run_report(settings, app.backend, now, journal=app.journal)

@@ -20,20 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as time_of_day
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from bot.alerts import MAX_BODY_CHARS, ChannelResult, Notifier, row_lines, send_once
+from bot.alerts import MAX_BODY_CHARS, delivery_code, require_channels, row_lines, send_once
 from bot.config import Settings
-from bot.errors import BadConfig
 from bot.masking import row_label
+from bot.ports import ChannelResult, Journal, Notifier, SheetBackend
 from rules.context import Context, is_closed, is_open
 from rules.longterm import PROMOTION_NOTE
 from rules.model import Lead, Snapshot
@@ -42,9 +41,6 @@ from rules.plan import mode_of
 from rules.returns import pending_return
 from rules.text import md_near, squash
 from rules.values import KST
-
-if TYPE_CHECKING:
-    from bot.journal import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -293,48 +289,27 @@ def send_digest(
 
 def run_digest(
     settings: Settings,
+    backend: SheetBackend,
     now: datetime,
-    send: bool,
-    as_json: bool,
     *,
+    as_json: bool = False,
+    send_to: Notifier | None = None,
     out: Callable[[str], object] = print,
     err: Callable[[str], object] | None = None,
-    notifier: Notifier | None = None,
 ) -> int:
     """`movebot digest`: read the sheet, print the digest (text, or one JSON object with
-    `--json`), and with `send` deliver it to the alert channels.
+    `as_json`), and deliver it through `send_to` when given (`--send`).
 
-    Exit code: 0; 1 when `send` reached no channel at all. No channel configured with `send`
+    Exit code: 0; 1 when sending reached no channel at all. Sending with no channel configured
     is a BadConfig (exit 2), raised before the sheet is read."""
-    from bot.runner import backend_for
-
-    if send:
-        notifier = notifier or Notifier.from_settings(settings.alerts)
-        if not notifier.channels:
-            raise BadConfig(
-                "digest --send: no alert channel is configured. Add apprise URLs under "
-                "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
-            )
-    snapshot = backend_for(settings).read()
-    d = build_digest(snapshot, now, settings)
+    if send_to is not None:
+        require_channels(send_to, "digest")
+    d = build_digest(backend.read(), now, settings)
     if as_json:
         out(json.dumps(digest_json(d), ensure_ascii=False))
     else:
         title, body = render_digest(d)
         out(f"{title}\n\n{body}")
-    if not send:
+    if send_to is None:
         return 0
-    assert notifier is not None
-    results = send_digest(d, notifier)
-    say = err or _stderr
-    failed = [r for r in results if not r.ok]
-    for r in failed:
-        say(f"movebot: digest not delivered to {r.channel}: {r.error or 'failed'}.")
-    if results and len(failed) == len(results):
-        say("movebot: the digest reached no channel; `movebot doctor --send-test` checks them.")
-        return 1
-    return 0
-
-
-def _stderr(text: str) -> None:
-    print(text, file=sys.stderr)
+    return delivery_code(send_digest(d, send_to), "digest", err)

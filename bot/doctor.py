@@ -25,7 +25,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
-from bot.alerts import Notifier
+from bot.app import App
 from bot.config import Settings
 from bot.errors import (
     MissingHeader,
@@ -33,9 +33,9 @@ from bot.errors import (
     MovebotError,
     UserError,
 )
+from bot.schedule import describe_schedule
 from bot.sheets.layout import DEFAULT_HEADERS, REQUIRED
 from rules.model import Snapshot, Tab
-from rules.values import KST
 
 Out = Callable[[str], object]
 Mark = Literal["ok", "fail", "warn"]
@@ -92,8 +92,6 @@ def _source_words(settings: Settings) -> str:
 
 
 def check_schedule(settings: Settings, report: Report, now: datetime) -> None:
-    from bot.schedule import describe_schedule
-
     try:
         report.ok(f"schedule: {describe_schedule(settings, now)}")
     except MovebotError as e:
@@ -139,12 +137,11 @@ def check_tabs(snapshot: Snapshot, report: Report) -> None:
             )
 
 
-def check_source(settings: Settings, report: Report) -> None:
-    from bot.runner import backend_for
-
+def check_source(app: App, report: Report) -> None:
+    settings = app.settings
     where = _source_words(settings)
     try:
-        backend = backend_for(settings)
+        backend = app.backend
     except MovebotError as e:
         report.fail(where, str(e))
         return
@@ -171,9 +168,9 @@ def check_source(settings: Settings, report: Report) -> None:
     check_tabs(snapshot, report)
 
 
-def check_alerts(settings: Settings, report: Report, send_test: bool) -> None:
-    alerts = settings.alerts
-    notifier = Notifier.from_settings(alerts)
+def check_alerts(app: App, report: Report, send_test: bool) -> None:
+    alerts = app.settings.alerts
+    notifier = app.notifier
     results = notifier.check()
     if not results:
         report.warn(
@@ -231,13 +228,11 @@ def _writable_dir(path: Path) -> str | None:
     return None
 
 
-def check_journal(settings: Settings, report: Report) -> None:
-    from bot.journal import Journal
-
-    path = settings.journal_path
+def check_journal(app: App, report: Report) -> None:
+    path = app.settings.journal_path
     if path.exists():
         try:
-            Journal(path).close()
+            app.journal  # noqa: B018 - opening it is the check
         except MovebotError as e:
             report.fail(f"journal {path}", str(e))
             return
@@ -258,10 +253,9 @@ def check_journal(settings: Settings, report: Report) -> None:
         report.ok(f"journal {path} can be created (on the first applied run)")
 
 
-def check_lock(settings: Settings, report: Report) -> None:
-    from bot.schedule import SheetLock, worker_lock_path
-
-    path = worker_lock_path(settings)
+def check_lock(app: App, report: Report) -> None:
+    lock = app.lock
+    path = lock.path
     if not path.parent.exists():
         problem = _writable_dir(path)
         if problem:
@@ -269,7 +263,6 @@ def check_lock(settings: Settings, report: Report) -> None:
         else:
             report.ok(f"worker lock {path} can be created")
         return
-    lock = SheetLock(path)
     try:
         with lock.hold() as held:
             pass
@@ -286,22 +279,17 @@ def check_lock(settings: Settings, report: Report) -> None:
 # --- the command -----------------------------------------------------------------------------
 
 
-def run_doctor(
-    settings: Settings,
-    *,
-    send_test: bool = False,
-    out: Out = print,
-    now: datetime | None = None,
-) -> int:
-    """Run every check, printing one line each and a last summary line. 0 all well, 2 when
-    something must be fixed (warnings do not count)."""
+def run_doctor(app: App, *, send_test: bool = False, out: Out = print) -> int:
+    """Run every check on the parts `app` builds, printing one line each and a last summary
+    line. 0 all well, 2 when something must be fixed (warnings do not count)."""
+    settings = app.settings
     report = Report(out)
     report.ok(f"config valid: {_source_words(settings)}, journal {settings.journal_path}")
-    check_schedule(settings, report, now or datetime.now(KST))
-    check_source(settings, report)
-    check_alerts(settings, report, send_test)
-    check_journal(settings, report)
-    check_lock(settings, report)
+    check_schedule(settings, report, app.clock())
+    check_source(app, report)
+    check_alerts(app, report, send_test)
+    check_journal(app, report)
+    check_lock(app, report)
     if report.failed:
         out(f"{report.failed} problem(s) to fix.")
         return 2
@@ -309,15 +297,14 @@ def run_doctor(
     return 0
 
 
-def doctor_command(
-    load: Callable[[], Settings], *, send_test: bool = False, out: Out = print
-) -> int:
-    """`movebot doctor`: `load` builds the settings (the CLI's `settings_from(args)`); a
-    config that does not load is the first ✗ line, and exit 2."""
+def doctor_command(load: Callable[[], App], *, send_test: bool = False, out: Out = print) -> int:
+    """`movebot doctor`: `load` builds the parts from the settings (the CLI's
+    `App(settings_from(args))`); a config that does not load is the first ✗ line, and exit 2."""
     try:
-        settings = load()
+        app = load()
     except UserError as e:
         Report(out).fail("config", str(e))
         out("1 problem(s) to fix.")
         return 2
-    return run_doctor(settings, send_test=send_test, out=out)
+    with app:
+        return run_doctor(app, send_test=send_test, out=out)

@@ -14,18 +14,20 @@ import hashlib
 import html
 import json
 import re
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import structlog
 
-from bot.alerts import ChannelResult, Notifier, send_once
+from bot import ports
+from bot.alerts import delivery_code, require_channels, send_once
 from bot.config import Settings
 from bot.errors import BadConfig, BadInput
+from bot.ports import ChannelResult, SheetBackend
+from bot.runner import source_name
 from rules.context import Context
 from rules.figures import (
     NOT_WRITTEN,
@@ -40,9 +42,6 @@ from rules.figures import (
 from rules.model import Snapshot
 from rules.parse import parse_desk
 from rules.values import KST
-
-if TYPE_CHECKING:
-    from bot.journal import Journal
 
 log = structlog.get_logger(__name__)
 
@@ -92,17 +91,6 @@ def _bounds(period: Period) -> tuple[datetime, datetime]:
     """The period as [start, end) in KST."""
     start = datetime.combine(period.start, time(0), KST)
     return start, datetime.combine(period.end + timedelta(days=1), time(0), KST)
-
-
-def bot_activity(settings: Settings, period: Period) -> BotActivity:
-    """The journal's runs in the period; none when there is no journal yet (none is made)."""
-    from bot.journal import Journal
-
-    path = settings.journal_path
-    if not path.exists():
-        return BotActivity()
-    with Journal(path) as journal:
-        return journal.activity(*_bounds(period))
 
 
 def build_report(
@@ -332,10 +320,10 @@ def write_report(report: Report, out_dir: Path) -> tuple[Path, Path]:
 
 def send_report(
     report: Report,
-    notifier: Notifier,
+    notifier: ports.Notifier,
     files: tuple[Path, ...],
     *,
-    journal: Journal | None = None,
+    journal: ports.Journal | None = None,
     source: str = "",
 ) -> list[ChannelResult]:
     """The summary line to every channel, with `files` attached where a channel takes them.
@@ -356,52 +344,48 @@ def send_report(
 
 
 def scheduled_report(
-    settings: Settings, now: datetime, kind: PeriodKind, *, journal: Journal, notifier: Notifier
+    settings: Settings,
+    backend: SheetBackend,
+    journal: ports.Journal,
+    notifier: ports.Notifier,
+    now: datetime,
+    kind: PeriodKind,
 ) -> None:
     """The worker's weekly or monthly report: the last complete period, written beside the
     journal and sent once per channel."""
-    from bot.runner import backend_for, source_name
-
     period = last_complete(kind, now.astimezone(KST).date())
-    snapshot = backend_for(settings).read()
-    report = build_report(snapshot, now, period, settings, journal.activity(*_bounds(period)))
+    report = build_report(backend.read(), now, period, settings, journal.activity(*_bounds(period)))
     html_path, png_path = write_report(report, settings.reports_dir)
     log.info("report.written", period=period.label)
     if notifier.channels:
-        send_report(
-            report, notifier, (png_path, html_path), journal=journal, source=source_name(settings)
-        )
+        source = source_name(settings)
+        send_report(report, notifier, (png_path, html_path), journal=journal, source=source)
 
 
 def run_report(
     settings: Settings,
+    backend: SheetBackend,
     now: datetime,
     *,
+    journal: ports.Journal | None = None,
     kind: PeriodKind | None = None,
     label: str | None = None,
     out_dir: Path | None = None,
     as_json: bool = False,
-    send: bool = False,
+    send_to: ports.Notifier | None = None,
     out: Callable[[str], object] = print,
-    notifier: Notifier | None = None,
 ) -> int:
     """`movebot report`: read the sheet once, write the HTML and the PNG, print the summary
-    and the two paths (or the figures as one JSON object), and with `send` deliver it.
+    and the two paths (or the figures as one JSON object), and deliver it through `send_to`
+    when given (`--send`). The `bot` figure comes from `journal` (none: zeros).
 
-    Exit code 0; 1 when `send` reached no channel. `send` with no channel configured is a
+    Exit code 0; 1 when sending reached no channel. Sending with no channel configured is a
     BadConfig (exit 2), raised before the sheet is read."""
-    from bot.runner import backend_for
-
     period = choose_period(kind, label, now.astimezone(KST).date())
-    if send:
-        notifier = notifier or Notifier.from_settings(settings.alerts)
-        if not notifier.channels:
-            raise BadConfig(
-                "report --send: no alert channel is configured. Add apprise URLs under "
-                "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
-            )
-    snapshot = backend_for(settings).read()
-    report = build_report(snapshot, now, period, settings, bot_activity(settings, period))
+    if send_to is not None:
+        require_channels(send_to, "report")
+    activity = journal.activity(*_bounds(period)) if journal is not None else BotActivity()
+    report = build_report(backend.read(), now, period, settings, activity)
     html_path, png_path = write_report(report, out_dir or settings.reports_dir)
     if as_json:
         out(json.dumps(report.figures, ensure_ascii=False))
@@ -409,19 +393,6 @@ def run_report(
         out(
             f"{period_title(period)}\n{summary_line(report)}\n\nHTML: {html_path}\nPNG:  {png_path}"
         )
-    if not send:
+    if send_to is None:
         return 0
-    assert notifier is not None
-    results = send_report(report, notifier, (png_path, html_path))
-    failed = [r for r in results if not r.ok]
-    for r in failed:
-        print(
-            f"movebot: report not delivered to {r.channel}: {r.error or 'failed'}.", file=sys.stderr
-        )
-    if results and len(failed) == len(results):
-        print(
-            "movebot: the report reached no channel; `movebot doctor --send-test` checks them.",
-            file=sys.stderr,
-        )
-        return 1
-    return 0
+    return delivery_code(send_report(report, send_to, (png_path, html_path)), "report")

@@ -1,7 +1,7 @@
-"""The composition root: settings -> backend -> plan -> write -> journal -> alerts.
+"""A run: backend -> plan -> write -> journal -> alerts, and the undo of one.
 
-The CLI and the scheduled worker run reconciles and undos through here. A preview touches
-nothing: not the sheet, not the journal, no channel.
+The command and the scheduled worker call these with the parts `bot/app.py` built. A preview
+touches nothing: not the sheet, not the journal, no channel.
 """
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from bot.alerts import Notifier, send_failure_alert, send_run_alert
+from bot.alerts import send_failure_alert, send_run_alert
 from bot.config import Settings
 from bot.engine import plan
-from bot.errors import BadConfig, MovebotError
-from bot.journal import Journal, JournaledWrite, UnknownRun, new_run_id
+from bot.errors import MovebotError
+from bot.journal import JournaledWrite, new_run_id
 from bot.masking import RowLabels, scrub
-from bot.sheets import SheetBackend
-from bot.sheets.layout import TabSpec
+from bot.ports import Journal, Notifier, SheetBackend
 from rules.model import CellWrite, Plan, Snapshot, WriteResult
 
 log = structlog.get_logger("movebot.run")
@@ -46,40 +45,10 @@ class UndoOutcome:
     result: WriteResult | None = None
 
 
-def tab_specs(settings: Settings) -> tuple[TabSpec, TabSpec]:
-    s = settings.sheets
-    return (
-        TabSpec(s.leads.title, s.leads.header_row, s.leads.headers),
-        TabSpec(s.ob.title, s.ob.header_row, s.ob.headers),
-    )
-
-
 def source_name(settings: Settings) -> str:
     if settings.source.kind == "google":
         return settings.source.spreadsheet or ""
     return str(settings.resolve(settings.source.path) or "")
-
-
-def backend_for(settings: Settings) -> SheetBackend:
-    leads, ob = tab_specs(settings)
-    header = settings.sheets.bot_note_header
-    source = settings.source
-    if source.kind == "workbook":
-        from bot.sheets.workbook import WorkbookBackend
-
-        path = settings.resolve(source.path)
-        if path is None:
-            raise BadConfig("Setting source.path is empty: name the .xlsx workbook to use.")
-        return WorkbookBackend(path, leads, ob, header)
-    from bot.sheets.google import GoogleBackend
-
-    if not source.spreadsheet:
-        raise BadConfig(
-            "Setting source.spreadsheet is empty: give the Google Sheet's id or its full URL."
-        )
-    return GoogleBackend(
-        source.spreadsheet, leads, ob, header, credentials=settings.resolve(source.credentials)
-    )
 
 
 def _counts(p: Plan, result: WriteResult) -> dict[str, object]:
@@ -118,48 +87,55 @@ def _read_and_plan(
     return snapshot, p
 
 
-def reconcile(
+def preview(
     settings: Settings,
+    backend: SheetBackend,
     now: datetime,
     *,
-    apply: bool = False,
     only_rules: frozenset[str] | None = None,
-    backend: SheetBackend | None = None,
-    notifier: Notifier | None = None,
     progress: Progress = _quiet,
 ) -> RunOutcome:
-    """Read, plan and, with `apply`, write, journal and alert. A preview writes nothing.
-    `progress` is told each step (the CLI shows it on a terminal)."""
-    backend = backend or backend_for(settings)
-    if not apply:
-        _, p = _read_and_plan(settings, backend, now, only_rules, progress)
-        return RunOutcome(new_run_id(now), p, applied=False)
+    """Read and plan; nothing is written, journaled or sent. `progress` is told each step
+    (the CLI shows it on a terminal)."""
+    _, p = _read_and_plan(settings, backend, now, only_rules, progress)
+    return RunOutcome(new_run_id(now), p, applied=False)
 
+
+def apply(
+    settings: Settings,
+    backend: SheetBackend,
+    journal: Journal,
+    notifier: Notifier,
+    now: datetime,
+    *,
+    only_rules: frozenset[str] | None = None,
+    progress: Progress = _quiet,
+) -> RunOutcome:
+    """Read, plan, write, journal and alert (a failure too, once)."""
     clock = time.monotonic()
-    with Journal(settings.journal_path) as journal:
-        run_id = journal.start_run("reconcile", source_name(settings), now)
-        structlog.contextvars.bind_contextvars(run_id=run_id)
-        try:
-            snapshot, p = _read_and_plan(settings, backend, now, only_rules, progress)
-            writes = p.cell_writes()
-            if writes:
-                progress(f"checking and writing {len(writes):,} cells")
-            result = _write(backend, snapshot, writes, journal, run_id)
-            journal.record_findings(run_id, p.findings)
-            journal.finish_run(run_id, _later(now, clock), "ok", _counts(p, result))
-            log.info("run.applied", written=len(result.written), skipped=len(result.skipped))
-            progress("alerting")
-            sent = _alert_run(settings, journal, notifier, run_id, now, p, result)
-            return RunOutcome(run_id, p, applied=True, result=result, alerted=sent)
-        except BaseException as error:
-            outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-            message = scrub(str(error)) or type(error).__name__
-            journal.finish_run(run_id, _later(now, clock), outcome, error=message)
-            if isinstance(error, Exception):
-                _alert_failure(settings, journal, notifier, run_id, now, error)
-            raise
-        finally:
-            structlog.contextvars.unbind_contextvars("run_id")
+    run_id = journal.start_run("reconcile", source_name(settings), now)
+    structlog.contextvars.bind_contextvars(run_id=run_id)
+    try:
+        snapshot, p = _read_and_plan(settings, backend, now, only_rules, progress)
+        writes = p.cell_writes()
+        if writes:
+            progress(f"checking and writing {len(writes):,} cells")
+        result = _write(backend, snapshot, writes, journal, run_id)
+        journal.record_findings(run_id, p.findings)
+        journal.finish_run(run_id, _later(now, clock), "ok", _counts(p, result))
+        log.info("run.applied", written=len(result.written), skipped=len(result.skipped))
+        progress("alerting")
+        sent = _alert_run(settings, journal, notifier, run_id, now, p, result)
+        return RunOutcome(run_id, p, applied=True, result=result, alerted=sent)
+    except BaseException as error:
+        outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        message = scrub(str(error)) or type(error).__name__
+        journal.finish_run(run_id, _later(now, clock), outcome, error=message)
+        if isinstance(error, Exception):
+            _alert_failure(settings, journal, notifier, run_id, now, error)
+        raise
+    finally:
+        structlog.contextvars.unbind_contextvars("run_id")
 
 
 def _write(
@@ -195,13 +171,12 @@ def _log_plan(p: Plan) -> None:
 def _alert_run(
     settings: Settings,
     journal: Journal,
-    notifier: Notifier | None,
+    notifier: Notifier,
     run_id: str,
     now: datetime,
     p: Plan,
     result: WriteResult,
 ) -> int:
-    notifier = notifier or Notifier.from_settings(settings.alerts)
     if not notifier.channels:
         return 0
     labels = RowLabels.from_desk(p.desk) if p.desk else {}
@@ -222,14 +197,13 @@ def _alert_run(
 def _alert_failure(
     settings: Settings,
     journal: Journal,
-    notifier: Notifier | None,
+    notifier: Notifier,
     run_id: str,
     now: datetime,
     error: Exception,
 ) -> None:
     """Tell managers once that runs on this sheet fail; never let the alert hide the error."""
     try:
-        notifier = notifier or Notifier.from_settings(settings.alerts)
         if notifier.channels:
             send_failure_alert(
                 journal,
@@ -245,20 +219,11 @@ def _alert_failure(
         log.warning("alert.failed", error=type(alert_error).__name__)
 
 
-def plan_undo(
-    settings: Settings, undo_of: str, now: datetime, backend: SheetBackend | None = None
-) -> tuple[SheetBackend, UndoOutcome]:
+def plan_undo(backend: SheetBackend, journal: Journal, undo_of: str, now: datetime) -> UndoOutcome:
     """The cells run `undo_of` wrote that still hold its value, each with the write that
     restores it. A 봇 확인 header the run created stays (its cells are emptied)."""
-    backend = backend or backend_for(settings)
-    if not settings.journal_path.exists():  # looking must not create an empty journal
-        raise UnknownRun(
-            f"No journal at {settings.journal_path}: no run has been applied there, so there is "
-            "nothing to undo. Give the journal with --journal (or journal.path)."
-        )
-    with Journal(settings.journal_path) as journal:
-        journal.require_run(undo_of)
-        writes = journal.writes_of(undo_of)
+    journal.require_run(undo_of)
+    writes = journal.writes_of(undo_of)
     snapshot = backend.read()
     restores: list[CellWrite] = []
     kept: list[tuple[JournaledWrite, str]] = []
@@ -271,33 +236,32 @@ def plan_undo(
             kept.append((w, f"'{w.field}' 열이 시트에 없음"))
             continue
         restores.append(replace(w.reverse(), column=column))  # where the column is now
-    return backend, UndoOutcome(new_run_id(now), undo_of, snapshot, tuple(restores), tuple(kept))
+    return UndoOutcome(new_run_id(now), undo_of, snapshot, tuple(restores), tuple(kept))
 
 
-def undo(settings: Settings, undo_of: str, now: datetime, *, apply: bool = False) -> UndoOutcome:
+def undo(
+    settings: Settings,
+    backend: SheetBackend,
+    journal: Journal,
+    undo_of: str,
+    now: datetime,
+    *,
+    apply: bool = False,
+) -> UndoOutcome:
     """Preview, or with `apply` restore, the cells run `undo_of` wrote — only where a cell
     still holds the value the run left, through the same conflict-safe write as a run. An undo
     is journaled as a run of its own (so it can be undone) and sends no alert."""
-    backend, preview = plan_undo(settings, undo_of, now)
+    preview = plan_undo(backend, journal, undo_of, now)
     if not apply:
         return preview
     clock = time.monotonic()
-    with Journal(settings.journal_path) as journal:
-        run_id = journal.start_run("undo", source_name(settings), now, undo_of=undo_of)
-        try:
-            result = _write(backend, preview.snapshot, preview.restores, journal, run_id)
-        except BaseException as error:
-            message = scrub(str(error)) or type(error).__name__
-            journal.finish_run(run_id, _later(now, clock), "failed", error=message)
-            raise
-        counts = {"written": len(result.written), "skipped": len(result.skipped)}
-        journal.finish_run(run_id, _later(now, clock), "ok", counts)
-    return UndoOutcome(
-        run_id,
-        undo_of,
-        preview.snapshot,
-        preview.restores,
-        preview.kept,
-        applied=True,
-        result=result,
-    )
+    run_id = journal.start_run("undo", source_name(settings), now, undo_of=undo_of)
+    try:
+        result = _write(backend, preview.snapshot, preview.restores, journal, run_id)
+    except BaseException as error:
+        message = scrub(str(error)) or type(error).__name__
+        journal.finish_run(run_id, _later(now, clock), "failed", error=message)
+        raise
+    counts = {"written": len(result.written), "skipped": len(result.skipped)}
+    journal.finish_run(run_id, _later(now, clock), "ok", counts)
+    return replace(preview, run_id=run_id, applied=True, result=result)

@@ -26,7 +26,7 @@ day's digest is journaled so a second worker does not send it again.
 
 A failing tick is logged (its exception type and where it was raised; the message only for
 movebot's own errors, which carry no customer data), alerted once per `alerts.repeat_after`
-while runs on the sheet keep failing, and the schedule goes on. `runner.reconcile` alerts a
+while runs on the sheet keep failing, and the schedule goes on. `runner.apply` alerts a
 failed reconcile itself; the worker alerts what fails outside it (the digest, the lock, the
 journal). Both go through the journal's failure key for the sheet, so a failure is told once
 either way; when the journal itself is failing, the worker remembers in memory. SIGTERM and Ctrl-C stop the scheduler after the run under
@@ -44,7 +44,7 @@ from datetime import datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import structlog
 from apscheduler.events import EVENT_JOB_MAX_INSTANCES, EVENT_JOB_MISSED, JobSubmissionEvent
@@ -55,20 +55,19 @@ from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.combining import OrTrigger
 from apscheduler.triggers.cron import CronTrigger
 
-from bot.alerts import Notifier, compose_failure_alert, send_failure_alert
+from bot import runner
+from bot.alerts import compose_failure_alert, send_failure_alert
+from bot.app import App
 from bot.config import ScheduleConfig, Settings
+from bot.digest import build_digest, send_digest
 from bot.errors import BadConfig, MovebotError
 from bot.lock import SheetLock
-from bot.runner import source_name
+from bot.ports import Clock, Journal, Notifier, SheetBackend
 from rules.values import KST
-
-if TYPE_CHECKING:
-    from bot.journal import Journal
 
 log = structlog.get_logger(__name__)
 
 Job = Callable[[], object]
-Clock = Callable[[], datetime]
 TickOutcome = Literal["ok", "skipped", "failed"]
 
 POLL, NIGHTLY, DIGEST = "poll", "nightly", "digest"
@@ -80,10 +79,6 @@ JOB_NAMES = {
     REPORT_WEEKLY: "weekly report",
     REPORT_MONTHLY: "monthly report",
 }
-
-
-def kst_now() -> datetime:
-    return datetime.now(KST)
 
 
 # --- when ------------------------------------------------------------------------------------
@@ -266,34 +261,18 @@ def describe_schedule(settings: Settings, now: datetime) -> str:
     )
 
 
-# --- the lock --------------------------------------------------------------------------------
-
-
-def worker_lock_path(settings: Settings) -> Path:
-    """`<journal>.worker.lock`: one journal per sheet, so one lock per sheet."""
-    journal = settings.journal_path
-    return journal.with_name(journal.name + ".worker.lock")
-
-
 # --- the jobs' work ---------------------------------------------------------------------------
 
 
-def scheduled_reconcile(settings: Settings, now: datetime, *, notifier: Notifier) -> object:
-    """The worker's polling and nightly run: `runner.reconcile` with apply, which journals the
-    run and alerts what it changed and found (and a failure, once)."""
-    from bot.runner import reconcile
-
-    return reconcile(settings, now, apply=True, notifier=notifier)
-
-
 def scheduled_digest(
-    settings: Settings, now: datetime, *, journal: Journal, notifier: Notifier
+    settings: Settings,
+    backend: SheetBackend,
+    journal: Journal,
+    notifier: Notifier,
+    now: datetime,
 ) -> None:
     """The worker's morning digest: read, build, send once per day per channel."""
-    from bot.digest import build_digest, send_digest
-    from bot.runner import backend_for
-
-    d = build_digest(backend_for(settings).read(), now, settings)
+    d = build_digest(backend.read(), now, settings)
     if notifier.channels:
         send_digest(d, notifier, journal=journal)
     else:
@@ -317,28 +296,33 @@ class Worker:
         self,
         settings: Settings,
         *,
+        backend: SheetBackend,
         journal: Journal,
         notifier: Notifier,
-        clock: Clock = kst_now,
-        lock: SheetLock | None = None,
+        lock: SheetLock,
+        clock: Clock,
         reconcile: Callable[[datetime], object] | None = None,
         digest: Callable[[datetime], object] | None = None,
     ) -> None:
+        """`reconcile` and `digest` stand in for the jobs' own work (tests)."""
         self.settings = settings
+        self.backend = backend
         self.journal = journal
         self.notifier = notifier
+        self.lock = lock
         self.clock = clock
-        self.lock = lock or SheetLock(worker_lock_path(settings))
-        self.source = source_name(settings)
+        self.source = runner.source_name(settings)
         self._reconcile = reconcile or self._applied_run
         self._digest = digest or self._scheduled_digest
         self._alerted: dict[str, datetime] = {}  # failure message -> sent (journal fallback)
 
     def _applied_run(self, now: datetime) -> object:
-        return scheduled_reconcile(self.settings, now, notifier=self.notifier)
+        """The polling and nightly run: it journals the run and alerts what it changed and
+        found (and a failure, once)."""
+        return runner.apply(self.settings, self.backend, self.journal, self.notifier, now)
 
     def _scheduled_digest(self, now: datetime) -> None:
-        scheduled_digest(self.settings, now, journal=self.journal, notifier=self.notifier)
+        scheduled_digest(self.settings, self.backend, self.journal, self.notifier, now)
 
     # the scheduler's jobs
     def poll(self) -> TickOutcome:
@@ -363,7 +347,8 @@ class Worker:
         from bot.reporting import scheduled_report
 
         def run(now: datetime) -> object:
-            scheduled_report(self.settings, now, kind, journal=self.journal, notifier=self.notifier)
+            s = self.settings
+            scheduled_report(s, self.backend, self.journal, self.notifier, now, kind)
             return None
 
         return self.tick(job, run, wait=float(self.settings.schedule.misfire_grace_seconds))
@@ -503,59 +488,51 @@ def _log_skipped_events(event: JobSubmissionEvent) -> None:
     log.warning("tick.skipped", job=event.job_id, reason=reason)
 
 
-def run_worker(
-    settings: Settings,
-    *,
-    notifier: Notifier | None = None,
-    scheduler_cls: type[BaseScheduler] = BlockingScheduler,
-    clock: Clock = kst_now,
-) -> int:
+def run_worker(app: App, *, scheduler_cls: type[BaseScheduler] = BlockingScheduler) -> int:
     """`movebot run`: the worker in the foreground until SIGTERM or Ctrl-C. Returns 0.
 
     BadConfig (exit 2) for a schedule that does not read; JournalUnavailable (exit 2) when the
     journal cannot be opened."""
-    from bot.journal import Journal
-
+    settings = app.settings
     for check in (poll_trigger, nightly_trigger, digest_trigger):
         check(settings.schedule)  # a bad schedule fails before anything is opened
-    journal = Journal(settings.journal_path)
+    worker = Worker(
+        settings,
+        backend=app.backend,
+        journal=app.journal,
+        notifier=app.notifier,
+        lock=app.lock,
+        clock=app.clock,
+    )
+    scheduler = build_scheduler(
+        settings,
+        reconcile_job=worker.poll,
+        nightly_job=worker.nightly,
+        digest_job=worker.digest,
+        report_jobs={REPORT_WEEKLY: worker.weekly_report, REPORT_MONTHLY: worker.monthly_report},
+        scheduler_cls=scheduler_cls,
+    )
+    scheduler.add_listener(_log_skipped_events, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
+    stopper, restore = stop_on_signals(scheduler)
     try:
-        notifier = notifier if notifier is not None else Notifier.from_settings(settings.alerts)
-        worker = Worker(settings, journal=journal, notifier=notifier, clock=clock)
-        scheduler = build_scheduler(
-            settings,
-            reconcile_job=worker.poll,
-            nightly_job=worker.nightly,
-            digest_job=worker.digest,
-            report_jobs={
-                REPORT_WEEKLY: worker.weekly_report,
-                REPORT_MONTHLY: worker.monthly_report,
-            },
-            scheduler_cls=scheduler_cls,
+        nexts = next_fire_times(scheduler, worker.clock())
+        log.info(
+            "worker.started",
+            source=worker.source,
+            journal=str(worker.journal.path),
+            lock=str(worker.lock.path),
+            channels=list(worker.notifier.channels),
+            **{f"next_{job}": at.isoformat() if at else None for job, at in nexts.items()},
         )
-        scheduler.add_listener(_log_skipped_events, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
-        stopper, restore = stop_on_signals(scheduler)
+        if not worker.notifier.channels:
+            log.warning("worker.no_alert_channels", fix="set alerts.urls or alerts.kakaowork")
         try:
-            nexts = next_fire_times(scheduler, clock())
-            log.info(
-                "worker.started",
-                source=worker.source,
-                journal=str(journal.path),
-                lock=str(worker.lock.path),
-                channels=list(notifier.channels),
-                **{f"next_{job}": at.isoformat() if at else None for job, at in nexts.items()},
-            )
-            if not notifier.channels:
-                log.warning("worker.no_alert_channels", fix="set alerts.urls or alerts.kakaowork")
-            try:
-                if not stopper.stopping.is_set():
-                    scheduler.start()
-            finally:
-                stopper.main_done.set()
-            stopper.wait()
+            if not stopper.stopping.is_set():
+                scheduler.start()
         finally:
-            restore()
+            stopper.main_done.set()
+        stopper.wait()
     finally:
-        journal.close()
+        restore()
     log.info("worker.stopped")
     return 0

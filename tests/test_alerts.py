@@ -21,7 +21,7 @@ from bot.alerts import (
     send_run_alert,
 )
 from bot.journal import Journal
-from bot.masking import RowLabels, forget_secrets
+from bot.masking import RowLabels
 from rules.model import CellWrite, Desk, Finding, Lead, ObCall, Phone, Severity
 from rules.values import KST
 
@@ -79,19 +79,6 @@ FINDINGS = (
     Finding("ob", 7, "ob.orphan", "OB 상세 번호의 DB 없음", fingerprint="ob7"),
     Finding("leads", 41, "dup.name_match", "같은 고객일 수 있음, 행 57", Severity.INFO, "fp41"),
 )
-
-
-@pytest.fixture(autouse=True)
-def _fresh_secrets():
-    forget_secrets()
-    yield
-    forget_secrets()
-
-
-@pytest.fixture
-def journal(tmp_path):
-    with Journal(tmp_path / "movebot.db") as j:
-        yield j
 
 
 @pytest.fixture

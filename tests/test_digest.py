@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot import demo
-from bot.alerts import ChannelResult
+from bot.app import App
 from bot.config import Settings, SourceConfig
 from bot.digest import (
     NOTHING_TODAY,
@@ -22,29 +22,13 @@ from bot.digest import (
 )
 from bot.engine import plan
 from bot.errors import BadConfig
-from bot.journal import Journal
 from bot.sheets.workbook import create_workbook
 from rules.settings import RuleSettings
 
+from conftest import FakeNotifier
 from desk import at, desk, lead, ob
 
 NOW = at("2024-12-04 09:00")  # a Wednesday
-
-
-class FakeNotifier:
-    """Records what it was asked to send; every channel accepts."""
-
-    def __init__(self, channels: tuple[str, ...] = ("slack#1", "kakaowork")) -> None:
-        self.channels = channels
-        self.sent: list[tuple[str, str, tuple[str, ...]]] = []
-
-    def __bool__(self) -> bool:
-        return bool(self.channels)
-
-    def send(self, title, body, channels=None, attach=()):
-        targets = tuple(c for c in self.channels if channels is None or c in channels)
-        self.sent.append((title, body, targets))
-        return [ChannelResult(c, True) for c in targets]
 
 
 def phone(n: int) -> str:
@@ -208,23 +192,31 @@ def test_json_holds_counts_and_masked_rows_only():
 
 
 @pytest.fixture
-def book_settings(tmp_path):
-    path = tmp_path / "desk.xlsx"
-    demo.write_demo_workbook(path)
-    return Settings(source=SourceConfig(kind="workbook", path=path), base_dir=tmp_path)
+def book_app(book, tmp_path):
+    settings = Settings(source=SourceConfig(kind="workbook", path=book), base_dir=tmp_path)
+    with App(settings) as app:
+        yield app
 
 
-def test_run_digest_prints_the_digest_of_the_workbook(book_settings):
+def test_run_digest_prints_the_digest_of_the_workbook(book_app):
     printed: list[str] = []
-    code = run_digest(book_settings, at("2024-12-05 08:30"), False, False, out=printed.append)
+    code = run_digest(
+        book_app.settings, book_app.backend, at("2024-12-05 08:30"), out=printed.append
+    )
     assert code == 0
     assert printed[0].startswith("movebot 오늘의 할 일 (12.5 목)\n\n오늘 통화 예정 ")
     assert "■ 이지은" in printed[0]
 
 
-def test_run_digest_json_is_one_object(book_settings):
+def test_run_digest_json_is_one_object(book_app):
     printed: list[str] = []
-    run_digest(book_settings, at("2024-12-05 08:30"), False, True, out=printed.append)
+    run_digest(
+        book_app.settings,
+        book_app.backend,
+        at("2024-12-05 08:30"),
+        as_json=True,
+        out=printed.append,
+    )
     data = json.loads(printed[0])
     assert data["counts"]["due_today"] >= 1
 
@@ -234,43 +226,43 @@ def test_send_delivers_even_an_empty_digest_so_managers_know_the_bot_ran(tmp_pat
     create_workbook(path, {"이사 관리자": [demo.LEAD_HEADERS], "OB 상세": [demo.OB_HEADERS]})
     settings = Settings(source=SourceConfig(kind="workbook", path=path), base_dir=tmp_path)
     fake = FakeNotifier()
-    code = run_digest(settings, NOW, True, False, out=lambda _: None, notifier=fake)
+    code = run_digest(settings, App(settings).backend, NOW, send_to=fake, out=lambda _: None)
     assert code == 0
-    assert [body for _, body, _ in fake.sent] == [NOTHING_TODAY]
-    assert fake.sent[0][2] == ("slack#1", "kakaowork")
+    assert [sent.body for sent in fake.sent] == [NOTHING_TODAY]
+    assert fake.sent[0].channels == ("slack#1", "kakaowork")
 
 
-def test_send_without_any_channel_is_a_config_error(book_settings):
+def test_send_without_any_channel_is_a_config_error(book_app):
     with pytest.raises(BadConfig, match="alerts.urls"):
-        run_digest(book_settings, NOW, True, False, out=lambda _: None)
+        run_digest(
+            book_app.settings,
+            book_app.backend,
+            NOW,
+            send_to=book_app.notifier,
+            out=lambda _: None,
+        )
 
 
-def test_send_reports_failure_when_no_channel_took_it(book_settings):
-    class Refusing(FakeNotifier):
-        def send(self, title, body, channels=None, attach=()):
-            return [ChannelResult(c, False, "HTTP 500") for c in self.channels]
-
+def test_send_reports_failure_when_no_channel_took_it(book_app):
     said: list[str] = []
     code = run_digest(
-        book_settings,
+        book_app.settings,
+        book_app.backend,
         NOW,
-        True,
-        False,
+        send_to=FakeNotifier(refuse="HTTP 500"),
         out=lambda _: None,
         err=said.append,
-        notifier=Refusing(),
     )
     assert code == 1
     assert any("slack#1: HTTP 500" in s for s in said)
 
 
-def test_the_worker_sends_a_days_digest_once_per_channel(tmp_path):
+def test_the_worker_sends_a_days_digest_once_per_channel(journal):
     fake = FakeNotifier()
-    with Journal(tmp_path / "movebot.db") as journal:
-        d = build_digest(SNAP, NOW, Settings())
-        assert len(send_digest(d, fake, journal=journal)) == 2
-        again = build_digest(SNAP, NOW + timedelta(minutes=1), Settings())
-        assert send_digest(again, fake, journal=journal) == []
-        tomorrow = build_digest(SNAP, NOW + timedelta(days=1), Settings())
-        assert len(send_digest(tomorrow, fake, journal=journal)) == 2
+    d = build_digest(SNAP, NOW, Settings())
+    assert len(send_digest(d, fake, journal=journal)) == 2
+    again = build_digest(SNAP, NOW + timedelta(minutes=1), Settings())
+    assert send_digest(again, fake, journal=journal) == []
+    tomorrow = build_digest(SNAP, NOW + timedelta(days=1), Settings())
+    assert len(send_digest(tomorrow, fake, journal=journal)) == 2
     assert len(fake.sent) == 2

@@ -5,34 +5,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import responses
 
 from bot import demo
+from bot.app import App
 from bot.config import Settings, SourceConfig
 from bot.doctor import doctor_command, run_doctor
 from bot.errors import BadConfig
-from bot.masking import forget_secrets
-from bot.schedule import SheetLock, worker_lock_path
 from bot.sheets.workbook import create_workbook
 
 SLACK = "slack://T000/B000/XXXXSLACKSECRET"
 SLACK_POST = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"
 KAKAO = {"app_key": "kakao-app-key-0123456789abcdef", "conversation_id": "12345"}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_secrets():
-    forget_secrets()
-    yield
-    forget_secrets()
-
-
-@pytest.fixture
-def book(tmp_path) -> Path:
-    path = tmp_path / "desk.xlsx"
-    demo.write_demo_workbook(path)
-    return path
 
 
 def settings_for(tmp_path: Path, book: Path, **kwargs) -> Settings:
@@ -44,7 +28,8 @@ def settings_for(tmp_path: Path, book: Path, **kwargs) -> Settings:
 
 def doctor(settings: Settings, **kwargs) -> tuple[int, list[str]]:
     lines: list[str] = []
-    code = run_doctor(settings, out=lines.append, **kwargs)
+    with App(settings) as app:
+        code = run_doctor(app, out=lines.append, **kwargs)
     return code, lines
 
 
@@ -163,7 +148,7 @@ def test_an_existing_journal_that_is_not_one_must_be_fixed(tmp_path, book):
 
 def test_a_running_worker_holding_the_lock_is_fine(tmp_path, book):
     settings = settings_for(tmp_path, book)
-    with SheetLock(worker_lock_path(settings)).hold() as held:
+    with App(settings).lock.hold() as held:  # the worker's
         assert held
         code, lines = doctor(settings)
     assert code == 0
@@ -178,7 +163,7 @@ def test_a_schedule_that_does_not_make_sense_must_be_fixed(tmp_path, book):
 
 
 def test_a_config_that_does_not_load_is_the_first_line(tmp_path):
-    def load() -> Settings:
+    def load() -> App:
         raise BadConfig("desk.yaml: unknown setting 'alerts.repeat_afer'.")
 
     lines: list[str] = []

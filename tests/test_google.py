@@ -32,6 +32,7 @@ from rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
 from rules.parse import fingerprint, parse_desk
 from rules.values import cell_text
 
+from conftest import FakeNotifier
 from fake_sheets import (
     FakeSheet,
     FakeSheetsAPI,
@@ -700,7 +701,7 @@ def test_a_token_endpoint_that_keeps_failing_is_a_service_failure(fake, sa_key):
 
 
 def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbook(
-    fake, sa_key, tmp_path
+    fake, sa_key, tmp_path, journal
 ):
     from bot.config import workbook_settings
     from bot.demo import LEAD_HEADERS as DEMO_LEADS
@@ -708,7 +709,7 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     from bot.demo import OB_HEADERS as DEMO_OBS
     from bot.demo import OBS as DEMO_OB_ROWS
     from bot.demo import write_demo_workbook
-    from bot.runner import reconcile
+    from bot.runner import apply
     from bot.sheets.workbook import TabSpec as WorkbookTab
     from bot.sheets.workbook import WorkbookBackend
     from rules.values import KST
@@ -721,9 +722,10 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     add_desk(fake, DEMO_LEAD_ROWS, DEMO_OB_ROWS, DEMO_LEADS, DEMO_OBS)
     google = make_backend(sa_key)
 
-    by_workbook = reconcile(settings, now, apply=True, backend=workbook)
+    notifier = FakeNotifier(channels=())
+    by_workbook = apply(settings, workbook, journal, notifier, now)
     calls = fake.count()
-    by_google = reconcile(settings, now, apply=True, backend=google)
+    by_google = apply(settings, google, journal, notifier, now)
 
     assert fake.count() - calls <= 5  # get, read, widen (first time only), verify, write
     assert by_google.plan.changes == by_workbook.plan.changes
@@ -738,7 +740,7 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
         ]
 
     calls = fake.count()
-    second = reconcile(settings, now, apply=True, backend=google)
+    second = apply(settings, google, journal, notifier, now)
     assert second.plan.changes == ()
     assert fake.count() - calls == 2  # a run with nothing to change: metadata and one read
 

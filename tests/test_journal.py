@@ -41,12 +41,6 @@ def promotion(row: int = 41) -> tuple[CellWrite, CellWrite]:
     )
 
 
-@pytest.fixture
-def journal(tmp_path):
-    with Journal(tmp_path / "state" / "movebot.db") as j:
-        yield j
-
-
 def test_the_journal_file_and_its_directory_are_created_in_wal_mode(tmp_path):
     path = tmp_path / "a" / "b" / "movebot.db"
     Journal(path).close()

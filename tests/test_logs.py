@@ -10,28 +10,15 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
-from bot.logs import QUIET_LOGGERS, configure_logging, redact
-from bot.masking import forget_secrets, register_secret
+from bot.logs import configure_logging, redact
+from bot.masking import register_secret
 
 PHONE = "010-5373-4269"
 SECRET_URL = "tgram://123456789:ABCdefGHIjklMNOpqrSTUvwxYZ/-1001234"
 APP_KEY = "kakao-app-key-0123456789abcdef"
 
 
-@pytest.fixture(autouse=True)
-def _restore_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    quiet = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
-    forget_secrets()
-    yield
-    forget_secrets()
-    structlog.contextvars.clear_contextvars()
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, old in quiet.items():
-        logging.getLogger(name).setLevel(old)
+pytestmark = pytest.mark.usefixtures("restore_logging")
 
 
 def json_lines(stream: io.StringIO) -> list[dict]:

@@ -6,7 +6,6 @@ import pytest
 
 from bot.masking import (
     RowLabels,
-    forget_secrets,
     mask_name,
     mask_phone,
     mask_urls,
@@ -17,13 +16,6 @@ from bot.masking import (
     scrub_row_text,
 )
 from rules.model import Desk, Lead, ObCall, Phone
-
-
-@pytest.fixture(autouse=True)
-def _no_secrets():
-    forget_secrets()
-    yield
-    forget_secrets()
 
 
 @pytest.mark.parametrize(

@@ -13,20 +13,13 @@ import pytest
 import structlog
 
 from bot.alerts import compose_failure_alert, compose_run_alert
-from bot.logs import QUIET_LOGGERS, configure_logging, redact
-from bot.masking import RowLabels, forget_secrets, mask_digit_run, scrub
+from bot.logs import configure_logging, redact
+from bot.masking import RowLabels, mask_digit_run, scrub
 from rules.model import Lead, Phone
 
 from desk import desk, lead, run
 
 NOW = datetime(2024, 12, 3, 10, 15, tzinfo=ZoneInfo("Asia/Seoul"))
-
-
-@pytest.fixture(autouse=True)
-def _no_secrets():
-    forget_secrets()
-    yield
-    forget_secrets()
 
 
 @pytest.mark.parametrize(
@@ -145,21 +138,7 @@ def test_a_failure_alert_masks_a_mistyped_phone_in_its_error():
     assert "010-****-3426" in alert.body and "2024-12-02" in alert.body
 
 
-@pytest.fixture
-def _restore_logging():
-    root = logging.getLogger()
-    handlers, level = root.handlers[:], root.level
-    quiet = {name: logging.getLogger(name).level for name in QUIET_LOGGERS}
-    yield
-    structlog.contextvars.clear_contextvars()
-    structlog.reset_defaults()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    for name, old in quiet.items():
-        logging.getLogger(name).setLevel(old)
-
-
-@pytest.mark.usefixtures("_restore_logging")
+@pytest.mark.usefixtures("restore_logging")
 def test_a_mistyped_phone_never_reaches_a_log_line_and_the_run_id_stays():
     out = io.StringIO()
     configure_logging(json=True, stream=out)

@@ -29,13 +29,6 @@ def reconcile(capsys, *args: str) -> tuple[int, dict]:
     return code, json.loads(out) if code == 0 else {}
 
 
-@pytest.fixture
-def demo_book(tmp_path: Path) -> Path:
-    path = tmp_path / "desk.xlsx"
-    demo.write_demo_workbook(path)
-    return path
-
-
 def sheet_rows(path: Path, title: str) -> list[list[object]]:
     wb = openpyxl.load_workbook(path)
     return [list(r) for r in wb[title].iter_rows(values_only=True)]
@@ -47,20 +40,20 @@ def column(path: Path, title: str, header: str) -> list[object]:
     return [r[i] if i < len(r) else None for r in rows]
 
 
-def test_preview_leaves_the_file_bytes_unchanged(demo_book, capsys):
-    before = demo_book.read_bytes()
-    code, out = reconcile(capsys, "--workbook", str(demo_book))
+def test_preview_leaves_the_file_bytes_unchanged(book, capsys):
+    before = book.read_bytes()
+    code, out = reconcile(capsys, "--workbook", str(book))
     assert code == 0
     assert out["applied"] is False and out["changes"]
-    assert demo_book.read_bytes() == before
-    assert not list(demo_book.parent.glob("*.db"))  # no journal either
+    assert book.read_bytes() == before
+    assert not list(book.parent.glob("*.db"))  # no journal either
 
 
-def test_apply_writes_the_desks_outcomes_and_a_second_run_plans_nothing(demo_book, capsys):
-    code, out = reconcile(capsys, "--workbook", str(demo_book), "--apply")
+def test_apply_writes_the_desks_outcomes_and_a_second_run_plans_nothing(book, capsys):
+    code, out = reconcile(capsys, "--workbook", str(book), "--apply")
     assert code == 0 and out["applied"] is True and out["skipped"] == []
-    status = column(demo_book, "이사 관리자", "진행상황")
-    remarks = column(demo_book, "이사 관리자", "실패사유/비고")
+    status = column(book, "이사 관리자", "진행상황")
+    remarks = column(book, "이사 관리자", "실패사유/비고")
     # §3: the two 12.2 rows close; the 합가이사 rows stay; §2 D-60 promoted; §4 A reuses
     assert status[2:4] == ["종결(중복)", "종결(중복)"]
     assert status[4:6] == ["계약완료", "계약완료"]
@@ -68,19 +61,19 @@ def test_apply_writes_the_desks_outcomes_and_a_second_run_plans_nothing(demo_boo
     assert status[12:14] == ["상담요청", "종결(중복)"]
     # staff text starting with "=" stays text after the bot appended to it
     assert remarks[6].startswith("=견적 재확인 필요\n")
-    wb = openpyxl.load_workbook(demo_book)
+    wb = openpyxl.load_workbook(book)
     assert wb["이사 관리자"].cell(row=7, column=4).data_type == "s"
     # the 봇 확인 column sits after the staff's own last column
-    header = sheet_rows(demo_book, "이사 관리자")[0]
+    header = sheet_rows(book, "이사 관리자")[0]
     assert header[-2:] == ["메모(직원)", "봇 확인"]
 
-    code, again = reconcile(capsys, "--workbook", str(demo_book), "--apply")
+    code, again = reconcile(capsys, "--workbook", str(book), "--apply")
     assert code == 0 and again["changes"] == []
     assert again["findings"] == out["findings"]
 
 
-def test_json_output_has_the_documented_shape(demo_book, capsys):
-    _, out = reconcile(capsys, "--workbook", str(demo_book))
+def test_json_output_has_the_documented_shape(book, capsys):
+    _, out = reconcile(capsys, "--workbook", str(book))
     assert set(out) == {"run_id", "now", "applied", "changes", "findings", "skipped", "summary"}
     change = next(c for c in out["changes"] if c["rule"] == "longterm.promote")
     assert change == {
@@ -104,9 +97,9 @@ def test_json_output_has_the_documented_shape(demo_book, capsys):
     assert out["summary"]["changes"]["dup.same"] == 4
 
 
-def test_several_rules_can_be_named_after_one_flag(demo_book, capsys):
+def test_several_rules_can_be_named_after_one_flag(book, capsys):
     _, out = reconcile(
-        capsys, "--workbook", str(demo_book), "--rule", "longterm.promote", "status.normalize"
+        capsys, "--workbook", str(book), "--rule", "longterm.promote", "status.normalize"
     )
     assert {c["rule"] for c in out["changes"]} - {"bot.note"} == {
         "longterm.promote",
@@ -114,8 +107,8 @@ def test_several_rules_can_be_named_after_one_flag(demo_book, capsys):
     }
 
 
-def test_only_the_named_rule_runs(demo_book, capsys):
-    _, out = reconcile(capsys, "--workbook", str(demo_book), "--rule", "longterm.promote")
+def test_only_the_named_rule_runs(book, capsys):
+    _, out = reconcile(capsys, "--workbook", str(book), "--rule", "longterm.promote")
     assert {c["rule"] for c in out["changes"]} == {"longterm.promote"}
     assert {f["rule"] for f in out["findings"]} == set()
 

@@ -15,7 +15,7 @@ import responses
 from apscheduler.schedulers.background import BackgroundScheduler
 from PIL import Image
 
-from bot.alerts import ChannelResult
+from bot.app import App
 from bot.cli import main
 from bot.config import Settings, load_settings
 from bot.errors import BadInput
@@ -27,6 +27,7 @@ from bot.sheets.workbook import create_workbook
 from rules.figures import BotActivity, last_complete, parse_period
 from rules.model import CellWrite, Skipped, WriteResult
 
+from conftest import FakeNotifier, Sent
 from desk import at, desk, lead, ob
 
 NOW = at("2024-12-04 09:00")  # a Wednesday: the last complete week is 2024-W48
@@ -371,8 +372,8 @@ def test_send_attaches_the_png_where_the_channel_takes_files_and_sends_text_else
             "kakaowork": {"app_key": "k-test", "conversation_id": "7"},
         },
     )
-    printed: list[str] = []
-    code = run_report(settings, NOW, send=True, out=printed.append)
+    with App(settings) as app:
+        code = run_report(settings, app.backend, NOW, send_to=app.notifier, out=lambda _: None)
     assert code == 0
     by_url = {call.request.url: call.request for call in responses.calls}
     hook = json.loads(by_url["http://hooks.example.test/report"].body)
@@ -395,7 +396,8 @@ def test_a_report_that_reached_no_channel_exits_1(tmp_path, capsys):
         base_dir=tmp_path,
         alerts={"urls": ["json://hooks.example.test/report"]},
     )
-    assert run_report(settings, NOW, send=True, out=lambda _: None) == 1
+    with App(settings) as app:
+        assert run_report(settings, app.backend, NOW, send_to=app.notifier, out=len) == 1
     assert "the report reached no channel" in capsys.readouterr().err
 
 
@@ -433,18 +435,6 @@ def test_the_bot_figure_counts_the_runs_whose_now_falls_in_the_period(tmp_path):
 
 
 # --- the worker ------------------------------------------------------------------------------
-
-
-class RecordingNotifier:
-    channels = ("slack#1", "kakaowork")
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str, tuple[str, ...], tuple[str, ...]]] = []
-
-    def send(self, title, body, channels=None, attach=()):
-        targets = tuple(c for c in self.channels if channels is None or c in channels)
-        self.sent.append((title, body, targets, tuple(Path(a).name for a in attach)))
-        return [ChannelResult(c, True) for c in targets]
 
 
 def _fires(job, after: str) -> list[str]:
@@ -495,19 +485,26 @@ def test_both_reports_can_be_turned_off(tmp_path):
 def test_the_worker_writes_the_weekly_report_and_sends_it_once_per_channel(tmp_path):
     book = _workbook(tmp_path)
     settings = Settings(source={"kind": "workbook", "path": book}, base_dir=tmp_path)
-    notifier = RecordingNotifier()
-    with Journal(tmp_path / "movebot.db") as journal:
-        w = Worker(settings, journal=journal, notifier=notifier, clock=lambda: NOW)  # type: ignore[arg-type]
+    notifier = FakeNotifier()
+    with App(settings, clock=lambda: NOW) as app:
+        w = Worker(
+            settings,
+            backend=app.backend,
+            journal=app.journal,
+            notifier=notifier,
+            lock=app.lock,
+            clock=app.clock,
+        )
         assert w.weekly_report() == "ok"
         assert w.weekly_report() == "ok"  # a second worker, or a restart: sent already
     assert notifier.sent == [
-        (
+        Sent(
             "2024년 48주차 주간 보고 (11.25–12.1)",
             summary_line(report()),
             ("slack#1", "kakaowork"),
-            ("report-2024-W48.png", "report-2024-W48.html"),
         )
     ]
+    assert notifier.attached == [("report-2024-W48.png", "report-2024-W48.html")]
     assert (tmp_path / "reports" / "report-2024-W48.png").exists()
 
 

@@ -9,7 +9,6 @@ import openpyxl
 import pytest
 import responses
 
-from bot import demo
 from bot.cli import main
 
 NOW = "2024-12-04T18:00:00+09:00"
@@ -17,13 +16,6 @@ LATER = "2024-12-04T19:00:00+09:00"
 NEXT_DAY = "2024-12-05T19:00:00+09:00"
 SLACK = "slack://T000/B000/XXXXSLACKSECRET"
 SLACK_POST = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"
-
-
-@pytest.fixture
-def book(tmp_path: Path) -> Path:
-    path = tmp_path / "desk.xlsx"
-    demo.write_demo_workbook(path)
-    return path
 
 
 @pytest.fixture

@@ -22,13 +22,12 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import STATE_STOPPED
 from apscheduler.schedulers.blocking import BlockingScheduler
 
-from bot import demo
-from bot.alerts import ChannelResult
+from bot.app import App
 from bot.config import AlertsConfig, ScheduleConfig, Settings, SourceConfig
 from bot.errors import BadConfig
 from bot.journal import Journal, JournalUnavailable
+from bot.lock import SheetLock
 from bot.schedule import (
-    SheetLock,
     Stopper,
     Worker,
     build_scheduler,
@@ -37,13 +36,11 @@ from bot.schedule import (
     poll_times,
     poll_trigger,
     run_worker,
-    worker_lock_path,
 )
 from rules.values import KST
 
-
-def kst(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=KST)
+from conftest import FakeClock, FakeNotifier
+from desk import at as kst
 
 
 def fire_times(trigger, start: datetime, n: int) -> list[str]:
@@ -160,43 +157,21 @@ def test_every_job_runs_once_at_a_time_coalesced_with_the_configured_grace():
 # --- the lock --------------------------------------------------------------------------------
 
 
-class FakeNotifier:
-    def __init__(self, channels: tuple[str, ...] = ("slack#1",)) -> None:
-        self.channels = channels
-        self.sent: list[tuple[str, str]] = []
-
-    def __bool__(self) -> bool:
-        return bool(self.channels)
-
-    def send(self, title, body, channels=None, attach=()):
-        self.sent.append((title, body))
-        return [ChannelResult(c, True) for c in self.channels if channels is None or c in channels]
-
-
-class Clock:
-    def __init__(self, start: datetime) -> None:
-        self.now = start
-        self.calls = 0
-
-    def __call__(self) -> datetime:
-        self.calls += 1
-        return self.now
-
-
-@pytest.fixture
-def journal(tmp_path):
-    with Journal(tmp_path / "movebot.db") as j:
-        yield j
-
-
 def worker(tmp_path, journal, notifier=None, **kwargs) -> Worker:
-    settings = Settings(base_dir=tmp_path, **kwargs.pop("settings", {}))
-    return Worker(settings, journal=journal, notifier=notifier or FakeNotifier(), **kwargs)
-
-
-def test_the_lock_sits_beside_the_journal(tmp_path):
-    settings = Settings(base_dir=tmp_path, journal={"path": "data/desk.db"})
-    assert worker_lock_path(settings) == tmp_path / "data" / "desk.db.worker.lock"
+    """A worker on tmp_path/desk.xlsx (not written: the tests that reach the sheet write it),
+    its parts built by the App but for the journal, the channels and the clock."""
+    source = SourceConfig(kind="workbook", path=tmp_path / "desk.xlsx")
+    settings = Settings(base_dir=tmp_path, **{"source": source, **kwargs.pop("settings", {})})
+    app = App(settings, kwargs.pop("clock", FakeClock(kst("2024-12-09 09:00"))))
+    return Worker(
+        settings,
+        backend=app.backend,
+        journal=journal,
+        notifier=notifier or FakeNotifier(),
+        lock=app.lock,
+        clock=app.clock,
+        **kwargs,
+    )
 
 
 def test_two_holders_of_one_lock_file_exclude_each_other(tmp_path):
@@ -267,7 +242,7 @@ def test_the_digest_waits_for_a_reconcile_under_way_instead_of_skipping(tmp_path
 
 
 def test_each_tick_reads_the_clock_when_it_fires(tmp_path, journal):
-    clock = Clock(kst("2024-12-09 09:00"))
+    clock = FakeClock(kst("2024-12-09 09:00"))
     seen: list[datetime] = []
     w = worker(tmp_path, journal, clock=clock, reconcile=seen.append)
     w.poll()
@@ -280,7 +255,7 @@ def test_each_tick_reads_the_clock_when_it_fires(tmp_path, journal):
 
 
 def test_a_failing_run_is_logged_by_type_and_alerted_once(tmp_path, journal):
-    clock = Clock(kst("2024-12-09 09:00"))
+    clock = FakeClock(kst("2024-12-09 09:00"))
     notifier = FakeNotifier()
 
     def broken(now: datetime) -> None:
@@ -292,7 +267,7 @@ def test_a_failing_run_is_logged_by_type_and_alerted_once(tmp_path, journal):
         clock.now += timedelta(minutes=15)
         assert w.poll() == "failed"
     assert len(notifier.sent) == 1
-    title, body = notifier.sent[0]
+    title, body, _ = notifier.sent[0]
     assert title.startswith("movebot 실행 실패") and "ValueError" in body
     failed = [e for e in logs if e["event"] == "run.failed"]
     assert len(failed) == 2 and failed[0]["error_type"] == "ValueError"
@@ -355,12 +330,12 @@ def test_a_failing_job_does_not_stop_the_schedule(tmp_path, journal):
 
 def test_a_failed_applied_run_is_journaled_as_failed(tmp_path, journal):
     settings = {"source": SourceConfig(kind="workbook", path=tmp_path / "missing.xlsx")}
-    w = worker(tmp_path, journal, settings=settings, clock=Clock(kst("2024-12-09 09:00")))
+    w = worker(tmp_path, journal, settings=settings, clock=FakeClock(kst("2024-12-09 09:00")))
     assert w.poll() == "failed"
     (run,) = journal.runs()
     assert run.outcome == "failed" and "missing.xlsx does not exist" in run.error
     assert len(w.notifier.sent) == 1  # the runner alerted it; the worker does not repeat it
-    assert "missing.xlsx does not exist" in w.notifier.sent[0][1]
+    assert "missing.xlsx does not exist" in w.notifier.sent[0].body
 
 
 # --- stopping --------------------------------------------------------------------------------
@@ -397,23 +372,18 @@ class OneTickScheduler(BlockingScheduler):
         self.get_job("digest").func()
 
 
-def test_run_worker_polls_journals_alerts_and_sends_the_digest(tmp_path):
-    book = tmp_path / "desk.xlsx"
-    demo.write_demo_workbook(book)
+def test_run_worker_polls_journals_alerts_and_sends_the_digest(tmp_path, book):
     settings = Settings(source=SourceConfig(kind="workbook", path=book), base_dir=tmp_path)
     notifier = FakeNotifier()
-    with structlog.testing.capture_logs() as logs:
-        code = run_worker(
-            settings,
-            notifier=notifier,
-            scheduler_cls=OneTickScheduler,
-            clock=lambda: kst("2024-12-04 18:05"),
-        )
+    with App(settings, lambda: kst("2024-12-04 18:05")) as app:
+        app.notifier = notifier
+        with structlog.testing.capture_logs() as logs:
+            code = run_worker(app, scheduler_cls=OneTickScheduler)
     assert code == 0
     started = next(e for e in logs if e["event"] == "worker.started")
     assert started["next_poll"] == "2024-12-04T18:15:00+09:00"
     assert started["next_digest"] == "2024-12-05T08:30:00+09:00"
-    titles = [title for title, _ in notifier.sent]
+    titles = [sent.title for sent in notifier.sent]
     assert titles[0].startswith("movebot 점검 결과") and titles[1].startswith(
         "movebot 오늘의 할 일"
     )
@@ -424,19 +394,16 @@ def test_run_worker_polls_journals_alerts_and_sends_the_digest(tmp_path):
 
 
 @responses.activate
-def test_a_polling_run_and_the_digest_land_in_a_real_channel_masked(tmp_path):
+def test_a_polling_run_and_the_digest_land_in_a_real_channel_masked(tmp_path, book):
     slack = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"
     responses.post(slack, body="ok")
-    book = tmp_path / "desk.xlsx"
-    demo.write_demo_workbook(book)
     settings = Settings(
         source=SourceConfig(kind="workbook", path=book),
         alerts=AlertsConfig(urls=["slack://T000/B000/XXXXSLACKSECRET"]),
         base_dir=tmp_path,
     )
-    code = run_worker(
-        settings, scheduler_cls=OneTickScheduler, clock=lambda: kst("2024-12-04 18:05")
-    )
+    with App(settings, lambda: kst("2024-12-04 18:05")) as app:
+        code = run_worker(app, scheduler_cls=OneTickScheduler)
     assert code == 0
     posts = [json.loads(c.request.body)["attachments"][0] for c in responses.calls]
     assert [p["title"].split(" (")[0] for p in posts] == [
@@ -448,18 +415,18 @@ def test_a_polling_run_and_the_digest_land_in_a_real_channel_masked(tmp_path):
     assert "010-2000-" not in text and "조예린" not in text
 
 
-def test_sigterm_stops_a_running_worker_cleanly(tmp_path):
-    book = tmp_path / "desk.xlsx"
-    demo.write_demo_workbook(book)
+def test_sigterm_stops_a_running_worker_cleanly(book):
     root = Path(__file__).resolve().parent.parent
     script = (
         "import sys\n"
         "from pathlib import Path\n"
+        "from bot.app import App\n"
         "from bot.config import workbook_settings\n"
         "from bot.logs import configure_logging\n"
         "from bot.schedule import run_worker\n"
         "configure_logging(json=True)\n"
-        f"sys.exit(run_worker(workbook_settings(Path({str(book)!r}), None)))\n"
+        f"with App(workbook_settings(Path({str(book)!r}), None)) as app:\n"
+        "    sys.exit(run_worker(app))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(root)}
     proc = subprocess.Popen(

@@ -40,6 +40,8 @@ import google.auth.exceptions
 import google.auth.transport.requests
 import requests
 import structlog
+from google.oauth2 import credentials as user_credentials
+from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL
@@ -337,9 +339,6 @@ class GoogleBackend:
     def _credentials_from_file(
         self, path: Path, source: str
     ) -> google.auth.credentials.Credentials:
-        from google.oauth2 import credentials as user_credentials
-        from google.oauth2 import service_account
-
         self._credentials_source = source
         fix = (
             "Download a service-account key (JSON) from the Google Cloud console "
@@ -377,10 +376,10 @@ class GoogleBackend:
 
     def _client(self) -> HTTPClient:
         if self._http is None:
-            from google.auth.transport.requests import AuthorizedSession
-
             creds = self._load_credentials()
-            session = AuthorizedSession(creds, auth_request=_AuthRequest(requests.Session()))
+            session = google.auth.transport.requests.AuthorizedSession(
+                creds, auth_request=_AuthRequest(requests.Session())
+            )
             self._http = HTTPClient(auth=creds, session=session)
             self._http.set_timeout(self.timeout)
         return self._http

@@ -34,6 +34,7 @@ BOLD = 600  # NanumGothicBold.ttf says it is 600, not 700
 PNG_WIDTH_INCHES, PNG_DPI = 12, 100  # 1200 px
 DARK, MID, LIGHT = "#1d3557", "#6c8ebf", "#d0d7e1"
 HATCHES = ("", "//", "..")
+EDGE: dict[str, Any] = {"edgecolor": "#333333", "linewidth": 0.5}  # bars keep their outline in grey
 
 Figures = Mapping[str, Any]
 
@@ -129,8 +130,7 @@ def intake_chart(ax: Axes, f: Figures) -> None:
             bottom=bottom,
             color=colour,
             hatch=hatch,
-            edgecolor="#333333",
-            linewidth=0.5,
+            **EDGE,
             label=service,
         )
         bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
@@ -150,7 +150,12 @@ def funnel_chart(ax: Axes, f: Figures) -> None:
     labels = ["인입 (중복 제외)", "업체 전달", "계약 완료"]
     values = [funnel["leads"], funnel["handed"], funnel["contracted"]]
     rates = ["", f"{funnel['handed_rate']:.0%}", f"{funnel['contract_rate']:.0%}"]
-    bars = ax.barh(labels, values, color=(LIGHT, MID, DARK), edgecolor="#333333", linewidth=0.5)
+    bars = ax.barh(
+        labels,
+        values,
+        color=(LIGHT, MID, DARK),
+        **EDGE,
+    )
     ax.invert_yaxis()
     for bar, value, rate in zip(bars, values, rates, strict=True):
         text = f"{value}건" + (f" ({rate})" if rate else "")
@@ -176,8 +181,7 @@ def cancel_chart(ax: Axes, f: Figures) -> None:
             [this.get(r, 0) for r in reasons],
             height=h,
             color=DARK,
-            edgecolor="#333333",
-            linewidth=0.5,
+            **EDGE,
             label="이번 기간",
         )
         ax.barh(
@@ -186,8 +190,7 @@ def cancel_chart(ax: Axes, f: Figures) -> None:
             height=h,
             color=LIGHT,
             hatch="//",
-            edgecolor="#333333",
-            linewidth=0.5,
+            **EDGE,
             label="지난 기간",
         )
         ax.set_yticks(list(y), reasons)
@@ -211,15 +214,14 @@ def returns_chart(ax: Axes, f: Figures) -> None:
         vendors = [r["vendor"] for r in rows]
         called = [r["called"] for r in rows]
         waiting = [r["returned"] - r["called"] for r in rows]
-        ax.barh(vendors, called, color=DARK, edgecolor="#333333", linewidth=0.5, label="OB 완료")
+        ax.barh(vendors, called, color=DARK, **EDGE, label="OB 완료")
         ax.barh(
             vendors,
             waiting,
             left=called,
             color=LIGHT,
             hatch="..",
-            edgecolor="#333333",
-            linewidth=0.5,
+            **EDGE,
             label="OB 대기",
         )
         ax.invert_yaxis()

@@ -22,6 +22,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
@@ -139,6 +140,15 @@ class FollowupConfig(Section):
     after_days: int = Field(3, ge=0)
     until_days: int = Field(30, ge=0)
     due_days: int = Field(7, ge=0)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> FollowupConfig:
+        if not self.after_days <= self.due_days <= self.until_days:
+            raise ValueError(
+                f"followup days must run after_days <= due_days <= until_days, not "
+                f"{self.after_days}, {self.due_days}, {self.until_days}"
+            )
+        return self
 
 
 class ScheduleConfig(Section):

@@ -445,18 +445,19 @@ def _fires(job, after: str) -> list[str]:
     return out
 
 
+def _jobs(settings: Settings) -> dict:
+    scheduler = build_scheduler(
+        settings,
+        reconcile_job=lambda: None,
+        digest_job=lambda: None,
+        report_jobs={"report_weekly": lambda: None, "report_monthly": lambda: None},
+        scheduler_cls=BackgroundScheduler,
+    )
+    return {job.id: job for job in scheduler.get_jobs()}
+
+
 def test_the_weekly_report_goes_out_on_mondays_and_the_monthly_one_at_the_settlement():
-    settings = Settings(schedule={"report_weekly": "08:45"}, settlement={"day": 5})
-    jobs = {
-        job.id: job
-        for job in build_scheduler(
-            settings,
-            reconcile_job=lambda: None,
-            digest_job=lambda: None,
-            report_jobs={"report_weekly": lambda: None, "report_monthly": lambda: None},
-            scheduler_cls=BackgroundScheduler,
-        ).get_jobs()
-    }
+    jobs = _jobs(Settings(schedule={"report_weekly": "08:45"}, settlement={"day": 5}))
     assert _fires(jobs["report_weekly"], "2024-12-04 18:00") == [
         "Mon 2024-12-09 08:45",
         "Mon 2024-12-16 08:45",
@@ -472,14 +473,7 @@ def test_both_reports_can_be_turned_off(tmp_path):
     config.write_text("schedule:\n  report_weekly: off\n  report_monthly: false\n", "utf-8")
     settings = load_settings(config)
     assert settings.schedule.report_weekly is None
-    jobs = build_scheduler(
-        settings,
-        reconcile_job=lambda: None,
-        digest_job=lambda: None,
-        report_jobs={"report_weekly": lambda: None, "report_monthly": lambda: None},
-        scheduler_cls=BackgroundScheduler,
-    ).get_jobs()
-    assert {job.id for job in jobs} == {"poll", "nightly", "digest"}
+    assert set(_jobs(settings)) == {"poll", "nightly", "digest"}
 
 
 def test_the_worker_writes_the_weekly_report_and_sends_it_once_per_channel(tmp_path):
@@ -531,3 +525,12 @@ def test_the_readme_shows_the_demo_report_and_the_docs_define_the_command():
     with Image.open(root / "docs" / "report-demo.png") as image:
         assert image.size == (1200, 1500)
     assert "movebot report" in (root / "docs" / "REPORTS.md").read_text(encoding="utf-8")
+
+
+def test_followup_days_out_of_order_are_named(tmp_path, capsys):
+    config = tmp_path / "desk.yaml"
+    config.write_text("followup:\n  after_days: 10\n", "utf-8")
+    assert main(["report", "--config", str(config)]) == 2
+    err = capsys.readouterr().err
+    assert "setting 'followup'" in err
+    assert "after_days <= due_days <= until_days, not 10, 7, 30" in err

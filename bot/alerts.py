@@ -7,9 +7,9 @@ on the run's `now`) is not repeated there; "the same finding" is the same sheet,
 and rule id (`repeat_key`). An applied run that wrote nothing and found nothing new sends
 nothing.
 
-Channels are apprise URLs (Slack, Google Chat, Telegram, e-mail, Teams workflows, ...) plus
-KakaoWork (`messages.send` with a Bearer app key), which apprise lacks. A failing channel never
-raises: it is logged (by its scheme and position, never its URL) and reported in the result, and
+Channels are apprise URLs (Slack, Google Chat, Telegram, e-mail, Teams workflows, ...),
+KakaoWork included (`kakaowork://APP_KEY@CONVERSATION_ID`, the plugin in `bot.kakaowork`). A
+failing channel never raises: it is logged (by its scheme and position, never its URL) and reported in the result, and
 its findings are not journaled as delivered to it, so the next run tries again.
 
 Pieces, from pure to not:
@@ -30,11 +30,9 @@ from pathlib import Path
 from typing import Any
 
 import apprise
-import requests
 import structlog
 
-from bot import ports
-from bot.config import AlertsConfig
+from bot import kakaowork, ports
 from bot.errors import BadConfig
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
 from bot.ports import ChannelResult
@@ -44,7 +42,6 @@ from rules.values import KST
 
 log = structlog.get_logger(__name__)
 
-KAKAOWORK_SEND_URL = "https://api.kakaowork.com/v1/messages.send"
 ROWS_PER_RULE = 10
 MAX_BODY_CHARS = 3500  # Telegram cuts at 4096; a phone screen much sooner
 
@@ -246,19 +243,11 @@ def _secret(value: Any) -> str:
 class Notifier:
     """Sends one title and body to every configured channel.
 
-    `urls`: apprise URLs (str or SecretStr), all on one `apprise.Apprise`; `kakaowork`:
-    `(app_key, conversation_id)` or None. Constructing a Notifier registers every token with
-    `masking.register_secret`, so no log line can carry one.
+    `urls`: apprise URLs (str or SecretStr), all on one `apprise.Apprise`. Constructing a
+    Notifier registers every token with `masking.register_secret`, so no log line can carry one.
     """
 
-    def __init__(
-        self,
-        urls: Sequence[Any] = (),
-        kakaowork: tuple[Any, str] | None = None,
-        *,
-        timeout: float = 10.0,
-    ) -> None:
-        self.timeout = timeout
+    def __init__(self, urls: Sequence[Any] = ()) -> None:
         asset = apprise.AppriseAsset(app_id="movebot", app_desc="movebot")
         self._apprise = apprise.Apprise(asset=asset)
         self._channels: list[_AppriseChannel] = []
@@ -279,49 +268,23 @@ class Notifier:
                     position=i + 1,
                 )
             self._channels.append(_AppriseChannel(label, scheme, tag, loaded))
-        self._kakaowork: tuple[str, str] | None = None
-        if kakaowork is not None:
-            app_key, conversation_id = _secret(kakaowork[0]).strip(), str(kakaowork[1]).strip()
-            register_secret(app_key)
-            self._kakaowork = (app_key, conversation_id)
-
-    @classmethod
-    def from_settings(cls, alerts: AlertsConfig, *, timeout: float = 10.0) -> Notifier:
-        kakaowork = (
-            (alerts.kakaowork.app_key, alerts.kakaowork.conversation_id)
-            if alerts.kakaowork
-            else None
-        )
-        return cls(alerts.urls, kakaowork, timeout=timeout)
 
     @property
     def channels(self) -> tuple[str, ...]:
-        """Every channel's label, in config order, KakaoWork last."""
-        labels = tuple(c.label for c in self._channels)
-        return labels + (("kakaowork",) if self._kakaowork else ())
+        """Every channel's label, in config order."""
+        return tuple(c.label for c in self._channels)
 
     def __bool__(self) -> bool:
         return bool(self.channels)
 
     def check(self) -> list[ChannelResult]:
         """Whether each channel's settings are usable, without sending anything (doctor)."""
-        results = [
+        return [
             ChannelResult(
                 c.label, c.loaded, None if c.loaded else "apprise did not understand the URL"
             )
             for c in self._channels
         ]
-        if self._kakaowork:
-            app_key, conversation_id = self._kakaowork
-            problem = (
-                "kakaowork.app_key is empty"
-                if not app_key
-                else "kakaowork.conversation_id is empty"
-                if not conversation_id
-                else None
-            )
-            results.append(ChannelResult("kakaowork", problem is None, problem))
-        return results
 
     def send(
         self,
@@ -338,8 +301,6 @@ class Notifier:
         for c in self._channels:
             if channels is None or c.label in channels:
                 results.append(self._send_apprise(c, title, body, attach))
-        if self._kakaowork and (channels is None or "kakaowork" in channels):
-            results.append(self._send_kakaowork(title, body))
         for r in results:
             if r.ok:
                 log.info("alert delivered", channel=r.channel)
@@ -355,41 +316,23 @@ class Notifier:
         if not c.loaded:
             return ChannelResult(c.label, False, "apprise did not understand the URL")
         try:
-            ok = bool(
-                self._apprise.notify(
-                    body=body,
-                    title=title,
-                    tag=c.tag,
-                    body_format=apprise.NotifyFormat.TEXT,
-                    attach=[str(p) for p in attach] or None,
+            with kakaowork.failures() as why:
+                ok = bool(
+                    self._apprise.notify(
+                        body=body,
+                        title=title,
+                        tag=c.tag,
+                        body_format=apprise.NotifyFormat.TEXT,
+                        attach=[str(p) for p in attach] or None,
+                    )
                 )
-            )
         except Exception as e:  # a plugin bug must not fail the run
             return ChannelResult(c.label, False, f"{type(e).__name__} in apprise")
-        return ChannelResult(c.label, ok, None if ok else f"{c.scheme} did not accept it")
-
-    def _send_kakaowork(self, title: str, body: str) -> ChannelResult:
-        assert self._kakaowork is not None
-        app_key, conversation_id = self._kakaowork
-        try:
-            response = requests.post(
-                KAKAOWORK_SEND_URL,
-                headers={"Authorization": f"Bearer {app_key}"},
-                json={"conversation_id": conversation_id, "text": f"{title}\n\n{body}"},
-                timeout=self.timeout,
-            )
-        except requests.RequestException as e:
-            return ChannelResult("kakaowork", False, type(e).__name__)
-        try:
-            payload = response.json()
-        except ValueError:
-            payload = {}
-        if response.status_code == 200 and isinstance(payload, dict) and payload.get("success"):
-            return ChannelResult("kakaowork", True)
-        error = payload.get("error") if isinstance(payload, dict) else None
-        code = error.get("code") if isinstance(error, dict) else None
-        detail = f"HTTP {response.status_code}" + (f" {code}" if code else "")
-        return ChannelResult("kakaowork", False, scrub(detail))
+        if ok:
+            return ChannelResult(c.label, True)
+        return ChannelResult(
+            c.label, False, scrub(why[-1] if why else f"{c.scheme} did not accept it")
+        )
 
 
 # --- with the journal ------------------------------------------------------------------------
@@ -400,7 +343,7 @@ def require_channels(notifier: ports.Notifier, command: str) -> None:
     if not notifier.channels:
         raise BadConfig(
             f"{command} --send: no alert channel is configured. Add apprise URLs under "
-            "alerts.urls (or alerts.kakaowork) in the config; `movebot doctor` checks them."
+            "alerts.urls in the config; `movebot doctor` checks them."
         )
 
 

@@ -68,7 +68,9 @@ class App:
 
     @cached_property
     def notifier(self) -> Notifier:
-        return Notifier.from_settings(self.settings.alerts)
+        """Every alert channel: `alerts.urls`, then the deprecated `alerts.kakaowork` section
+        as its kakaowork:// URL."""
+        return Notifier(self.settings.alerts.channel_urls)
 
     @cached_property
     def lock(self) -> SheetLock:

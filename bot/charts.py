@@ -58,11 +58,14 @@ def font_face_css(text: str, family: str) -> str:
     options = subset.Options()
     options.drop_tables += ["TSI0", "TSI1", "TSI2", "TSI3", "TSI5"]  # hinting sources
     font = subset.load_font(str(font_paths()[0]), options)
-    subsetter = subset.Subsetter(options)
-    subsetter.populate(text="".join(sorted(set(text))))
-    subsetter.subset(font)
-    out = io.BytesIO()
-    subset.save_font(font, out, options)
+    try:
+        subsetter = subset.Subsetter(options)
+        subsetter.populate(text="".join(sorted(set(text))))
+        subsetter.subset(font)
+        out = io.BytesIO()
+        subset.save_font(font, out, options)
+    finally:
+        font.close()
     data = base64.b64encode(out.getvalue()).decode("ascii")
     return (
         f"@font-face {{ font-family: '{family}'; "

@@ -12,7 +12,9 @@ import re
 from datetime import time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
+import structlog
 import yaml
 from pydantic import (
     BaseModel,
@@ -31,6 +33,13 @@ from bot.errors import BadConfig
 from rules import RULE_IDS
 from rules.figures import ReportSettings
 from rules.settings import DEFAULT_PRICE_REASONS, DEFAULT_STATUS_HINTS, Mode, RuleSettings
+
+log = structlog.get_logger(__name__)
+
+KAKAOWORK_FIX = (
+    "write it as one of alerts.urls: kakaowork://APP_KEY@CONVERSATION_ID "
+    "(e.g. kakaowork://${KAKAOWORK_APP_KEY}@12345) and delete the alerts.kakaowork section"
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
@@ -170,14 +179,28 @@ class ScheduleConfig(Section):
 
 
 class KakaoWorkConfig(Section):
+    """Deprecated: KakaoWork is the apprise URL kakaowork://APP_KEY@CONVERSATION_ID now."""
+
     app_key: SecretStr
     conversation_id: str
+
+    @property
+    def url(self) -> SecretStr:
+        key, conversation = (
+            quote(v, safe="") for v in (self.app_key.get_secret_value(), self.conversation_id)
+        )
+        return SecretStr(f"kakaowork://{key}@{conversation}")
 
 
 class AlertsConfig(Section):
     urls: list[SecretStr] = []  # apprise URLs; they carry tokens, so never logged
-    kakaowork: KakaoWorkConfig | None = None
+    kakaowork: KakaoWorkConfig | None = None  # deprecated: read as one more URL
     repeat_after: Duration = timedelta(hours=24)
+
+    @property
+    def channel_urls(self) -> list[SecretStr]:
+        """Every channel: `urls`, then the deprecated `kakaowork` section as its URL."""
+        return self.urls + ([self.kakaowork.url] if self.kakaowork else [])
 
 
 class JournalConfig(Section):
@@ -298,7 +321,7 @@ def _explain(error: ValidationError, origin: str) -> BadConfig:
 
 def build_settings(data: dict[str, Any], base_dir: Path, origin: str) -> Settings:
     try:
-        return Settings(**data, base_dir=base_dir)
+        settings = Settings(**data, base_dir=base_dir)
     except ValidationError as e:
         raise _explain(e, f"{origin} (or a MOVEBOT_* environment variable)") from None
     except SettingsError as e:
@@ -306,6 +329,13 @@ def build_settings(data: dict[str, Any], base_dir: Path, origin: str) -> Setting
             f"A MOVEBOT_* environment variable cannot be read: {e}. Lists and maps are "
             """written as JSON, e.g. MOVEBOT_ALERTS__URLS='["slack://T000/B000/XXXX"]'."""
         ) from None
+    if settings.alerts.kakaowork:
+        log.warning(
+            "alerts.kakaowork is deprecated; read as a kakaowork:// URL",
+            origin=origin,
+            fix=KAKAOWORK_FIX,
+        )
+    return settings
 
 
 def load_settings(path: Path | None) -> Settings:

@@ -8,8 +8,8 @@ operator (English):
 Checks, in order: the config (already loaded: it names the source and the journal), the
 schedule, the Google credentials (Google sources), the source (workbook readable / sheet
 reachable and shared), its tabs and required headers (optional headers that are missing are a
-⚠), the alert channels (each apprise URL understood, KakaoWork configured or not; nothing is
-sent unless `send_test`), the journal (opened when it exists; else its directory must be
+⚠), the alert channels (each apprise URL understood, the deprecated `alerts.kakaowork` a ⚠;
+nothing is sent unless `send_test`), the journal (opened when it exists; else its directory must be
 writable — the file is created by the first applied run), and the worker lock.
 
 Exit code: 0 when there is no ✗, 2 otherwise. Nothing here prints a URL, key or token.
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Literal
 
 from bot.app import App
-from bot.config import Settings
+from bot.config import KAKAOWORK_FIX, Settings
 from bot.errors import (
     MissingHeader,
     MissingTab,
@@ -176,24 +176,21 @@ def check_alerts(app: App, report: Report, send_test: bool) -> None:
         report.warn(
             "no alert channel configured",
             "runs and failures alert nobody and the digest is not sent; add apprise URLs under "
-            "alerts.urls (or alerts.kakaowork).",
+            "alerts.urls (KakaoWork too: kakaowork://APP_KEY@CONVERSATION_ID).",
         )
         return
     for i, result in enumerate(results):
-        if result.channel == "kakaowork":
-            conversation = alerts.kakaowork.conversation_id if alerts.kakaowork else ""
-            if result.ok:
-                report.ok(f"KakaoWork configured (conversation {conversation})")
-            else:
-                report.fail("KakaoWork", f"{result.error}; set alerts.kakaowork.")
-        elif result.ok:
-            report.ok(f"alert channel {result.channel} (alerts.urls[{i}]): URL understood")
+        where = f"alerts.urls[{i}]" if i < len(alerts.urls) else "alerts.kakaowork"
+        if result.ok:
+            report.ok(f"alert channel {result.channel} ({where}): URL understood")
         else:
             report.fail(
-                f"alert channel {result.channel} (alerts.urls[{i}])",
+                f"alert channel {result.channel} ({where})",
                 f"{result.error}. Fix the URL (see the apprise documentation for its scheme).",
             )
-    if alerts.kakaowork is None:
+    if alerts.kakaowork:
+        report.warn("alerts.kakaowork is deprecated", KAKAOWORK_FIX)
+    elif not any(channel.startswith("kakaowork#") for channel in notifier.channels):
         report.ok("KakaoWork not configured (optional)")
     if not send_test:
         return

@@ -5,8 +5,8 @@ last character (`김*수`, `김*`; a four-character name with a two-character su
 surname: `남궁**`); a phone keeps its first group and last four digits (`010-****-4269`,
 `02-****-1234`, `0505-****-1234`); anything unreadable in a phone cell shows as `***`.
 
-`scrub(text)` masks every phone-looking run inside free text (a finding's message, an exception)
-— a mistyped number too: any run of 7 or more digits, whatever its shape, except dates, times,
+`scrub(text)` masks every phone number inside free text (a finding's message, an exception) that
+phonenumbers' `PhoneNumberMatcher` finds (region KR) — and a mistyped number too: any run of 7 or more digits, whatever its shape, except dates, times,
 amounts and run ids — and every secret registered with `register_secret` (alert URLs' tokens,
 the KakaoWork app key), so that text from anywhere can be handed to an alert or a log line.
 """
@@ -17,6 +17,9 @@ import re
 import threading
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date, datetime
+from urllib.parse import unquote
+
+import phonenumbers
 
 from rules.model import LEADS, OB, CellValue, Desk, Lead, ObCall
 
@@ -41,8 +44,8 @@ COMPOUND_SURNAMES = frozenset(
 
 UNREADABLE = "***"
 
-# A run of digits that could be a Korean phone number, with the separators staff type.
-# Validated afterwards by `_national` (a date or an amount is left alone).
+# A run of digits in a phone cell that could be a Korean phone number, with the separators staff
+# type. Validated afterwards by `_national` (a date or an amount is left alone).
 _PHONE_RUN = re.compile(
     r"(?<![0-9A-Za-z])"
     r"(?:\+\s?82[\s.-]?)?"
@@ -69,7 +72,7 @@ _KEEP = (
     r"|(?<!\d)[1-9]\d*(?:,\d{3})*(?:\.\d+)?[ ]?(?:원|만|천|억)"
     r"|(?<!\d)(?:0\d{1,3}-)?\*{4}(?:-\d{4})?(?!\d)"
 )
-_KEEP_OR_PHONE = re.compile(f"(?P<keep>{_KEEP})|{_PHONE_RUN.pattern}")
+_KEEP_RE = re.compile(_KEEP)
 # Any run of digits with the separators staff type between them (-, space, ., `)`), stopping
 # before something kept; `scrub` masks it when it holds `_MIN_RUN_DIGITS` or more digits.
 _RUN_SEP = r"[-. )\t\u00a0\u3000]{1,3}"
@@ -179,8 +182,9 @@ _MIN_SECRET = 6
 def register_secret(*values: object) -> None:
     """Remember secrets (str or SecretStr) so `scrub` masks them wherever they appear.
 
-    An alert URL also registers the token-like parts of it (path segments, user info, query
-    values), since a service logs them on their own (`api.telegram.org/bot<token>/...`).
+    An alert URL also registers the token-like parts of it (path segments, query values) and its
+    user info whole, as written and percent-decoded, since a service logs them on their own
+    (`api.telegram.org/bot<token>/...`).
     """
     found: set[str] = set()
     for value in values:
@@ -192,6 +196,9 @@ def register_secret(*values: object) -> None:
         found.add(text)
         if "://" in text:
             rest = text.split("://", 1)[1]
+            # user info is a credential whatever it looks like (kakaowork://APP_KEY@ROOM)
+            userinfo = rest.split("/", 1)[0].rpartition("@")[0]
+            found.update(s for s in (userinfo, unquote(userinfo)) if len(s) >= _MIN_SECRET)
             for piece in re.split(r"[/@:?&=#]", rest):
                 # skip plain words (hooks, services, messages): they carry no secret
                 if len(piece) >= 8 and not re.fullmatch(r"[a-z.-]+", piece):
@@ -263,18 +270,31 @@ def scrub(text: str) -> str:
         return text
     text = mask_urls(_hide_secrets(text))
 
-    def phone(m: re.Match[str]) -> str:
-        if m.group("keep") is not None:
-            return m.group(0)
-        digits = _national(m.group(0))
-        return (_mask_national(digits) or UNREADABLE) if digits else m.group(0)
-
     def digit_run(m: re.Match[str]) -> str:
         if m.group("keep") is not None:
             return m.group(0)
         return mask_digit_run(m.group(0))
 
-    return _KEEP_OR_RUN.sub(digit_run, _KEEP_OR_PHONE.sub(phone, text))
+    return _KEEP_OR_RUN.sub(digit_run, _mask_phones(text))
+
+
+def _mask_phones(text: str) -> str:
+    """Every Korean phone number phonenumbers' matcher finds in `text` (region KR: `010-5373-4269`,
+    `+82 10 5373 4269`, `(02)1234-5678`), masked; a match inside something kept (a date, a run
+    id) or without its trunk 0 (an amount like 250000000) is left to the digit-run pass."""
+    if not any(c.isdigit() for c in text):
+        return text
+    kept = [m.span() for m in _KEEP_RE.finditer(text)]
+    parts, last = [], 0
+    for match in phonenumbers.PhoneNumberMatcher(text, "KR"):
+        if any(start < match.end and match.start < end for start, end in kept):
+            continue
+        digits = _national(match.raw_string)
+        if digits is None:
+            continue
+        parts += [text[last : match.start], _mask_national(digits) or UNREADABLE]
+        last = match.end
+    return "".join(parts) + text[last:]
 
 
 def mask_digit_run(run: str) -> str:

@@ -29,7 +29,7 @@ class Clock(Protocol):
 @dataclass(frozen=True, slots=True)
 class ChannelResult:
     """How one channel took one alert. `channel` is a label safe to log (`slack#1`,
-    `kakaowork`): the URL's scheme and its position among the configured URLs, never a token."""
+    `kakaowork#1`): the URL's scheme and its position among the configured URLs, never a token."""
 
     channel: str
     ok: bool

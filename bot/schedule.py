@@ -525,7 +525,7 @@ def run_worker(app: App, *, scheduler_cls: type[BaseScheduler] = BlockingSchedul
             **{f"next_{job}": at.isoformat() if at else None for job, at in nexts.items()},
         )
         if not worker.notifier.channels:
-            log.warning("worker.no_alert_channels", fix="set alerts.urls or alerts.kakaowork")
+            log.warning("worker.no_alert_channels", fix="set alerts.urls")
         try:
             if not stopper.stopping.is_set():
                 scheduler.start()

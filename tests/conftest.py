@@ -2,7 +2,7 @@
 
 The sheet is a real workbook (`book`) or the fake Sheets API (`fake_sheets.py`); the journal is
 a real SQLite file in the test's directory; the alert channels and the clock are fakes that
-record what they were asked.
+record what they were asked. apprise sends without its throttle.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import pytest
 import structlog
+from apprise.manager_plugins import NotificationManager
 
 from bot import demo
 from bot.journal import Journal
@@ -34,7 +35,7 @@ class FakeNotifier:
     every channel refuses it with that error."""
 
     def __init__(
-        self, channels: tuple[str, ...] = ("slack#1", "kakaowork"), refuse: str | None = None
+        self, channels: tuple[str, ...] = ("slack#1", "kakaowork#1"), refuse: str | None = None
     ) -> None:
         self.channels = channels
         self.refuse = refuse
@@ -64,6 +65,14 @@ class FakeClock:
     def __call__(self) -> datetime:
         self.calls += 1
         return self.now
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _apprise_without_throttle() -> None:
+    """apprise waits between two messages to one service (`request_rate_per_sec`: Slack 1.2 s,
+    5.5 s for most services); tests send many, to `responses`, so they do not wait."""
+    for plugin in NotificationManager().plugins():
+        plugin.request_rate_per_sec = 0
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@ import structlog
 from pydantic import SecretStr
 
 from bot.alerts import (
-    KAKAOWORK_SEND_URL,
     Notifier,
     compose_failure_alert,
     compose_run_alert,
@@ -20,7 +19,10 @@ from bot.alerts import (
     send_failure_alert,
     send_run_alert,
 )
+from bot.app import App
+from bot.config import AlertsConfig, Settings
 from bot.journal import Journal
+from bot.kakaowork import SEND_URL as KAKAOWORK_SEND_URL
 from bot.masking import RowLabels
 from rules.model import CellWrite, Desk, Finding, Lead, ObCall, Phone, Severity
 from rules.values import KST
@@ -36,6 +38,7 @@ TELEGRAM_POST = f"https://api.telegram.org/bot{TG_TOKEN}/sendMessage"
 GCHAT = "gchat://SPACEID/GCHATKEY123/GCHATTOKEN456"
 GCHAT_POST = "https://chat.googleapis.com/v1/spaces/SPACEID/messages"
 KAKAO_KEY = "kakao-app-key-0123456789abcdef"
+KAKAOWORK = f"kakaowork://{KAKAO_KEY}@12345"
 
 RAW = ("010-5373-4269", "01053734269", "5373", "김민수", "010-7181-5385", "7181", "이영희")
 
@@ -193,8 +196,8 @@ def test_a_failure_alert_is_korean_and_scrubbed():
 
 def test_each_channel_gets_its_payload_with_phones_and_names_masked(http, journal):
     ok_channels(http)
-    notifier = Notifier([SLACK, TELEGRAM, GCHAT], (SecretStr(KAKAO_KEY), "12345"))
-    assert notifier.channels == ("slack#1", "tgram#1", "gchat#1", "kakaowork")
+    notifier = Notifier([SLACK, TELEGRAM, GCHAT, SecretStr(KAKAOWORK)])
+    assert notifier.channels == ("slack#1", "tgram#1", "gchat#1", "kakaowork#1")
     run_id = new_run(journal)
     results = send_run_alert(
         journal,
@@ -211,7 +214,7 @@ def test_each_channel_gets_its_payload_with_phones_and_names_masked(http, journa
         ("slack#1", True),
         ("tgram#1", True),
         ("gchat#1", True),
-        ("kakaowork", True),
+        ("kakaowork#1", True),
     ]
     calls = {call.request.url.split("?")[0]: call for call in http.calls}
     assert set(calls) == {SLACK_POST, TELEGRAM_POST, GCHAT_POST, KAKAOWORK_SEND_URL}
@@ -286,7 +289,7 @@ def test_an_applied_run_with_nothing_to_tell_sends_nothing(http, journal):
     ok_channels(http)
     results = send_run_alert(
         journal,
-        Notifier([SLACK, TELEGRAM], (KAKAO_KEY, "1")),
+        Notifier([SLACK, TELEGRAM, KAKAOWORK]),
         run_id=new_run(journal),
         now=NOW,
         written=(),
@@ -307,7 +310,7 @@ def test_a_failing_channel_is_reported_logged_and_retried_next_run(http, journal
         status=401,
         json={"success": False, "error": {"code": "invalid_token", "message": "bad key"}},
     )
-    notifier = Notifier([SecretStr(SLACK), SecretStr(TELEGRAM)], (SecretStr(KAKAO_KEY), "1"))
+    notifier = Notifier([SecretStr(SLACK), SecretStr(TELEGRAM), SecretStr(KAKAOWORK)])
     args = dict(written=(), skipped=0, findings=FINDINGS, labels=LABELS, repeat_after=DAY)
 
     with structlog.testing.capture_logs() as logs:
@@ -315,12 +318,12 @@ def test_a_failing_channel_is_reported_logged_and_retried_next_run(http, journal
     assert {r.channel: r.ok for r in results} == {
         "slack#1": False,
         "tgram#1": True,
-        "kakaowork": False,
+        "kakaowork#1": False,
     }
-    kakao = next(r for r in results if r.channel == "kakaowork")
+    kakao = next(r for r in results if r.channel == "kakaowork#1")
     assert kakao.error == "HTTP 401 invalid_token"
     failed = [e for e in logs if e["log_level"] == "warning"]
-    assert {e["channel"] for e in failed} == {"slack#1", "kakaowork"}
+    assert {e["channel"] for e in failed} == {"slack#1", "kakaowork#1"}
     logged = json.dumps(logs, ensure_ascii=False, default=str)
     for secret in ("XXXXSLACKSECRET", "ABCdefGHIjklMNO", KAKAO_KEY, "hooks.slack.com"):
         assert secret not in logged
@@ -332,14 +335,25 @@ def test_a_failing_channel_is_reported_logged_and_retried_next_run(http, journal
     http.replace(responses.POST, KAKAOWORK_SEND_URL, json={"success": True})
     later = NOW + timedelta(minutes=15)
     retried = send_run_alert(journal, notifier, run_id=new_run(journal, later), now=later, **args)
-    assert sorted((r.channel, r.ok) for r in retried) == [("kakaowork", True), ("slack#1", True)]
+    assert sorted((r.channel, r.ok) for r in retried) == [("kakaowork#1", True), ("slack#1", True)]
+
+
+def test_the_old_kakaowork_section_sends_with_its_app_key_as_written(http, tmp_path):
+    http.add(responses.POST, KAKAOWORK_SEND_URL, json={"success": True})
+    key = "key/with@odd:chars-0123"
+    alerts = AlertsConfig(kakaowork={"app_key": key, "conversation_id": "777"})
+    notifier = App(Settings(alerts=alerts, base_dir=tmp_path)).notifier
+    assert [(r.channel, r.ok) for r in notifier.send("제목", "본문")] == [("kakaowork#1", True)]
+    sent = http.calls[0].request
+    assert sent.headers["Authorization"] == f"Bearer {key}"
+    assert json.loads(sent.body) == {"conversation_id": "777", "text": "제목\n\n본문"}
 
 
 def test_a_channel_that_cannot_be_reached_does_not_raise(http):
     # nothing registered: the connection itself fails
-    notifier = Notifier([SLACK], ("k" * 20, "1"))
+    notifier = Notifier([SLACK, f"kakaowork://{'k' * 20}@1"])
     results = notifier.send("제목", "본문")
-    assert [(r.channel, r.ok) for r in results] == [("slack#1", False), ("kakaowork", False)]
+    assert [(r.channel, r.ok) for r in results] == [("slack#1", False), ("kakaowork#1", False)]
     assert results[1].error == "ConnectionError"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import structlog.testing
 
 from bot.config import Settings, load_settings
 from bot.errors import BadConfig
@@ -74,3 +75,20 @@ def test_an_environment_value_that_is_not_json_is_a_config_error(tmp_path, monke
     monkeypatch.setenv("MOVEBOT_ALERTS__URLS", "json://127.0.0.1:9/")
     with pytest.raises(BadConfig, match="JSON"):
         load_settings(None)
+
+
+def test_the_old_kakaowork_section_is_read_as_its_url_with_a_warning(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAKAOWORK_APP_KEY", "key/with@odd:chars-0123")
+    config = config_file(
+        tmp_path,
+        "alerts:\n  urls: ['slack://T000/B000/XXXX']\n"
+        "  kakaowork: {app_key: '${KAKAOWORK_APP_KEY}', conversation_id: '12345'}\n",
+    )
+    with structlog.testing.capture_logs() as logs:
+        settings = load_settings(config)
+    urls = [u.get_secret_value() for u in settings.alerts.channel_urls]
+    assert urls == ["slack://T000/B000/XXXX", "kakaowork://key%2Fwith%40odd%3Achars-0123@12345"]
+    [warning] = [e for e in logs if e["log_level"] == "warning"]
+    assert warning["event"].startswith("alerts.kakaowork is deprecated")
+    assert "kakaowork://APP_KEY@CONVERSATION_ID" in warning["fix"]
+    assert "odd" not in str(logs)

@@ -229,7 +229,7 @@ def test_send_delivers_even_an_empty_digest_so_managers_know_the_bot_ran(tmp_pat
     code = run_digest(settings, App(settings).backend, NOW, send_to=fake, out=lambda _: None)
     assert code == 0
     assert [sent.body for sent in fake.sent] == [NOTHING_TODAY]
-    assert fake.sent[0].channels == ("slack#1", "kakaowork")
+    assert fake.sent[0].channels == ("slack#1", "kakaowork#1")
 
 
 def test_send_without_any_channel_is_a_config_error(book_app):

@@ -17,10 +17,11 @@ from bot.sheets.workbook import create_workbook
 SLACK = "slack://T000/B000/XXXXSLACKSECRET"
 SLACK_POST = "https://hooks.slack.com/services/T000/B000/XXXXSLACKSECRET"
 KAKAO = {"app_key": "kakao-app-key-0123456789abcdef", "conversation_id": "12345"}
+KAKAOWORK = f"kakaowork://{KAKAO['app_key']}@{KAKAO['conversation_id']}"
 
 
 def settings_for(tmp_path: Path, book: Path, **kwargs) -> Settings:
-    alerts = kwargs.pop("alerts", {"urls": [SLACK], "kakaowork": KAKAO})
+    alerts = kwargs.pop("alerts", {"urls": [SLACK, KAKAOWORK]})
     return Settings(
         source=SourceConfig(kind="workbook", path=book), base_dir=tmp_path, alerts=alerts, **kwargs
     )
@@ -49,7 +50,11 @@ def test_a_good_workbook_config_passes_every_check(tmp_path, book):
     assert (
         line_about(lines, "slack#1") == "✓ alert channel slack#1 (alerts.urls[0]): URL understood"
     )
-    assert line_about(lines, "KakaoWork") == "✓ KakaoWork configured (conversation 12345)"
+    assert (
+        line_about(lines, "kakaowork#1")
+        == "✓ alert channel kakaowork#1 (alerts.urls[1]): URL understood"
+    )
+    assert "KakaoWork not configured" not in "\n".join(lines)
     assert line_about(lines, "✓ journal").startswith(f"✓ journal {tmp_path / 'movebot.db'}")
     assert "worker lock" in line_about(lines, "worker lock")
     assert not (tmp_path / "movebot.db").exists()  # the first applied run creates it
@@ -101,6 +106,21 @@ def test_an_alert_url_apprise_cannot_read_must_be_fixed(tmp_path, book):
     assert failed.startswith("✗ alert channel nosuchservice#1 (alerts.urls[1]) — ")
     assert "✓ KakaoWork not configured (optional)" in lines
     assert "token-abcdef123456" not in "\n".join(lines)
+
+
+def test_the_old_kakaowork_section_still_works_and_says_how_to_move_it(tmp_path, book):
+    code, lines = doctor(settings_for(tmp_path, book, alerts={"urls": [SLACK], "kakaowork": KAKAO}))
+    assert code == 0
+    assert (
+        line_about(lines, "kakaowork#1")
+        == "✓ alert channel kakaowork#1 (alerts.kakaowork): URL understood"
+    )
+    deprecated = line_about(lines, "⚠")
+    assert deprecated.startswith(
+        "⚠ alerts.kakaowork is deprecated — write it as one of alerts.urls"
+    )
+    assert "kakaowork://APP_KEY@CONVERSATION_ID" in deprecated
+    assert KAKAO["app_key"] not in "\n".join(lines)
 
 
 def test_no_alert_channel_is_a_warning(tmp_path, book):

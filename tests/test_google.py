@@ -4,12 +4,12 @@ the fake Sheets API of `fake_sheets` (served through `responses`; nothing reache
 from __future__ import annotations
 
 import json
-import random
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
 
 import pytest
+import structlog.testing
 
 from bot.errors import (
     MissingHeader,
@@ -112,7 +112,6 @@ def make_backend(
     key: ServiceAccountKey, spreadsheet: str = SHEET_ID, **options: Any
 ) -> GoogleBackend:
     options.setdefault("sleep", Sleeps())
-    options.setdefault("rng", random.Random(4))
     return GoogleBackend(
         spreadsheet, TabSpec("이사 관리자"), TabSpec("OB 상세"), credentials=key.path, **options
     )
@@ -666,9 +665,13 @@ def test_a_502_html_page_is_retried(fake, sa_key):
     add_desk(fake)
     fake.fail(502, kind="values.batchGet")  # Google's HTML error page: gspread's code is -1
     sleeps = Sleeps()
-    snap = make_backend(sa_key, sleep=sleeps).read()
+    with structlog.testing.capture_logs() as logs:
+        snap = make_backend(sa_key, sleep=sleeps).read()
 
     assert len(snap.leads_tab.rows) == len(LEAD_ROWS)
+    [retry] = [e for e in logs if e["event"] == "sheets.retry"]
+    assert retry["cause"].startswith("HTTP 502") and retry["attempt"] == 1
+    assert retry["delay"] == round(sleeps[0], 3)
     assert fake.count("values.batchGet") == 2 and fake.count("values.batchGet", ok=True) == 1
     assert len(sleeps) == 1
 

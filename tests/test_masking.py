@@ -82,6 +82,15 @@ def test_scrub_masks_phones_inside_a_finding_message_and_leaves_dates_and_amount
     assert scrub("번호 1053734269 확인") == "번호 010-****-4269 확인"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["010–7181–5385", "010/7181/5385", "+82 (0)10 7181 5385", "010 - 7181 - 5385"],
+)
+def test_scrub_finds_phones_written_with_dashes_slashes_and_country_codes(text):
+    # phonenumbers' matcher reads these; the older digit-run regex let the first three through
+    assert scrub(f"고객 {text} 부재") == "고객 010-****-5385 부재"
+
+
 def test_scrub_cuts_credentials_out_of_urls():
     assert scrub("Unparseable URL slak://T000/B000/XXXX") == "Unparseable URL slak://***"
     assert mask_urls("https://hooks.slack.com/services/T0/B0/abc") == "https://hooks.slack.com/***"
@@ -103,6 +112,13 @@ def test_registered_secrets_and_their_token_parts_are_scrubbed():
     text = "POST https://api.telegram.org/bot123456789:ABCdefGHIjklMNO/sendMessage failed"
     assert "ABCdefGHIjklMNO" not in scrub(text)
     assert "123456789" not in scrub(text)
+
+
+def test_the_user_info_of_an_alert_url_is_a_secret_whatever_it_looks_like():
+    register_secret("kakaowork://plain-lowercase-key%2Fx@12345")
+    assert scrub("Bearer plain-lowercase-key/x") == "Bearer [secret]"
+    assert scrub("key plain-lowercase-key%2Fx") == "key [secret]"
+    assert scrub("conversation 12345") == "conversation 12345"
 
 
 def test_row_labels_of_a_desk_are_masked_and_computed_on_demand():

@@ -367,10 +367,7 @@ def test_send_attaches_the_png_where_the_channel_takes_files_and_sends_text_else
     settings = Settings(
         source={"kind": "workbook", "path": book},
         base_dir=tmp_path,
-        alerts={
-            "urls": ["json://hooks.example.test/report"],
-            "kakaowork": {"app_key": "k-test", "conversation_id": "7"},
-        },
+        alerts={"urls": ["json://hooks.example.test/report", "kakaowork://k-test@7"]},
     )
     with App(settings) as app:
         code = run_report(settings, app.backend, NOW, send_to=app.notifier, out=lambda _: None)
@@ -495,7 +492,7 @@ def test_the_worker_writes_the_weekly_report_and_sends_it_once_per_channel(tmp_p
         Sent(
             "2024년 48주차 주간 보고 (11.25–12.1)",
             summary_line(report()),
-            ("slack#1", "kakaowork"),
+            ("slack#1", "kakaowork#1"),
         )
     ]
     assert notifier.attached == [("report-2024-W48.png", "report-2024-W48.html")]

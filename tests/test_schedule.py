@@ -26,7 +26,7 @@ from bot.app import App
 from bot.config import AlertsConfig, ScheduleConfig, Settings, SourceConfig
 from bot.errors import BadConfig
 from bot.journal import Journal, JournalUnavailable
-from bot.lock import SheetLock
+from bot.lock import LockUnavailable, SheetLock
 from bot.schedule import (
     Stopper,
     Worker,
@@ -184,6 +184,23 @@ def test_two_holders_of_one_lock_file_exclude_each_other(tmp_path):
         assert held
 
 
+def test_the_lock_file_is_private_and_names_its_last_holder(tmp_path):
+    lock = SheetLock(tmp_path / "x.lock")
+    with lock.hold() as held:
+        assert held and lock.holder() == os.getpid()
+    assert lock.path.exists() and lock.holder() == os.getpid()
+    if os.name == "posix":
+        assert lock.path.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_lock_file_that_cannot_be_created_names_the_folder_to_fix(tmp_path):
+    (tmp_path / "data").write_text("a file where the folder should be")
+    with pytest.raises(LockUnavailable) as caught, SheetLock(tmp_path / "data" / "x.lock").hold():
+        pass
+    assert f"The lock file {tmp_path / 'data' / 'x.lock'} cannot be opened" in str(caught.value)
+    assert "that folder must be writable" in str(caught.value)
+
+
 def test_a_tick_skips_while_another_worker_process_holds_the_lock(tmp_path, journal):
     w = worker(tmp_path, journal)
     w.lock.path.parent.mkdir(parents=True, exist_ok=True)
@@ -191,9 +208,9 @@ def test_a_tick_skips_while_another_worker_process_holds_the_lock(tmp_path, jour
         [
             sys.executable,
             "-c",
-            "import fcntl, sys\n"
-            f"f = open({str(w.lock.path)!r}, 'a')\n"
-            "fcntl.flock(f, fcntl.LOCK_EX)\n"
+            "import sys, filelock\n"
+            f"lock = filelock.FileLock({str(w.lock.path)!r})\n"
+            "lock.acquire()\n"
             "print('held', flush=True)\n"
             "sys.stdin.read()\n",
         ],
@@ -212,6 +229,7 @@ def test_a_tick_skips_while_another_worker_process_holds_the_lock(tmp_path, jour
     finally:
         holder.stdin.close()
         holder.wait(timeout=10)
+        holder.stdout.close()
     ran = []
     assert w.tick("poll", ran.append) == "ok" and len(ran) == 1
 

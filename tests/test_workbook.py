@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import os
 import re
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import openpyxl
 import pytest
+from filelock import FileLock
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Font
@@ -667,15 +667,15 @@ def test_a_write_that_fails_half_way_leaves_the_old_file_and_no_temp_file(desk, 
 def test_a_workbook_locked_by_another_run_is_reported_busy_and_left_alone(desk):
     snap = backend(desk).read()
     before = desk.read_bytes()
-    other_run = os.open(desk.parent / "desk.xlsx.lock", os.O_RDWR | os.O_CREAT)
-    fcntl.flock(other_run, fcntl.LOCK_EX)
+    other_run = FileLock(desk.parent / "desk.xlsx.lock")
+    other_run.acquire()
     try:
         started = time.monotonic()
         with pytest.raises(WorkbookBusy) as e:
             backend(desk, lock_timeout=0.2).write(snap, [change(snap, 2, "status", "견적진행")])
         waited = time.monotonic() - started
     finally:
-        os.close(other_run)
+        other_run.release()
 
     assert f"Workbook {desk} is busy" in str(e.value) and "Nothing was written" in str(e.value)
     assert isinstance(e.value, UserError)

@@ -17,29 +17,29 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
 gspread's `Client.open_by_key` and `Spreadsheet.worksheet(s)()` fetch the metadata on every
 call, so this module uses gspread's `HTTPClient` directly and addresses tabs by A1 ranges.
 408, 429 and 5xx answers (of the Sheets API and of Google's token endpoint) and dropped
-connections are retried here with exponential backoff and full jitter, bounded in attempts and
-in total time; gspread 6.2.1's BackOffHTTPClient is not used (its cap never stops it, and it
-reads `APIError.code`, which is -1 when Google answers with an HTML page).
+connections are retried here (tenacity) with exponential backoff and full jitter, bounded in
+attempts and in total time; gspread 6.2.1's BackOffHTTPClient is not used (its cap never stops
+it, and it reads `APIError.code`, which is -1 when Google answers with an HTML page).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import re
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import google.auth
 import google.auth.exceptions
 import google.auth.transport.requests
 import requests
 import structlog
+import tenacity
 from google.oauth2 import credentials as user_credentials
 from google.oauth2 import service_account
 from gspread.exceptions import APIError
@@ -128,7 +128,7 @@ class _AuthRequest(google.auth.transport.requests.Request):
     """google-auth's transport for the token endpoint, failing fast on 408/429/5xx.
 
     google-auth retries its token requests with its own sleeps; raising here hands the
-    failure to this module's retry loop, which is bounded and whose sleep tests can replace.
+    failure to this module's retries, which are bounded and whose sleep tests can replace.
     """
 
     def __call__(
@@ -248,6 +248,12 @@ def _status_of(err: APIError) -> int:
     return int(err.code) if isinstance(err.code, int) else -1
 
 
+def _cause(state: tenacity.RetryCallState) -> str:
+    """What made the last attempt fail (its `_Retryable`), for the log and the message."""
+    error = state.outcome.exception() if state.outcome else None
+    return error.cause if isinstance(error, _Retryable) else str(error)
+
+
 class GoogleBackend:
     """The `SheetBackend` for a Google Sheet (config `source: {kind: google, ...}`).
 
@@ -258,7 +264,7 @@ class GoogleBackend:
     Retries: a request answered 408, 429 or 5xx (or whose connection dropped) is tried again
     after a random wait of up to `backoff_base * 2**(n-1)` seconds (at most `backoff_cap`),
     at most `max_attempts` times in all and never beyond `max_retry_seconds` from the first
-    attempt; then `ServiceFailure` (exit 3). `sleep`, `clock` and `rng` are for tests.
+    attempt; then `ServiceFailure` (exit 3). `sleep` and `clock` are for tests.
     """
 
     def __init__(
@@ -278,7 +284,6 @@ class GoogleBackend:
         max_body_bytes: int = MAX_BODY_BYTES,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        rng: random.Random | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
@@ -294,7 +299,6 @@ class GoogleBackend:
         self.max_body_bytes = max_body_bytes
         self._sleep = sleep
         self._clock = clock
-        self._rng = rng or random.Random()
         self._auth = auth
         self._credentials_source = "the credentials given" if auth is not None else ""
         self._http: HTTPClient | None = None
@@ -387,53 +391,72 @@ class GoogleBackend:
     # -- requests, retried -------------------------------------------------------------------
 
     def _call(self, what: str, send: Callable[[HTTPClient], _T]) -> _T:
-        """`send` with retries; every failure turned into a MovebotError."""
+        """`send` with retries (tenacity); every failure turned into a MovebotError."""
         client = self._client()
         start = self._clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                return send(client)
-            except APIError as err:
-                status = _status_of(err)
-                if not _is_retryable_status(status):
-                    raise self._api_failure(err, status, what) from None
-                cause = f"HTTP {status} ({_error_message(err) or 'no message'})"
-            except _Retryable as err:
-                cause = err.cause
-            except google.auth.exceptions.RefreshError as err:
-                if not getattr(err, "retryable", False):
-                    raise self._refused_credentials(err) from None
-                cause = f"Google's token endpoint: {err}"
-            except google.auth.exceptions.TransportError as err:
-                cause = f"cannot reach Google's token endpoint ({type(err).__name__})"
-            except (
-                requests.ConnectionError,
-                requests.Timeout,
-                requests.exceptions.ChunkedEncodingError,
-            ) as err:
-                cause = f"connection failed ({type(err).__name__})"
+
+        def give_up_now(state: tenacity.RetryCallState) -> bool:
+            # before sleeping: out of attempts, or would the next one start beyond the budget?
             elapsed = self._clock() - start
-            ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (attempt - 1))
-            delay = self._rng.uniform(0, ceiling)
-            if attempt >= self.max_attempts or elapsed + delay > self.max_retry_seconds:
-                raise ServiceFailure(
-                    f"Google Sheets kept failing while {what} spreadsheet "
-                    f"{self.spreadsheet_id}: {cause}, {attempt} attempt(s) over "
-                    f"{elapsed:.0f} s. The run stopped there; no cell value was changed by "
-                    "the failed request. This is on Google's side or the network's "
-                    "(or the per-minute quota is exhausted by other programs using the same "
-                    "account): try again in a few minutes."
-                )
+            return (
+                state.attempt_number >= self.max_attempts
+                or elapsed + state.upcoming_sleep > self.max_retry_seconds
+            )
+
+        def log_retry(state: tenacity.RetryCallState) -> None:
             _log.warning(
                 "sheets.retry",
                 request=what,
-                cause=cause,
-                attempt=attempt,
-                delay=round(delay, 3),
+                cause=_cause(state),
+                attempt=state.attempt_number,
+                delay=round(state.upcoming_sleep, 3),
             )
-            self._sleep(delay)
+
+        def give_up(state: tenacity.RetryCallState) -> NoReturn:
+            raise ServiceFailure(
+                f"Google Sheets kept failing while {what} spreadsheet "
+                f"{self.spreadsheet_id}: {_cause(state)}, {state.attempt_number} attempt(s) over "
+                f"{self._clock() - start:.0f} s. The run stopped there; no cell value was changed "
+                "by the failed request. This is on Google's side or the network's "
+                "(or the per-minute quota is exhausted by other programs using the same "
+                "account): try again in a few minutes."
+            )
+
+        retrying = tenacity.Retrying(
+            retry=tenacity.retry_if_exception_type(_Retryable),
+            stop=give_up_now,
+            wait=tenacity.wait_random_exponential(
+                multiplier=self.backoff_base, max=self.backoff_cap
+            ),
+            sleep=self._sleep,
+            before_sleep=log_retry,
+            retry_error_callback=give_up,
+        )
+        return retrying(self._attempt, what, send, client)
+
+    def _attempt(self, what: str, send: Callable[[HTTPClient], _T], client: HTTPClient) -> _T:
+        """One try of `send`: `_Retryable` for what deserves another, else a MovebotError."""
+        try:
+            return send(client)
+        except APIError as err:
+            status = _status_of(err)
+            if not _is_retryable_status(status):
+                raise self._api_failure(err, status, what) from None
+            raise _Retryable(f"HTTP {status} ({_error_message(err) or 'no message'})") from None
+        except google.auth.exceptions.RefreshError as err:
+            if not getattr(err, "retryable", False):
+                raise self._refused_credentials(err) from None
+            raise _Retryable(f"Google's token endpoint: {err}") from None
+        except google.auth.exceptions.TransportError as err:
+            raise _Retryable(
+                f"cannot reach Google's token endpoint ({type(err).__name__})"
+            ) from None
+        except (
+            requests.ConnectionError,
+            requests.Timeout,
+            requests.exceptions.ChunkedEncodingError,
+        ) as err:
+            raise _Retryable(f"connection failed ({type(err).__name__})") from None
 
     def _refused_credentials(self, err: Exception) -> UserError:
         detail = err.args[0] if err.args and isinstance(err.args[0], str) else str(err)

@@ -557,6 +557,8 @@ def _umask() -> int:
 
 
 def _fsync_dir(directory: Path) -> None:
+    if os.name == "nt":
+        return  # Windows cannot open a directory; NTFS journals the rename itself
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)

@@ -286,7 +286,7 @@ def price_chart(ax: Axes, f: Figures) -> None:
         ax.set_xticks(range(len(vendors)), vendors)
         ax.set_xlim(-0.6, len(vendors) - 0.4)
         ax.set_ylim(0, max(p["per_ton"] for p in points) / 10_000 * 1.2)
-        ax.legend(loc="upper right", fontsize=9, frameon=False)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=9, frameon=False)
     ax.set_title("업체별 톤당 견적 (가격 취소)")
     ax.set_xlabel("담당 업체")
     ax.set_ylabel("톤당 견적 (만원)")

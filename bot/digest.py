@@ -1,7 +1,7 @@
 """The morning digest (DESIGN.md "The morning digest", RULES.md §6): what each 담당자 has to do
 today, read from the sheet as it stands.
 
-Per 담당자 (rows without one under 미지정), four lists:
+Per 담당자 (rows without one under 미지정), six lists:
 
 - 오늘 통화 예정: 통화예정일 is today (KST), on any row that is not closed;
 - 통화 예정일 지남: open rows (an active status, or none yet) whose 통화예정일 is before today,
@@ -9,7 +9,10 @@ Per 담당자 (rows without one under 미지정), four lists:
 - 업체 반환 OB 대기: exactly the rows the `return.pending` rule flags (the rule itself is called,
   so the digest and the 봇 확인 column never disagree); none when the rule is turned off;
 - 승격 후 업체 미배정: 상담요청 rows whose 비고 carries the bot's promotion note
-  (`장기요청→상담요청 (이사 D-n)`) and whose 배정업체 is empty.
+  (`장기요청→상담요청 (이사 D-n)`) and whose 배정업체 is empty;
+- 해피콜 대상 / 해피콜 지연: 계약완료 leads due their after-service call (docs/REPORTS.md
+  `followups`: moved `followup.after_days`–`followup.until_days` days ago, no OB call since),
+  up to `followup.due_days` after the move, and the older ones; longest waiting first.
 
 Each row is shown as alerts show it (`행 41 김*수 010-****-4269`), never with an unmasked name
 or phone. `build_digest` is pure (snapshot + now + settings); `render_digest` and `digest_json`
@@ -34,6 +37,7 @@ from bot.config import Settings
 from bot.masking import row_label
 from bot.ports import ChannelResult, Journal, Notifier, SheetBackend
 from rules.context import Context, is_closed, is_open
+from rules.figures import followups
 from rules.longterm import PROMOTION_NOTE
 from rules.model import Lead, Snapshot
 from rules.parse import parse_desk
@@ -56,6 +60,8 @@ LISTS: tuple[tuple[str, str], ...] = (
     ("overdue", "통화 예정일 지남"),
     ("returns", "업체 반환 OB 대기"),
     ("promoted", "승격 후 업체 미배정"),
+    ("followup_due", "해피콜 대상"),
+    ("followup_late", "해피콜 지연"),
 )
 _WEEKDAYS = "월화수목금토일"
 
@@ -82,6 +88,8 @@ class ManagerDigest:
     overdue: tuple[DigestRow, ...] = ()
     returns: tuple[DigestRow, ...] = ()
     promoted: tuple[DigestRow, ...] = ()
+    followup_due: tuple[DigestRow, ...] = ()
+    followup_late: tuple[DigestRow, ...] = ()
 
     def rows(self, name: str) -> tuple[DigestRow, ...]:
         return getattr(self, name)
@@ -174,6 +182,11 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: Settings) -> Diges
         if is_promoted_waiting(lead):
             detail = f"이사 D-{(lead.move_date - today).days}" if lead.move_date else ""
             lists[manager]["promoted"].append((lead.row, _label(lead, detail)))
+    by_row = {lead.row: lead for lead in desk.leads}
+    for f in followups(ctx, settings.report_settings()):
+        name = "followup_late" if f.late else "followup_due"
+        row = _label(by_row[f.row], f"이사 후 {f.days_since}일")
+        lists[f.manager][name].append(((-f.days_since, f.row), row))
 
     managers = []
     for manager, by_list in lists.items():
@@ -229,7 +242,8 @@ def render_digest(d: Digest, rows_per_list: int = ROWS_PER_LIST) -> tuple[str, s
 
 def digest_json(d: Digest) -> dict[str, Any]:
     """The digest for machines: `{"now", "source", "empty", "counts", "managers": [{"manager",
-    "counts", "due_today": [{"row", "label", "detail"}], "overdue", "returns", "promoted"}]}`."""
+    "counts", "due_today": [{"row", "label", "detail"}], "overdue", "returns", "promoted",
+    "followup_due", "followup_late"}]}`."""
     return {
         "now": d.now.isoformat(),
         "source": d.source,

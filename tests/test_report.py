@@ -18,9 +18,17 @@ from PIL import Image
 from bot.app import App
 from bot.cli import main
 from bot.config import Settings, load_settings
+from bot.digest import build_digest, render_digest
 from bot.errors import BadInput
 from bot.journal import Journal
-from bot.reporting import Report, build_report, choose_period, run_report, summary_line
+from bot.reporting import (
+    Report,
+    build_report,
+    choose_period,
+    run_report,
+    summary_line,
+    write_report,
+)
 from bot.schedule import Worker, build_scheduler
 from bot.sheets.layout import LEAD_HEADERS, OB_HEADERS
 from bot.sheets.workbook import create_workbook
@@ -531,3 +539,29 @@ def test_followup_days_out_of_order_are_named(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "setting 'followup'" in err
     assert "after_days <= due_days <= until_days, not 10, 7, 30" in err
+
+
+# --- 해피콜 in the morning digest ------------------------------------------------------------
+
+
+def test_the_digest_lists_followups_per_manager_due_then_late():
+    d = build_digest(SNAP, NOW, Settings())
+    (jung,) = [m for m in d.managers if m.manager == "정해빈"]
+    assert [r.text for r in jung.followup_due] == ["행 3 김*수 010-****-0003 (이사 후 6일)"]
+    assert [r.text for r in jung.followup_late] == ["행 10 김*수 010-****-0010 (이사 후 24일)"]
+    title, body = render_digest(d)
+    assert "해피콜 대상 1 · 해피콜 지연 1" in body.splitlines()[0]
+    assert "해피콜 지연 1건\n  - 행 10 김*수 010-****-0010 (이사 후 24일)" in body
+
+
+def test_the_digest_and_the_report_list_the_same_followups():
+    d = build_digest(SNAP, NOW, Settings())
+    in_digest = sorted(r.row for m in d.managers for r in m.followup_due + m.followup_late)
+    assert in_digest == sorted(f["row"] for f in report().figures["followups"]) == [3, 10]
+
+
+def test_the_page_lists_followups_due_and_late(tmp_path):
+    html, _ = write_report(report(), tmp_path)
+    page = html.read_text(encoding="utf-8")
+    assert "<td>10</td><td>2024-11-10</td><td>24일</td><td>정해빈</td><td>지연</td>" in page
+    assert "<td>3</td><td>2024-11-28</td><td>6일</td><td>정해빈</td><td>대상</td>" in page

@@ -37,6 +37,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from openpyxl.utils import get_column_letter
+
 from bot.sheets.layout import find_columns
 from rules.model import CellValue, Snapshot, Tab
 from rules.values import KST
@@ -143,7 +145,7 @@ class GeneratedDesk:
         """The JSON body of the one `values.batchGet` that reads both tabs."""
         ranges = []
         for title, headers in ((LEADS_TITLE, self.lead_headers), (OB_TITLE, self.ob_headers)):
-            last = _column_letters(len(headers) - 1)
+            last = get_column_letter(len(headers))
             ranges.append(
                 {
                     "range": f"'{title}'!A1:{last}{len(self.sheets()[title])}",
@@ -212,15 +214,6 @@ def api_row(row: Sequence[CellValue]) -> list[object]:
     while out and out[-1] == "":
         out.pop()
     return out
-
-
-def _column_letters(index: int) -> str:
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters
 
 
 def _tab(key: str, title: str, values: list[list[object]]) -> Tab:

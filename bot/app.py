@@ -44,11 +44,12 @@ class App:
         s, source = self.settings.sheets, self.settings.source
         leads = TabSpec(s.leads.title, s.leads.header_row, s.leads.headers)
         ob = TabSpec(s.ob.title, s.ob.header_row, s.ob.headers)
+        vendors = TabSpec(s.vendors.title, s.vendors.header_row, s.vendors.headers)
         if source.kind == "workbook":
             path = self.settings.resolve(source.path)
             if path is None:
                 raise BadConfig("Setting source.path is empty: name the .xlsx workbook to use.")
-            return WorkbookBackend(path, leads, ob, s.bot_note_header)
+            return WorkbookBackend(path, leads, ob, s.bot_note_header, vendors=vendors)
         if not source.spreadsheet:
             raise BadConfig(
                 "Setting source.spreadsheet is empty: give the Google Sheet's id or its full URL."
@@ -59,6 +60,7 @@ class App:
             ob,
             s.bot_note_header,
             credentials=self.settings.resolve(source.credentials),
+            vendors=vendors,
         )
 
     @cached_property

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, time
 from pathlib import Path
+from typing import Any
 
 from bot import runner
 from bot.app import App, kst_now
@@ -247,8 +248,9 @@ def rules_table(markdown: bool) -> str:
 
 def _setting_lines(settings: Settings, key: str) -> list[str]:
     """A setting and its value, written as in config.example.yaml."""
-    section, name = key.split(".")
-    value = getattr(getattr(settings, section), name)
+    value: Any = settings
+    for name in key.split("."):  # `section.key`, or deeper (`sheets.vendors.title`)
+        value = getattr(value, name)
     if isinstance(value, dict):
         return [f"  {key}:"] + [f"    {k}: {v}" for k, v in value.items()]
     if isinstance(value, list | tuple):

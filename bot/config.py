@@ -32,7 +32,13 @@ from pydantic_settings.exceptions import SettingsError
 from bot.errors import BadConfig
 from rules import RULE_IDS
 from rules.figures import ReportSettings
-from rules.settings import DEFAULT_PRICE_REASONS, DEFAULT_STATUS_HINTS, Mode, RuleSettings
+from rules.settings import (
+    DEFAULT_NO_ANSWER_WORDS,
+    DEFAULT_PRICE_REASONS,
+    DEFAULT_STATUS_HINTS,
+    Mode,
+    RuleSettings,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -113,9 +119,14 @@ class ObTabConfig(TabConfig):
     title: str = "OB 상세"
 
 
+class VendorsTabConfig(TabConfig):
+    title: str = "장기고객 업체 리스트"  # optional: longterm.match reads it when it is there
+
+
 class SheetsConfig(Section):
     leads: LeadsTabConfig = LeadsTabConfig()
     ob: ObTabConfig = ObTabConfig()
+    vendors: VendorsTabConfig = VendorsTabConfig()
     bot_note_header: str = "봇 확인"
 
 
@@ -136,6 +147,10 @@ class ObConfig(Section):
 
 class ReturnsConfig(Section):
     pending_after_hours: int = Field(24, ge=0)
+
+
+class ContactConfig(Section):
+    no_answer_words: list[str] = list(DEFAULT_NO_ANSWER_WORDS)
 
 
 class ReportsConfig(Section):
@@ -221,6 +236,7 @@ class Settings(BaseSettings):
     settlement: SettlementConfig = SettlementConfig()
     ob: ObConfig = ObConfig()
     returns: ReturnsConfig = ReturnsConfig()
+    contact: ContactConfig = ContactConfig()
     reports: ReportsConfig = ReportsConfig()
     followup: FollowupConfig = FollowupConfig()
     schedule: ScheduleConfig = ScheduleConfig()
@@ -259,6 +275,7 @@ class Settings(BaseSettings):
             price_reasons=tuple(self.ob.price_reasons),
             status_hints=dict(self.ob.status_hints),
             return_pending_hours=self.returns.pending_after_hours,
+            no_answer_words=tuple(self.contact.no_answer_words),
             only_rules=only_rules,
         )
 

@@ -120,6 +120,37 @@ LEADS: list[list[CellValue]] = [
      "대전 서구 둔산동", "대전 유성구", "가정이사", "", "정해빈", "§3 이름·이사 같음 (번호 다름)"],
     [_dt("2024-12-04 08:00"), None, "", "", "이도현", "010-2000-9102", "", _dt("2024-12-24"),
      "대전 서구 둔산동", "대전 유성구", "가정이사", "", "정해빈", "§3 이름·이사 같음 (번호 다름)"],
+    # §3 업체에 전달된 중복: the row nobody holds closes; of two vendors' rows the later closes
+    # and staff are told to notify its vendor
+    [_dt("2024-11-30 10:00"), None, "부재", "", "정우진", "010-2000-1301", "", _dt("2024-12-28"),
+     "서울 서초구 반포동", "서울 용산구", "가정이사", "", "이지은",
+     "§3 업체 전달 중복: 아무도 맡지 않은 최초 문의"],
+    [_dt("2024-12-01 10:00"), None, "견적진행", "", "정우진", "010-2000-1301", "",
+     _dt("2024-12-28"), "서울 서초구 반포동", "서울 용산구", "가정이사", "한빛이사", "이지은",
+     "§3 업체 전달 중복: 한빛이사 견적 중 (유지)"],
+    [_dt("2024-12-02 10:00"), None, "견적진행", "", "정우진", "010-2000-1301", "",
+     _dt("2024-12-28"), "서울 서초구 반포동", "서울 용산구", "가정이사", "한결이사", "이지은",
+     "§3 업체 전달 중복: 한결이사에도 전달됨 -> 업체 통보"],
+    # §3 비고에 적힌 번호: the later row came from the husband's number
+    [_dt("2024-12-01 14:00"), None, "견적진행", "남편 번호 010-2000-1303 으로도 문의함",
+     "유하나", "010-2000-1302", "", _dt("2024-12-27"), "경기 수원시 영통구", "경기 화성시",
+     "가정이사", "한빛이사", "정해빈", "§3 비고에 다른 번호"],
+    [_dt("2024-12-03 16:00"), None, "", "", "김태호", "010-2000-1303", "", _dt("2024-12-27"),
+     "경기 수원시 영통구", "경기 화성시", "가정이사", "", "정해빈",
+     "§3 비고의 번호로 재문의 -> 예비번호 요청"],
+    # §1 부재: three calls without an answer -> 종결(연락두절) 제안
+    [_dt("2024-11-29 11:00"), None, "부재", "", "차민호", "010-2000-1304", "", _dt("2024-12-30"),
+     "서울 관악구", "서울 동작구", "원룸이사", "", "이지은", "§1 부재 3회"],
+    # §2 장기고객 업체 리스트: 장기견적 / 장기무료 / 장기요청 유지
+    [_dt("2024-12-02 13:00"), None, "장기요청", "", "노은비", "010-2000-1305", "",
+     _dt("2025-02-14"), "서울 강남구 역삼동", "서울 송파구", "가정이사", "", "정해빈",
+     "§2 장기: 기존 영업지역 업체 있음 -> 장기견적"],
+    [_dt("2024-12-02 13:30"), None, "장기요청", "", "엄지훈", "010-2000-1306", "",
+     _dt("2025-02-14"), "경기 성남시 분당구", "경기 용인시", "가정이사", "", "정해빈",
+     "§2 장기: 영업 외 지역 업체만 있음 -> 장기무료"],
+    [_dt("2024-12-02 14:00"), None, "장기요청", "", "석다은", "010-2000-1307", "",
+     _dt("2025-02-14"), "제주 제주시", "제주 서귀포시", "가정이사", "", "정해빈",
+     "§2 장기: 맡을 업체 없음 -> 장기요청 유지"],
     # §6 가격 이상 업체: price cancellations with tons and quote; 한빛이사's 11.27 quote is
     # twice the usual price per ton (the report's outlier, the vendor to train)
     [_dt("2024-11-04 10:00"), None, "종결(고객취소)", "", "장서윤", "010-2000-7101", "",
@@ -162,6 +193,9 @@ OBS: list[list[CellValue]] = [
      "비싼 가격", "바른이사", "2.5톤", "1,500,000"],
     [_dt("2024-12-03"), "010-2000-9999", "부재, 문자 남김", "", "", None, None],
     [_dt("2024-12-04"), None, "번호 없이 기록됨", "", "", None, None],
+    [_dt("2024-12-01 10:00"), "010-2000-1304", "부재", "", "", None, None],
+    [_dt("2024-12-02 15:00"), "010-2000-1304", "미응답, 문자 남김", "", "", None, None],
+    [_dt("2024-12-04 10:00"), "010-2000-1304", "연결 안 됨", "", "", None, None],
     [_dt("2024-11-05"), "010-2000-7101", "견적 부담으로 취소", "비싼 가격", "든든이사", "3톤",
      "120만원"],
     [_dt("2024-11-13"), "010-2000-7102", "다른 곳보다 비싸다고 취소", "비싼 가격", "온누리이사",
@@ -176,10 +210,25 @@ OBS: list[list[CellValue]] = [
      "한빛이사", None, None],
 ]  # fmt: skip
 
+# §2 장기고객 업체 리스트: where each vendor takes long-term DBs.
+VENDOR_HEADERS = ["업체명", "기존 영업지역", "영업 외 지역"]
+VENDORS: list[list[CellValue]] = [
+    ["한결이사", "서울 강남구, 서울 서초구", "서울 송파구"],
+    ["바른이사", "인천 / 울산", "경기 성남시\n경기 용인시"],
+    ["한빛이사", "서울 마포구, 서울 은평구, 경기 고양시", ""],
+]
+
 
 def write_demo_workbook(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    create_workbook(path, {"이사 관리자": [LEAD_HEADERS, *LEADS], "OB 상세": [OB_HEADERS, *OBS]})
+    create_workbook(
+        path,
+        {
+            "이사 관리자": [LEAD_HEADERS, *LEADS],
+            "OB 상세": [OB_HEADERS, *OBS],
+            "장기고객 업체 리스트": [VENDOR_HEADERS, *VENDORS],
+        },
+    )
 
 
 def run_demo(path: Path, app: App) -> int:
@@ -188,7 +237,10 @@ def run_demo(path: Path, app: App) -> int:
     settings = app.settings
     write_demo_workbook(path)
     now = app.clock()
-    print(f"Wrote {path}: the desk's own cases, {len(LEADS)} leads and {len(OBS)} OB rows.")
+    print(
+        f"Wrote {path}: the desk's own cases, {len(LEADS)} leads, {len(OBS)} OB rows and "
+        f"{len(VENDORS)} long-term vendors."
+    )
     print(f"The clock is fixed at {now.isoformat()}.\n")
     print("== 1. Preview (nothing is written) ==\n")
     print(render_text(runner.preview(settings, app.backend, now), str(path)))

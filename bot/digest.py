@@ -1,7 +1,7 @@
 """The morning digest (DESIGN.md "The morning digest", RULES.md §6): what each 담당자 has to do
 today, read from the sheet as it stands.
 
-Per 담당자 (rows without one under 미지정), six lists:
+Per 담당자 (rows without one under 미지정), seven lists:
 
 - 오늘 통화 예정: 통화예정일 is today (KST), on any row that is not closed;
 - 통화 예정일 지남: open rows (an active status, or none yet) whose 통화예정일 is before today,
@@ -10,6 +10,8 @@ Per 담당자 (rows without one under 미지정), six lists:
   so the digest and the 봇 확인 column never disagree); none when the rule is turned off;
 - 승격 후 업체 미배정: 상담요청 rows whose 비고 carries the bot's promotion note
   (`장기요청→상담요청 (이사 D-n)`) and whose 배정업체 is empty;
+- 판단 필요: the rows the desk's judgement calls flag (`dup.vendor_notice`,
+  `dup.note_number`, `contact.attempts`, `longterm.match`), with the rule's own message.
 - 해피콜 대상 / 해피콜 지연: 계약완료 leads due their after-service call (docs/REPORTS.md
   `followups`: moved `followup.after_days`–`followup.until_days` days ago, no OB call since),
   up to `followup.due_days` after the move, and the older ones; longest waiting first.
@@ -36,13 +38,13 @@ from bot.alerts import MAX_BODY_CHARS, delivery_code, require_channels, row_line
 from bot.config import Settings
 from bot.masking import row_label
 from bot.ports import ChannelResult, Journal, Notifier, SheetBackend
+from rules import RULES
 from rules.context import Context, is_closed, is_open
 from rules.figures import followups
 from rules.longterm import PROMOTION_NOTE
 from rules.model import Lead, Snapshot
 from rules.parse import parse_desk
-from rules.plan import mode_of
-from rules.returns import pending_return
+from rules.plan import items, mode_of
 from rules.text import md_near, squash
 from rules.values import KST
 
@@ -51,15 +53,17 @@ log = structlog.get_logger(__name__)
 UNASSIGNED = "미지정"
 
 RETURN_RULE = "return.pending"
+JUDGEMENT_RULES = ("dup.vendor_notice", "dup.note_number", "contact.attempts", "longterm.match")
 ROWS_PER_LIST = 15
 NOTHING_TODAY = "오늘은 확인할 항목이 없습니다."
 
-# The four lists, in the order a manager reads them: (attribute, Korean heading).
+# The lists, in the order a manager reads them: (attribute, Korean heading).
 LISTS: tuple[tuple[str, str], ...] = (
     ("due_today", "오늘 통화 예정"),
     ("overdue", "통화 예정일 지남"),
     ("returns", "업체 반환 OB 대기"),
     ("promoted", "승격 후 업체 미배정"),
+    ("judgement", "판단 필요"),
     ("followup_due", "해피콜 대상"),
     ("followup_late", "해피콜 지연"),
 )
@@ -81,13 +85,14 @@ class DigestRow:
 
 @dataclass(frozen=True, slots=True)
 class ManagerDigest:
-    """One 담당자's four lists."""
+    """One 담당자's lists."""
 
     manager: str
     due_today: tuple[DigestRow, ...] = ()
     overdue: tuple[DigestRow, ...] = ()
     returns: tuple[DigestRow, ...] = ()
     promoted: tuple[DigestRow, ...] = ()
+    judgement: tuple[DigestRow, ...] = ()
     followup_due: tuple[DigestRow, ...] = ()
     followup_late: tuple[DigestRow, ...] = ()
 
@@ -142,16 +147,24 @@ def is_promoted_waiting(lead: Lead) -> bool:
     )
 
 
-def _pending_return(lead: Lead, ctx: Context) -> bool:
-    """Whether `return.pending` flags the lead; a rule that fails on a row leaves it out
-    (the reconcile run reports that failure as a finding)."""
-    try:
-        return any(True for _ in pending_return(lead, ctx))
-    except Exception as error:  # noqa: BLE001 - one odd row must not cost the whole digest
-        log.warning(
-            "digest.rule_failed", rule=RETURN_RULE, row=lead.row, error=type(error).__name__
-        )
-        return False
+def _flagged(rule_id: str, ctx: Context) -> dict[int, list[str]]:
+    """The lead rows the rule flags, with its messages; none when the rule is off. A rule that
+    fails on an item leaves it out (the reconcile run reports that failure as a finding)."""
+    rule = RULES[rule_id]
+    if mode_of(rule_id, ctx.settings) == "off":
+        return {}
+    flagged: dict[int, list[str]] = defaultdict(list)
+    for item in items(rule.scope, ctx):
+        try:
+            found = list((rule.check(ctx) if rule.scope == "desk" else rule.check(item, ctx)) or ())
+        except Exception as error:  # noqa: BLE001 - one odd row must not cost the whole digest
+            row = getattr(item, "row", 0)
+            log.warning("digest.rule_failed", rule=rule_id, row=row, error=type(error).__name__)
+            continue
+        for f in found:
+            if f.sheet == "leads":
+                flagged[f.row].append(f.message)
+    return flagged
 
 
 def build_digest(snapshot: Snapshot, now: datetime, settings: Settings) -> Digest:
@@ -161,8 +174,12 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: Settings) -> Diges
     today = wall.date()
     desk = parse_desk(snapshot, today)
     rule_settings = settings.rule_settings()
-    ctx = Context(desk.leads, desk.obs, wall, rule_settings)
-    returns_on = mode_of(RETURN_RULE, rule_settings) != "off"
+    ctx = Context(desk.leads, desk.obs, wall, rule_settings, desk.vendors)
+    returns = _flagged(RETURN_RULE, ctx)
+    judgement: dict[int, list[str]] = defaultdict(list)
+    for rule_id in JUDGEMENT_RULES:
+        for row, messages in _flagged(rule_id, ctx).items():
+            judgement[row] += messages
 
     lists: dict[str, dict[str, list[tuple[Any, DigestRow]]]] = defaultdict(
         lambda: {name: [] for name, _ in LISTS}
@@ -176,12 +193,15 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: Settings) -> Diges
             lists[manager]["overdue"].append(
                 ((due, lead.row), _label(lead, f"예정 {md_near(due, today)}"))
             )
-        if returns_on and _pending_return(lead, ctx):
+        if lead.row in returns:
             days = (today - lead.intake_at.date()).days if lead.intake_at else 0
             lists[manager]["returns"].append((lead.row, _label(lead, f"인입 후 {days}일")))
         if is_promoted_waiting(lead):
             detail = f"이사 D-{(lead.move_date - today).days}" if lead.move_date else ""
             lists[manager]["promoted"].append((lead.row, _label(lead, detail)))
+        if lead.row in judgement:
+            detail = "; ".join(judgement[lead.row])
+            lists[manager]["judgement"].append((lead.row, _label(lead, detail)))
     by_row = {lead.row: lead for lead in desk.leads}
     for f in followups(ctx, settings.report_settings()):
         name = "followup_late" if f.late else "followup_due"
@@ -243,7 +263,7 @@ def render_digest(d: Digest, rows_per_list: int = ROWS_PER_LIST) -> tuple[str, s
 def digest_json(d: Digest) -> dict[str, Any]:
     """The digest for machines: `{"now", "source", "empty", "counts", "managers": [{"manager",
     "counts", "due_today": [{"row", "label", "detail"}], "overdue", "returns", "promoted",
-    "followup_due", "followup_late"}]}`."""
+    "judgement", "followup_due", "followup_late"}]}`."""
     return {
         "now": d.now.isoformat(),
         "source": d.source,

@@ -8,8 +8,10 @@ operator (English):
 Checks, in order: the config (already loaded: it names the source and the journal), the
 schedule, the Google credentials (Google sources), the source (workbook readable / sheet
 reachable and shared), its tabs and required headers (optional headers that are missing are a
-⚠), the alert channels (each apprise URL understood, the deprecated `alerts.kakaowork` a ⚠;
-nothing is sent unless `send_test`), the journal (opened when it exists; else its directory must be
+⚠), the optional vendor list (found or not, vendors and areas read, each area cell it cannot
+match a ⚠ naming its row), the alert channels (each apprise URL understood, the deprecated
+`alerts.kakaowork` a ⚠; nothing is sent unless `send_test`), the journal (opened when it
+exists; else its directory must be
 writable — the file is created by the first applied run), and the worker lock.
 
 Exit code: 0 when there is no ✗, 2 otherwise. Nothing here prints a URL, key or token.
@@ -36,6 +38,7 @@ from bot.errors import (
 from bot.schedule import describe_schedule
 from bot.sheets.layout import DEFAULT_HEADERS, REQUIRED
 from rules.model import Snapshot, Tab
+from rules.parse import parse_vendors
 
 Out = Callable[[str], object]
 Mark = Literal["ok", "fail", "warn"]
@@ -137,6 +140,25 @@ def check_tabs(snapshot: Snapshot, report: Report) -> None:
             )
 
 
+def check_vendor_tab(snapshot: Snapshot, title: str, report: Report) -> None:
+    """The optional 장기고객 업체 리스트: found or not, what was read, and the area cells
+    longterm.match cannot match (each on its row)."""
+    tab = snapshot.vendors_tab
+    if tab is None:
+        report.ok(f"no tab '{title}' (optional): longterm.match names no vendors")
+        return
+    vendors = parse_vendors(tab)
+    areas = sum(len(v.regular) + len(v.outside) for v in vendors)
+    report.ok(f"tab '{tab.title}': {len(vendors)} vendors, {areas} areas")
+    for v in vendors:
+        for problem in v.problems:
+            report.warn(
+                f"tab '{tab.title}' row {v.row}, {problem.header}: '{problem.text}' is no area",
+                "write areas from their province (서울 강남구, 경기 성남시), separated by , / "
+                "or new lines; longterm.match cannot match this one.",
+            )
+
+
 def check_source(app: App, report: Report) -> None:
     settings = app.settings
     where = _source_words(settings)
@@ -166,6 +188,7 @@ def check_source(app: App, report: Report) -> None:
     shared = " and shared with movebot" if settings.source.kind == "google" else ""
     report.ok(f"{where} reachable{shared}; both tabs found")
     check_tabs(snapshot, report)
+    check_vendor_tab(snapshot, settings.sheets.vendors.title, report)
 
 
 def check_alerts(app: App, report: Report, send_test: bool) -> None:

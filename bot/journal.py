@@ -25,8 +25,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from openpyxl.utils import get_column_letter
+
 from bot.errors import UserError
-from bot.sheets.layout import column_letter
 from rules.figures import BotActivity
 from rules.model import CellWrite, Finding, Severity, SheetKey, WriteResult
 from rules.values import KST
@@ -335,7 +336,7 @@ class Journal:
                         w.row,
                         w.fingerprint,
                         w.field,
-                        column_letter(w.column),
+                        get_column_letter(w.column + 1),
                         w.column,
                         w.old,
                         w.new,
@@ -354,7 +355,7 @@ class Journal:
                         s.write.row,
                         s.write.fingerprint,
                         s.write.field,
-                        column_letter(s.write.column),
+                        get_column_letter(s.write.column + 1),
                         s.write.old,
                         s.write.new,
                         json.dumps(list(s.write.rules)),

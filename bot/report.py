@@ -7,8 +7,9 @@ import unicodedata
 from collections.abc import Iterable
 from typing import Any
 
+from openpyxl.utils import get_column_letter
+
 from bot.runner import RunOutcome, UndoOutcome
-from bot.sheets.layout import column_letter
 from rules.model import Change, Finding, Plan, Skipped
 
 FIELD_LABELS = {
@@ -24,7 +25,7 @@ def _sheet(plan: Plan, key: str) -> str:
 
 
 def _column(plan: Plan, change: Change) -> str:
-    return column_letter(plan.column_of(change.sheet, change.field))
+    return get_column_letter(plan.column_of(change.sheet, change.field) + 1)
 
 
 def change_json(plan: Plan, c: Change) -> dict[str, Any]:
@@ -55,7 +56,7 @@ def skipped_json(plan: Plan, s: Skipped) -> dict[str, Any]:
     return {
         "sheet": _sheet(plan, w.sheet),
         "row": w.row,
-        "column": column_letter(w.column),
+        "column": get_column_letter(w.column + 1),
         "field": w.field,
         "old": w.old,
         "new": w.new,

@@ -8,7 +8,7 @@ findings into the 봇 확인 cells (rules/plan.py). A rule declared but missing 
 
 from __future__ import annotations
 
-from rules import duplicates, longterm, notes, ob, reregistration, returns, statuses
+from rules import contact, duplicates, longterm, notes, ob, reregistration, returns, statuses
 from rules.notes import BOT_NOTE
 from rules.registry import Rule, registered
 
@@ -29,7 +29,10 @@ FINDING_RULES: tuple[Rule, ...] = registered(
     statuses.invalid_phone,
     longterm.window,
     longterm.past,
+    longterm.match,
     duplicates.same_name_same_move,
+    duplicates.vendor_notice,
+    duplicates.note_number,
     ob.orphan,
     ob.price_fields,
     ob.required,
@@ -37,6 +40,7 @@ FINDING_RULES: tuple[Rule, ...] = registered(
     statuses.simple_inquiry_small_move,
     ob.status_hint,
     returns.pending_return,
+    contact.attempts,
 )
 
 (NOTE_RULE,) = registered(notes.bot_notes)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from bisect import insort
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cached_property
 
-from rules.model import Lead, ObCall
+from rules.model import Lead, ObCall, Vendor
 from rules.settings import RuleSettings
 from rules.values import ACTIVE_STATUSES, CLOSED_STATUSES
 
@@ -186,6 +186,7 @@ class Context:
     obs: tuple[ObCall, ...]
     now: datetime  # aware, Asia/Seoul
     settings: RuleSettings
+    vendors: tuple[Vendor, ...] | None = None  # 장기고객 업체 리스트; None without that tab
     shared: _Shared = field(default_factory=_Shared, repr=False, compare=False)
 
     @property
@@ -195,7 +196,7 @@ class Context:
     def after(self, leads: tuple[Lead, ...], changed: Iterable[int] | None = None) -> Context:
         """The context of the run's next step: `leads` are this context's rows with some cells
         rewritten (a change rule's writes; never 인입일 or 연락처), at the `changed` positions
-        (found by comparing when not given). The OB rows are the same."""
+        (found by comparing when not given). The OB rows and the vendors are the same."""
         if leads is self.leads:
             return self
         if changed is None:
@@ -206,7 +207,7 @@ class Context:
         if phones is not None:
             phones = phones.carried_to(self.leads, leads, changed)
         shared = _Shared(phones, self.shared.obs_by_phone)
-        return Context(leads, self.obs, self.now, self.settings, shared)
+        return Context(leads, self.obs, self.now, self.settings, self.vendors, shared)
 
     @property
     def _phones(self) -> _Phones:
@@ -236,6 +237,10 @@ class Context:
         customer, different for different customers."""
         return self._phones.customer.get(position, position)
 
+    def positions_with(self, key: str) -> Sequence[int]:
+        """The positions in `leads` of the leads holding the phone `key` (연락처 or 예비번호)."""
+        return self._phones.by_key.get(key, ())
+
     @cached_property
     def leads_by_phone(self) -> dict[str, list[Lead]]:
         leads = self.leads
@@ -259,6 +264,17 @@ class Context:
             for ob in by_phone.get(key, ()):
                 seen[ob.row] = ob
         return list(seen.values())
+
+    @cached_property
+    def calls_by_lead(self) -> dict[int, list[ObCall]]:
+        """Each lead's OB calls (by the lead's sheet row), linked as `lead_of` links them, in
+        sheet order."""
+        calls: dict[int, list[ObCall]] = defaultdict(list)
+        for ob in self.obs:
+            lead = self.lead_of(ob)
+            if lead is not None:
+                calls[lead.row].append(ob)
+        return calls
 
     def lead_of(self, ob: ObCall) -> Lead | None:
         """The lead an OB call belongs to (RULES.md "OB sync"): among the leads sharing its

@@ -2,7 +2,8 @@
 
 A customer is every row sharing a phone (연락처 or 예비번호, transitively). Their rows are split
 into moves: same service, and addresses that match (RULES.md "Same move or another move"). In a
-move, the earliest open row survives and the later open rows are closed as 종결(중복).
+move, the open row furthest along survives (handed to a vendor before not, then the earliest)
+and the other open rows are closed as 종결(중복).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from functools import lru_cache
 
 from rules.context import (
@@ -25,7 +27,8 @@ from rules.context import (
 from rules.edits import Edits
 from rules.model import Finding, Lead, Severity
 from rules.registry import finding, rule
-from rules.text import md_hm
+from rules.text import md_hm, squash
+from rules.values import phones_in_text
 
 # First word of an address -> the short form staff also write (RULES.md: 광주시 may be 경기
 # 광주시, so only 광주광역시 becomes 광주).
@@ -58,6 +61,8 @@ _PROVINCES = {
     "제주특별자치도": "제주",
     "제주도": "제주",
 }
+# The first word of an address once its province is written the short way.
+REGIONS = frozenset(_PROVINCES.values())
 _PUNCT = re.compile(r"[,()]")
 
 
@@ -110,6 +115,17 @@ class Duplicate:
         return bool(a and b and a.key and a.key == b.key)
 
 
+# Statuses of a DB a vendor holds (seed §1: 견적진행 = 업체에게 배정된 상태; 장기견적 /
+# 장기무료 = 업체에 제공한 상태).
+HANDED_TO_VENDOR = frozenset({"견적진행", "장기견적", "장기무료"})
+
+
+def survivor_order(lead: Lead) -> tuple[bool, datetime, int]:
+    """The row a move keeps sorts first: one a vendor holds before one nobody has handed
+    over, then the earliest intake, then the row nearer the top."""
+    return (lead.status not in HANDED_TO_VENDOR, *intake_order(lead))
+
+
 def duplicates_of(customer: list[Lead]) -> tuple[list[Duplicate], list[Duplicate]]:
     """(rows to close, 계약완료 rows that duplicate an earlier open row)."""
     close: list[Duplicate] = []
@@ -120,10 +136,11 @@ def duplicates_of(customer: list[Lead]) -> tuple[list[Duplicate], list[Duplicate
         open_rows = [lead for lead in move if is_open(lead)]
         if len(open_rows) < 2:
             continue
-        survivor = open_rows[0]
-        for lead in open_rows[1:]:
-            pair = Duplicate(survivor, lead)
-            (contracted if lead.status == "계약완료" else close).append(pair)
+        survivor = min(open_rows, key=survivor_order)
+        for lead in open_rows:
+            if lead is not survivor:
+                pair = Duplicate(survivor, lead)
+                (contracted if lead.status == "계약완료" else close).append(pair)
     return close, contracted
 
 
@@ -135,16 +152,30 @@ def _number(lead: Lead) -> str:
     )
 
 
-def _close(edits: Edits, d: Duplicate, reason: str) -> None:
-    first = d.survivor
-    note = (
-        f"중복: 최초 접수 {md_hm(first.intake_at, first.intake_has_time)}"
-        if first.intake_at
-        else f"중복: 최초 접수 행 {first.row}"
+def duplicate_note(survivor: Lead) -> str:
+    """The 비고 note of a row closed as a duplicate of `survivor`: `중복: 최초 접수 12.2 15:13`."""
+    if survivor.intake_at:
+        return f"중복: 최초 접수 {md_hm(survivor.intake_at, survivor.intake_has_time)}"
+    return f"중복: 최초 접수 행 {survivor.row}"
+
+
+def closed_as_duplicate_of(lead: Lead, survivor: Lead) -> bool:
+    """Whether the bot closed `lead` as a duplicate of `survivor` (its note names it)."""
+    if lead.status != DUPLICATE:
+        return False
+    note = duplicate_note(survivor)
+    return any(
+        line.strip() == note or line.strip().startswith(note + " (")
+        for line in lead.remarks.splitlines()
     )
-    if d.row.status in SERVICE_STATUSES:
-        # the status is what made it a cleaning / other-service inquiry: keep that readable
-        # once it says 종결(중복), for staff and for the next run's service_of
+
+
+def _close(edits: Edits, d: Duplicate, reason: str) -> None:
+    note = duplicate_note(d.survivor)
+    if d.row.status in SERVICE_STATUSES or d.row.status in HANDED_TO_VENDOR:
+        # the status is what made it a cleaning / other-service inquiry, or a DB a vendor
+        # holds: keep that readable once it says 종결(중복), for staff and for the next run
+        # (service_of, dup.vendor_notice)
         note += f" ({d.row.status})"
     edits.set_status(d.row, DUPLICATE, reason)
     edits.append(d.row, "remarks", note, reason)
@@ -153,26 +184,32 @@ def _close(edits: Edits, d: Duplicate, reason: str) -> None:
 @rule("dup.same", mode="apply", changes=True, title="중복 종결", scope="customer")
 def same_customer_same_move(customer: list[Lead], ctx: Context, edits: Edits) -> Iterator[Finding]:
     """dup.same — the same customer asked again about the same move: every open row but the
-    first (earliest 인입일) becomes 종결(중복).
+    one furthest along becomes 종결(중복). That is the row a vendor holds (견적진행, 장기견적,
+    장기무료) before one nobody has handed over, then the earliest 인입일.
 
     Why: seed §3 — "고객이 동일한 정보로 2회 이상 문의하였을 때 1개 DB를 제외한 나머지는
-    중복처리": a repeat inquiry (a complaint, a question) is not a new sale. A row in 계약완료 is
-    never closed; a later 계약완료 row duplicating an open one is flagged instead. A second move
-    to other addresses (합가이사) is another move and stays open.
+    중복처리": a repeat inquiry (a complaint, a question) is not a new sale. The seed keeps "최초
+    1번"; a later row a vendor is already quoting is kept instead of an earlier one nobody
+    handed over, so no vendor loses a DB it works on. A row in 계약완료 is never closed; a
+    계약완료 row duplicating the surviving open one is flagged instead. A second move to other
+    addresses (합가이사) is another move and stays open.
 
     Example (seed §3 picture): 11-29 17:54 견적진행, 12-02 15:13 (empty), 12-02 15:19 (empty), one
     phone, same addresses → the two 12-02 rows get 진행상황 `종결(중복)` and 비고
-    `중복: 최초 접수 11.29 17:54`.
+    `중복: 최초 접수 11.29 17:54`. Row 9 부재 (12.1) and row 10 견적진행 with 한결이사 (12.2) →
+    row 9 closes with `중복: 최초 접수 12.2 …`; row 10 stays with its vendor.
     """
     close, contracted = duplicates_of(customer)
     for d in close:
         if d.same_number:
             _close(edits, d, f"같은 고객·같은 이사 (최초 행 {d.survivor.row})")
     for d in contracted:
+        earlier = intake_order(d.survivor) < intake_order(d.row)
         yield finding(
             "dup.same",
             d.row,
-            f"계약완료 건인데 같은 이사의 이전 접수(행 {d.survivor.row})가 열려 있음 — 중복 확인",
+            f"계약완료 건인데 같은 이사의 {'이전' if earlier else '다른'} 접수(행 {d.survivor.row})가"
+            " 열려 있음 — 중복 확인",
         )
 
 
@@ -260,3 +297,79 @@ def same_name_same_move(ctx: Context) -> Iterator[Finding]:
                     f"같은 고객일 수 있음, 행 {leads[earlier].row} (이름·이사예정일·주소 같음)",
                     Severity.INFO,
                 )
+
+
+_CLOSED_VENDOR_DB = re.compile(r"중복: 최초 접수 [^\n]*\((" + "|".join(HANDED_TO_VENDOR) + r")\)")
+VENDOR_TOLD = "업체 통보"
+
+
+@rule("dup.vendor_notice", mode="suggest", title="업체에 전달된 DB 중복 종결", scope="lead")
+def vendor_notice(lead: Lead, ctx: Context) -> list[Finding]:
+    """dup.vendor_notice — a row the bot closed as 종결(중복) had been handed to a vendor:
+    the desk must tell that vendor its DB was closed.
+
+    Why: seed §3 closes every repeat but one; when the closed row was a vendor's (견적진행,
+    장기견적, 장기무료 — e.g. both rows of the move had gone to vendors), that vendor is still
+    working on a DB that no longer counts (and is no longer billed at the settlement). The bot
+    keeps the closed row's old status in its note (`중복: 최초 접수 12.1 10:00 (견적진행)`), so
+    the finding stays until staff write `업체 통보` in 비고 after telling the vendor.
+
+    Example: 12.1 견적진행 (한빛이사) and 12.2 견적진행 (한결이사), same customer and move → the
+    12.2 row closes and gets 봇 확인 `한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요`.
+    """
+    if lead.status != DUPLICATE:
+        return []
+    closed = _CLOSED_VENDOR_DB.search(lead.remarks)
+    if closed is None or squash(VENDOR_TOLD) in squash(lead.remarks[closed.end() :]):
+        return []
+    vendor = lead.vendor or "담당 업체"
+    return [
+        finding("dup.vendor_notice", lead, f"{vendor}에 전달된 DB를 중복 종결 — 업체에 알려 주세요")
+    ]
+
+
+@rule(
+    "dup.note_number",
+    mode="suggest",
+    title="비고에 적힌 번호로 들어온 DB",
+    scope="desk",
+    severity=Severity.INFO,
+)
+def note_number(ctx: Context) -> Iterator[Finding]:
+    """dup.note_number — a phone number written in one lead's 비고 is the 연락처 or 예비번호 of
+    another lead of the same move that is not linked to it yet: ask staff to put it in 예비번호.
+
+    Why: seed §3's third picture — one customer asking from several numbers is a duplicate,
+    but the bot only knows it once a number links the rows (예비번호). A number staff noted in
+    비고 ("남편 번호 …으로도 문의함") is the hint; only a person can say it is the same
+    customer, so this is a suggestion, never a change. Once the number stands in 예비번호,
+    dup.multi_number closes the later row. Numbers are found in the text as `phonenumbers`
+    finds them (region KR); the rows must match as one move (service and addresses, as
+    dup.same) and the row whose number it is must be open.
+
+    Example: row 5 비고 `남편 번호 010-5772-1566 으로도 문의함`; row 9, same addresses, from
+    010-5772-1566 → on row 9, 봇 확인 `행 5 비고에 적힌 번호로 들어온 DB — 같은 고객이면 행 5의
+    예비번호에 적어 주세요`.
+    """
+    leads = ctx.leads
+    for i, lead in enumerate(leads):
+        found = phones_in_text(lead.remarks) if lead.remarks else ()
+        if not found:
+            continue
+        for key in dict.fromkeys(p.key for p in found if p.key):
+            if key in lead.phone_keys:
+                continue  # the customer's own number
+            for j in ctx.positions_with(key):
+                other = leads[j]
+                if (
+                    ctx.customer_id(j) != ctx.customer_id(i)
+                    and not is_closed(other)
+                    and len(moves_of([lead, other])) == 1
+                ):
+                    yield finding(
+                        "dup.note_number",
+                        other,
+                        f"행 {lead.row} 비고에 적힌 번호로 들어온 DB — 같은 고객이면 행 "
+                        f"{lead.row}의 예비번호에 적어 주세요",
+                        Severity.INFO,
+                    )

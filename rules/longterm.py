@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from rules.context import LONGTERM, Context
+from rules.duplicates import address_words
 from rules.edits import Edits
-from rules.model import Finding, Lead
+from rules.model import Finding, Lead, Severity, Vendor
 from rules.registry import finding, rule
-from rules.text import md_near
+from rules.text import md_near, squash
 
 PROMOTION_NOTE = "장기요청→상담요청"
 
@@ -106,3 +109,95 @@ def past(lead: Lead, ctx: Context) -> list[Finding]:
             )
         )
     return found
+
+
+@lru_cache(maxsize=8)
+def _by_name(vendors: tuple[Vendor, ...]) -> dict[str, Vendor]:
+    """Vendors by name as compared (spaces ignored); a name listed twice keeps all its areas."""
+    merged: dict[str, Vendor] = {}
+    for v in vendors:
+        key = squash(v.name)
+        seen = merged.get(key)
+        merged[key] = (
+            v
+            if seen is None
+            else Vendor(
+                row=seen.row,
+                name=seen.name,
+                regular=seen.regular + v.regular,
+                outside=seen.outside + v.outside,
+            )
+        )
+    return merged
+
+
+def _covers(areas: tuple[str, ...], origin: tuple[str, ...]) -> bool:
+    """Whether an area is a word-by-word prefix of the 출발지 (`서울 강남구` covers `서울
+    강남구 역삼동`, not `서울 서초구`)."""
+    for area in areas:
+        words = address_words(area)
+        if words and origin[: len(words)] == words:
+            return True
+    return False
+
+
+@rule(
+    "longterm.match",
+    mode="suggest",
+    title="장기고객 업체 배정 확인",
+    scope="lead",
+    settings=("sheets.vendors.title", "longterm.window_days"),
+)
+def match(lead: Lead, ctx: Context) -> list[Finding]:
+    """longterm.match — which vendors on the desk's list can take a long-term lead, and
+    whether the vendor a 장기견적 / 장기무료 went to covers its 출발지.
+
+    Why: seed §2 — a move 60–90 days after 인입일 goes as 장기견적 only in a vendor's '기존
+    영업지역', as 장기무료 in its '영업 외 지역' ("분배 가능 업체는 위 시트 '영업 외 지역'에 별도
+    표시"), and stays 장기요청 "전달할 업체가 없을 경우". The list is the optional tab 장기고객
+    업체 리스트 (업체명, 기존 영업지역, 영업 외 지역; areas are region prefixes split by `,` `/`
+    or newlines). Without that tab this rule does nothing. Vendor names are compared ignoring
+    spaces. A 장기요청 (or unclassified) lead whose move is within `longterm.window_days` of its
+    인입일 gets a suggestion; a 장기견적 / 장기무료 whose 배정업체 does not cover it, an action.
+
+    Example (list: 한결이사 기존 영업지역 `서울 강남구, 서울 서초구`; 바른이사 영업 외 지역
+    `경기 성남시`): 장기요청, 인입 12.2, 이사 2.10, 출발지 `서울 강남구 역삼동` → 봇 확인
+    `장기견적 가능: 한결이사`; 출발지 `경기 성남시 분당구` → `장기무료 가능: 바른이사`;
+    장기견적 with 배정업체 `바른 이사`, 출발지 `서울 강남구` → `바른이사의 기존 영업지역(없음)에
+    출발지 없음 — 장기견적 확인`.
+    """
+    vendors = ctx.vendors
+    if not vendors or not lead.origin:
+        return []
+    origin = address_words(lead.origin)
+    if lead.status in ("장기요청", ""):
+        s = ctx.settings
+        if lead.move_date is None or lead.intake_day is None or lead.move_date < ctx.today:
+            return []
+        if not s.window_min_days <= (lead.move_date - lead.intake_day).days <= s.window_max_days:
+            return []
+        listed = _by_name(vendors).values()
+        for status, fits in (
+            ("장기견적", [v.name for v in listed if _covers(v.regular, origin)]),
+            ("장기무료", [v.name for v in listed if _covers(v.outside, origin)]),
+        ):
+            if fits:
+                return [
+                    finding(
+                        "longterm.match", lead, f"{status} 가능: {', '.join(fits)}", Severity.INFO
+                    )
+                ]
+        return []
+    if lead.status not in ("장기견적", "장기무료") or not lead.vendor:
+        return []
+    vendor = _by_name(vendors).get(squash(lead.vendor))
+    if vendor is None:
+        message = f"배정업체 {lead.vendor}이(가) 장기고객 업체 리스트에 없음"
+    else:
+        regular = lead.status == "장기견적"
+        areas = vendor.regular if regular else vendor.outside
+        if _covers(areas, origin):
+            return []
+        label = "기존 영업지역" if regular else "영업 외 지역"
+        message = f"{vendor.name}의 {label}({', '.join(areas) or '없음'})에 출발지 없음"
+    return [finding("longterm.match", lead, f"{message} — {lead.status} 확인")]

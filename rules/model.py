@@ -7,16 +7,16 @@ cell values; `rules.parse` turns tabs into `Lead` and `ObCall` rows; the rules r
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any, Literal, TypeVar
+from typing import Literal
 
 SheetKey = Literal["leads", "ob"]
-_T = TypeVar("_T")
+TabKey = Literal["leads", "ob", "vendors"]  # the two sheets the bot writes, and one it only reads
 LEADS: SheetKey = "leads"
 OB: SheetKey = "ob"
+VENDORS: TabKey = "vendors"
 
 # A raw cell value as a backend hands it over: text, a number (Google serials included),
 # a datetime (openpyxl), a bool, or None for an empty cell.
@@ -116,6 +116,18 @@ class ObCall:
 
 
 @dataclass(frozen=True, slots=True)
+class Vendor:
+    """One row of the optional tab 장기고객 업체 리스트: a partner and where it takes long-term
+    DBs (seed §2). Areas are region prefixes as written (`서울 강남구`, `경기 성남시`)."""
+
+    row: int
+    name: str  # 업체명
+    regular: tuple[str, ...] = ()  # 기존 영업지역: 장기견적
+    outside: tuple[str, ...] = ()  # 영업 외 지역: 장기무료
+    problems: tuple[ValueProblem, ...] = ()  # area cells that cannot be matched
+
+
+@dataclass(frozen=True, slots=True)
 class Tab:
     """One tab as a backend read it: its header row and raw cell values.
 
@@ -124,7 +136,7 @@ class Tab:
     may be absent until the bot adds the column.
     """
 
-    key: SheetKey
+    key: TabKey
     title: str
     header_row: int
     headers: tuple[str, ...]
@@ -164,6 +176,7 @@ class Snapshot:
     leads_tab: Tab
     ob_tab: Tab
     version: str = ""  # what the backend needs to detect that the source changed since read
+    vendors_tab: Tab | None = None  # 장기고객 업체 리스트, when the source has that tab
 
     def tab(self, key: SheetKey) -> Tab:
         return self.leads_tab if key == LEADS else self.ob_tab
@@ -175,6 +188,7 @@ class Desk:
 
     leads: tuple[Lead, ...]
     obs: tuple[ObCall, ...]
+    vendors: tuple[Vendor, ...] | None = None  # None: the source has no vendor-list tab
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,23 +318,3 @@ class WriteResult:
     written: tuple[CellWrite, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     added_columns: tuple[tuple[SheetKey, int], ...] = field(default_factory=tuple)
-
-
-def positional(cls: type[_T]) -> Callable[..., _T]:
-    """A constructor of the frozen slots dataclass `cls` taking every field in order.
-
-    It makes the same object as `cls(...)` without the generated `__init__`, which sets each
-    field through `object.__setattr__`: twice as slow as setting the slots directly, and the
-    rows of a 100k-row sheet are built with it. Generated the way dataclasses generate
-    `__init__`.
-    """
-    if hasattr(cls, "__post_init__"):
-        raise TypeError(f"{cls.__name__} has a __post_init__ this constructor would skip")
-    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
-    scope: dict[str, Any] = {"_new": object.__new__, "_cls": cls}
-    scope |= {f"_set_{n}": getattr(cls, n).__set__ for n in names}  # the slots' descriptors
-    body = "".join(f"    _set_{n}(obj, {n})\n" for n in names)
-    source = f"def make({', '.join(names)}):\n    obj = _new(_cls)\n{body}    return obj\n"
-    exec(source, scope)  # the source is built from the dataclass's own field names
-    make: Callable[..., _T] = scope["make"]
-    return make

@@ -8,13 +8,13 @@ what repeats (dates, phones, statuses).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
-from dataclasses import fields
+from dataclasses import replace
 from datetime import date, datetime
-from operator import attrgetter
-from typing import Any
 
 from rules import values
+from rules.duplicates import REGIONS, address_words
 from rules.model import (
     CellValue,
     Desk,
@@ -24,7 +24,7 @@ from rules.model import (
     Snapshot,
     Tab,
     ValueProblem,
-    positional,
+    Vendor,
 )
 
 # The cells that identify a row when staff move it (DESIGN.md "A run" step 1).
@@ -83,22 +83,6 @@ def _unreadable_phone(text: str) -> Phone:
 
 def _text(value: CellValue) -> str:
     return values.cell_text(value).strip()
-
-
-_new_lead: Callable[..., Lead] = positional(Lead)
-_new_ob: Callable[..., ObCall] = positional(ObCall)
-_LEAD_FIELDS = tuple(f.name for f in fields(Lead))
-_lead_cells = attrgetter(*_LEAD_FIELDS)
-_LEAD_SLOTS = {f: getattr(Lead, f).__set__ for f in _LEAD_FIELDS}
-
-
-def _replace_lead(lead: Lead, **changes: Any) -> Lead:
-    """`dataclasses.replace(lead, **changes)`, faster: a copy whose slots are then set (the
-    copy is new, so nobody can have seen it unchanged)."""
-    copy = _new_lead(*_lead_cells(lead))
-    for name, value in changes.items():
-        _LEAD_SLOTS[name](copy, value)
-    return copy
 
 
 _NOT_A_PHONE = Phone(text="", key=None, display="")  # marks text parse_phone refused
@@ -285,29 +269,29 @@ def parse_leads(
             if unreadable:
                 alt_phones += tuple(_unreadable_phone(part) for part in unreadable)
         leads.append(
-            _new_lead(
-                sheet_row,  # row
-                fp(row[c_fp1]) + "|" + fp(row[c_fp2]),  # fingerprint
-                intake_at,
-                intake_has_time,
-                call_due.date() if call_due else None,  # call_due
-                status,
-                status_text,
-                v if type(v := row[c_remarks]) is str else cell_text(v),  # remarks
-                v.strip() if type(v := row[c_name]) is str else _text(v),  # name
-                phone,
-                alt_phones,
-                cell_text(alt_raw),  # alt_phones_text
-                move_at.date() if move_at else None,  # move_date
-                undecided,  # move_date_undecided
-                v.strip() if type(v := row[c_origin]) is str else _text(v),  # origin
-                v.strip() if type(v := row[c_dest]) is str else _text(v),  # destination
-                v.strip() if type(v := row[c_type]) is str else _text(v),  # move_type
-                v.strip() if type(v := row[c_vendor]) is str else _text(v),  # vendor
-                v.strip() if type(v := row[c_manager]) is str else _text(v),  # manager
-                v if type(v := row[c_note]) is str else cell_text(v),  # bot_note
-                r.take_problems() if r.problems else (),  # problems
-                _typed(row[c_remarks], alt_raw),  # typed_cells
+            Lead(
+                row=sheet_row,
+                fingerprint=fp(row[c_fp1]) + "|" + fp(row[c_fp2]),
+                intake_at=intake_at,
+                intake_has_time=intake_has_time,
+                call_due=call_due.date() if call_due else None,
+                status=status,
+                status_text=status_text,
+                remarks=v if type(v := row[c_remarks]) is str else cell_text(v),
+                name=v.strip() if type(v := row[c_name]) is str else _text(v),
+                phone=phone,
+                alt_phones=alt_phones,
+                alt_phones_text=cell_text(alt_raw),
+                move_date=move_at.date() if move_at else None,
+                move_date_undecided=undecided,
+                origin=v.strip() if type(v := row[c_origin]) is str else _text(v),
+                destination=v.strip() if type(v := row[c_dest]) is str else _text(v),
+                move_type=v.strip() if type(v := row[c_type]) is str else _text(v),
+                vendor=v.strip() if type(v := row[c_vendor]) is str else _text(v),
+                manager=v.strip() if type(v := row[c_manager]) is str else _text(v),
+                bot_note=v if type(v := row[c_note]) is str else cell_text(v),
+                problems=r.take_problems() if r.problems else (),
+                typed_cells=_typed(row[c_remarks], alt_raw),
             )
         )
     return tuple(leads)
@@ -356,46 +340,95 @@ def parse_obs(
         if phone is _UNSEEN or phone is _NOT_A_PHONE:
             phone = r.phone("phone", v, report=True)
         obs.append(
-            _new_ob(
-                sheet_row,  # row
-                fp(row[c_fp1]) + "|" + fp(row[c_fp2]),  # fingerprint
-                ob_at,
-                ob_has_time,
-                phone,
-                cell_text(row[c_detail]).strip(),  # detail
-                v.strip() if type(v := row[c_reason]) is str else _text(v),  # cancel_reason
-                v.strip() if type(v := row[c_vendor]) is str else _text(v),  # vendor
-                tons,  # load_tons
-                _text(row[c_tons]),  # load_text
-                int(quote) if quote is not None else None,  # quote_amount
-                _text(row[c_quote]),  # quote_text
-                v if type(v := row[c_note]) is str else cell_text(v),  # bot_note
-                r.take_problems() if r.problems else (),  # problems
+            ObCall(
+                row=sheet_row,
+                fingerprint=fp(row[c_fp1]) + "|" + fp(row[c_fp2]),
+                ob_at=ob_at,
+                ob_has_time=ob_has_time,
+                phone=phone,
+                detail=cell_text(row[c_detail]).strip(),
+                cancel_reason=v.strip() if type(v := row[c_reason]) is str else _text(v),
+                vendor=v.strip() if type(v := row[c_vendor]) is str else _text(v),
+                load_tons=tons,
+                load_text=_text(row[c_tons]),
+                quote_amount=int(quote) if quote is not None else None,
+                quote_text=_text(row[c_quote]),
+                bot_note=v if type(v := row[c_note]) is str else cell_text(v),
+                problems=r.take_problems() if r.problems else (),
             )
         )
     return tuple(obs)
 
 
+_AREA_SEPARATORS = re.compile(r"[,/\n]")
+_AREA_EXPECTED = "시·도로 시작하는 지역 (예: 서울 강남구, 경기 성남시)"
+
+
+def _areas(tab: Tab, index: int, field: str, problems: list[ValueProblem]) -> tuple[str, ...]:
+    """An area cell: region prefixes separated by `,` `/` or newlines. A cell that is not text,
+    or a part that does not start with a 시·도 (`강남구`), becomes a problem: it would match
+    no 출발지 as staff meant it."""
+    value = tab.cell(index, field)
+    if value is None:
+        return ()
+    header = str(tab.headers[tab.columns[field]]).strip()
+    if not isinstance(value, str):
+        problems.append(ValueProblem(field, header, _text(value), _AREA_EXPECTED))
+        return ()
+    areas = []
+    for part in _AREA_SEPARATORS.split(value):
+        area = " ".join(part.split())
+        if not area:
+            continue
+        words = address_words(area)
+        if not words or words[0] not in REGIONS:
+            problems.append(ValueProblem(field, header, area, _AREA_EXPECTED))
+        areas.append(area)
+    return tuple(areas)
+
+
+def parse_vendors(tab: Tab) -> tuple[Vendor, ...]:
+    """The rows of 장기고객 업체 리스트 that name a vendor (RULES.md `longterm.match`)."""
+    vendors = []
+    for i in range(len(tab.rows)):
+        name = _text(tab.cell(i, "name"))
+        if not name:
+            continue  # a blank row, or a note between blocks
+        problems: list[ValueProblem] = []
+        regular = _areas(tab, i, "regular_areas", problems)
+        outside = _areas(tab, i, "outside_areas", problems)
+        vendors.append(
+            Vendor(
+                row=tab.sheet_row(i),
+                name=name,
+                regular=regular,
+                outside=outside,
+                problems=tuple(problems),
+            )
+        )
+    return tuple(vendors)
+
+
 def parse_desk(snapshot: Snapshot, today: date) -> Desk:
     phones: dict[str, Phone | None] = {}
+    vendors = snapshot.vendors_tab
     return Desk(
         leads=parse_leads(snapshot.leads_tab, today, phones),
         obs=parse_obs(snapshot.ob_tab, today, phones),
+        vendors=None if vendors is None else parse_vendors(vendors),
     )
 
 
 def with_cell(lead: Lead, field: str, text: str) -> Lead:
     """The lead as it reads once `text` is written to one of the cells the bot writes."""
     if field == "status":
-        return _replace_lead(
-            lead, status=values.canonical_status(text) or text.strip(), status_text=text
-        )
+        return replace(lead, status=values.canonical_status(text) or text.strip(), status_text=text)
     if field == "remarks":
-        return _replace_lead(lead, remarks=text)
+        return replace(lead, remarks=text)
     if field == "alt_phones":
         phones, unreadable = values.parse_phones(text)
         phones += tuple(_unreadable_phone(part) for part in unreadable)
-        return _replace_lead(lead, alt_phones=phones, alt_phones_text=text)
+        return replace(lead, alt_phones=phones, alt_phones_text=text)
     if field == "bot_note":
-        return _replace_lead(lead, bot_note=text)
+        return replace(lead, bot_note=text)
     raise ValueError(f"the bot does not write {field}")

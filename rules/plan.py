@@ -140,7 +140,7 @@ def plan(
     desk = parse_desk(snapshot, wall.date())
     leads, obs = desk.leads, desk.obs
     position = {lead.row: i for i, lead in enumerate(leads)}
-    ctx = Context(leads, obs, wall, settings)
+    ctx = Context(leads, obs, wall, settings, desk.vendors)
     changes: list[Change] = []
     findings: list[Finding] = []
     calls = itertools.count(1)  # numbers each call of a change rule: its changes' group

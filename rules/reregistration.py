@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from rules.context import DUPLICATE, Context, is_closed, is_open
-from rules.duplicates import moves_of
+from rules.duplicates import closed_as_duplicate_of, moves_of
 from rules.edits import Edits
 from rules.model import Lead
 from rules.registry import rule
@@ -52,8 +52,8 @@ def reregistrations(customer: list[Lead], settings: RuleSettings) -> list[Reregi
                 continue  # an old row the bot reopened for a re-registration is not new
 
             earlier = move[:i]
-            if any(is_open(e) for e in earlier):
-                continue  # an earlier open row: dup.same's case
+            if any(is_open(e) or closed_as_duplicate_of(e, new) for e in earlier):
+                continue  # an earlier open row (kept open, or closed for this one): dup.same's
             closed = [e for e in earlier if is_closed(e) and e.status != DUPLICATE and e.intake_at]
             if not closed:
                 continue

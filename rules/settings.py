@@ -26,6 +26,11 @@ DEFAULT_STATUS_HINTS: Mapping[str, str] = MappingProxyType(
 
 DEFAULT_PRICE_REASONS: tuple[str, ...] = ("비싼 가격", "가격", "비쌈", "금액")
 
+# contact.attempts: an OB row whose 상세내용 or 취소 사유 holds one of these is a failed call
+DEFAULT_NO_ANSWER_WORDS: tuple[str, ...] = (
+    "부재", "미응답", "무응답", "안 받음", "연결 안 됨", "연락 안 됨", "통화 불가", "수신 거부",
+)  # fmt: skip
+
 
 @dataclass(frozen=True, slots=True)
 class RuleSettings:
@@ -40,4 +45,5 @@ class RuleSettings:
     price_reasons: tuple[str, ...] = DEFAULT_PRICE_REASONS
     status_hints: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_HINTS))
     return_pending_hours: int = 24
+    no_answer_words: tuple[str, ...] = DEFAULT_NO_ANSWER_WORDS
     only_rules: frozenset[str] | None = None  # `--rule`: only these rules' changes and findings

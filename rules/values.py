@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
-from rules.model import CellValue, Phone, positional
+from rules.model import CellValue, Phone
 
 # The desk's time: every date on the sheet is a KST wall-clock time; `now` is read in KST.
 KST = ZoneInfo("Asia/Seoul")
@@ -143,7 +143,6 @@ _NON_DIGIT = re.compile(r"[^0-9]")
 # The way most numbers are typed (010-5373-4269, 01053734269): read without the general path.
 _PLAIN_MOBILE = re.compile(r"010-?[0-9]{4}-?[0-9]{4}")
 
-_new_phone = positional(Phone)  # Phone(text, key, display, problem), for every phone cell
 _KR_METADATA = phonenumbers.PhoneMetadata.metadata_for_region("KR")
 _KR_MOBILE_DESC = _KR_METADATA.mobile if _KR_METADATA else None
 _KR_MOBILE_PATTERN = _KR_MOBILE_DESC.national_number_pattern if _KR_MOBILE_DESC else None
@@ -257,7 +256,8 @@ def parse_phone(value: CellValue) -> Phone | None:
     if value is None:
         return None
     if type(value) is str and _KR_MOBILE is not None and _PLAIN_MOBILE.fullmatch(value):
-        return _new_phone(value, *_kr_mobile(value.replace("-", "")))  # as the path below
+        key, display, problem = _kr_mobile(value.replace("-", ""))  # as the path below
+        return Phone(text=value, key=key, display=display, problem=problem)
     if isinstance(value, bool | date):
         raise ValueError("not a phone number")
     if isinstance(value, int | float):
@@ -356,6 +356,25 @@ def parse_phones(value: CellValue) -> tuple[tuple[Phone, ...], tuple[str, ...]]:
             core = _MIDDLE_DOT.sub("-", core)
         _read_phone_part(part, core, phones, unreadable)
     return tuple(phones), tuple(unreadable)
+
+
+# Seven or more digits, maybe split by spaces, hyphens or dots: the only text worth handing to
+# PhoneNumberMatcher (slow), which most 비고 cells are not.
+_DIGIT_RUN = re.compile(r"\d(?:[\s\-.]?\d){6,}")
+
+
+def phones_in_text(text: str) -> tuple[Phone, ...]:
+    """The phone numbers written in free text (비고), found as `phonenumbers` finds them
+    (region KR), each read as a phone cell would be: `남편 010-5772-1566 으로도 문의함` →
+    (Phone 010-5772-1566,)."""
+    if not _DIGIT_RUN.search(text):
+        return ()
+    found = []
+    for match in phonenumbers.PhoneNumberMatcher(text, "KR"):
+        phone = _try_phone(match.raw_string)
+        if phone is not None:
+            found.append(phone)
+    return tuple(found)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -12,13 +12,14 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine import plan
-from bot.sheets.layout import LEAD_HEADERS, OB_HEADERS, find_columns
+from bot.sheets.layout import LEAD_HEADERS, OB_HEADERS, VENDOR_HEADERS, find_columns
 from rules.model import CellValue, Plan, Snapshot, Tab
 from rules.settings import RuleSettings
 from rules.values import KST
 
 LEAD_FIELDS = list(LEAD_HEADERS) + ["bot_note"]
 OB_FIELDS = list(OB_HEADERS) + ["bot_note"]
+VENDOR_FIELDS = list(VENDOR_HEADERS) + ["bot_note"]
 
 # A customer moving from Gangnam to Bundang; tests change what they are about.
 LEAD_DEFAULTS: dict[str, CellValue] = {
@@ -63,12 +64,22 @@ def _tab(key: str, title: str, fields: list[str], headers: Mapping[str, tuple[st
     return Tab(key, title, 1, tuple(names), cols, data)  # type: ignore[arg-type]
 
 
-def desk(leads: list[dict[str, CellValue]] = (), obs: list[dict[str, CellValue]] = ()) -> Snapshot:  # type: ignore[assignment]
-    """A snapshot whose lead rows start at sheet row 2, in the order given (same for OB)."""
+def vendor(name: str, regular: CellValue = None, outside: CellValue = None) -> dict[str, CellValue]:
+    """A row of 장기고객 업체 리스트: 업체명, 기존 영업지역, 영업 외 지역."""
+    return {"name": name, "regular_areas": regular, "outside_areas": outside}
+
+
+def desk(leads: list[dict[str, CellValue]] = (), obs: list[dict[str, CellValue]] = (),  # type: ignore[assignment]
+         vendors: list[dict[str, CellValue]] | None = None) -> Snapshot:  # fmt: skip
+    """A snapshot whose lead rows start at sheet row 2, in the order given (same for OB and,
+    when given, the vendor list; without it the desk has no such tab)."""
     return Snapshot(
         "test",
         _tab("leads", "이사 관리자", LEAD_FIELDS, LEAD_HEADERS, list(leads)),
         _tab("ob", "OB 상세", OB_FIELDS, OB_HEADERS, list(obs)),
+        vendors_tab=None
+        if vendors is None
+        else _tab("vendors", "장기고객 업체 리스트", VENDOR_FIELDS, VENDOR_HEADERS, vendors),
     )
 
 
@@ -150,4 +161,6 @@ def applied(after: After) -> Snapshot:
         tabs[key] = Tab(
             tab.key, tab.title, tab.header_row, tuple(headers), columns, tuple(map(tuple, rows))
         )
-    return Snapshot(p.snapshot.source, tabs["leads"], tabs["ob"])
+    return Snapshot(
+        p.snapshot.source, tabs["leads"], tabs["ob"], vendors_tab=p.snapshot.vendors_tab
+    )

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import responses
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 SHEETS_ROOT = "https://sheets.googleapis.com/"
 TOKEN_URI = "https://oauth2.googleapis.com/token"
@@ -320,20 +321,9 @@ def _apply_mask(value: Any, tree: dict[str, Any]) -> Any:
 # --- A1 notation ----------------------------------------------------------------------------
 
 
-def column_index(letters: str) -> int:
-    n = 0
-    for ch in letters.upper():
-        n = n * 26 + ord(ch) - ord("A") + 1
-    return n - 1
-
-
-def column_letters(index: int) -> str:
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters
+def _column_index(letters: str) -> int:
+    """0-based column of `AB` (or `ab`)."""
+    return column_index_from_string(letters) - 1
 
 
 def quote_title(title: str) -> str:
@@ -364,8 +354,8 @@ class GridRange:
         r0, r1, c0, c1 = self.bounds()
         title = quote_title(self.sheet.title)
         if r1 - r0 == 1 and c1 - c0 == 1:
-            return f"{title}!{column_letters(c0)}{r0 + 1}"
-        return f"{title}!{column_letters(c0)}{r0 + 1}:{column_letters(c1 - 1)}{r1}"
+            return f"{title}!{get_column_letter(c0 + 1)}{r0 + 1}"
+        return f"{title}!{get_column_letter(c0 + 1)}{r0 + 1}:{get_column_letter(c1)}{r1}"
 
 
 _CELLS = re.compile(r"^([A-Za-z]{0,3})(\d*)(?::([A-Za-z]{0,3})(\d*))?$")
@@ -417,7 +407,7 @@ class FakeSheet:
         m = re.fullmatch(r"([A-Za-z]{1,3})(\d+)", a1)
         if not m:
             raise ValueError(f"not a cell reference: {a1}")
-        return int(m.group(2)) - 1, column_index(m.group(1))
+        return int(m.group(2)) - 1, _column_index(m.group(1))
 
     def set(self, a1: str, value: Any) -> None:
         """Type into a cell the way staff do (a Python value: text, number, date, datetime)."""
@@ -528,13 +518,13 @@ class FakeSpreadsheet:
         if not colon:
             if not (c0 and r0):
                 raise _ApiError(400, f"Unable to parse range: {text}")
-            row, col = int(r0) - 1, column_index(c0)
+            row, col = int(r0) - 1, _column_index(c0)
             grid = GridRange(sheet, row, row + 1, col, col + 1)
         elif not c0 and not c1 and r0 and r1:  # 2:5
             a, b = sorted((int(r0), int(r1)))
             grid = GridRange(sheet, a - 1, b, 0, None)
         elif c0 and c1:  # A1:C9, A:C, A2:C, A:C9
-            ca, cb = sorted((column_index(c0), column_index(c1)))
+            ca, cb = sorted((_column_index(c0), _column_index(c1)))
             start = int(r0) if r0 else 1
             end = int(r1) if r1 else None
             if end is not None and end < start:
@@ -976,7 +966,11 @@ class FakeSheetsAPI:
             for j, value in enumerate(line):
                 row, col = (r0 + j, c0 + i) if columns else (r0 + i, c0 + j)
                 if row >= r1 or col >= c1:
-                    what = f"row [{row + 1}]" if row >= r1 else f"column [{column_letters(col)}]"
+                    what = (
+                        f"row [{row + 1}]"
+                        if row >= r1
+                        else f"column [{get_column_letter(col + 1)}]"
+                    )
                     raise _ApiError(
                         400,
                         f"Requested writing within range [{vr.get('range')}], but tried "

@@ -3,7 +3,9 @@
 A generated desk of 10k leads and 3k OB rows goes through three full runs against the fake
 Sheets API — the bot's first run, a daily one after a day's new rows, an idle one — with the
 real GoogleBackend and gspread code. Only that the runs complete and what they cost in Sheets
-requests is asserted; the timings are printed (`pytest -s`), never asserted.
+requests is asserted; the timings are printed (`pytest -s`), never asserted. The workbook
+backend's read of the demo and of a small desk is compared with openpyxl's, cell by cell
+(`compare_readers.py`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import bench  # noqa: E402
+import compare_readers  # noqa: E402
 import generate  # noqa: E402
 
 
@@ -97,3 +100,8 @@ def test_the_generated_desk_as_xlsx_reads_as_its_google_grid_does(tmp_path):
 
     today = desk.now.date()
     assert parse_desk(book.read(), today) == parse_desk(desk.snapshot(), today)
+
+
+def test_the_workbook_backend_reads_the_demo_and_a_desk_as_openpyxl_does(capsys):
+    assert compare_readers.main(["--sizes", "300"]) == 0
+    assert "0 differences" in capsys.readouterr().out

@@ -82,6 +82,7 @@ def test_each_manager_gets_calls_due_overdue_returns_and_promoted_leads():
         "overdue": ["행 3 박*준 010-****-0003 (예정 12.2)"],
         "returns": [],
         "promoted": [],
+        "judgement": [],
         "followup_due": [],
         "followup_late": [],
     }
@@ -90,6 +91,7 @@ def test_each_manager_gets_calls_due_overdue_returns_and_promoted_leads():
         "overdue": [],
         "returns": ["행 7 최*우 010-****-0007 (인입 후 2일)"],
         "promoted": ["행 9 한*윤 010-****-0009 (이사 D-60)"],
+        "judgement": [],
         "followup_due": [],
         "followup_late": [],
     }
@@ -99,6 +101,7 @@ def test_each_manager_gets_calls_due_overdue_returns_and_promoted_leads():
         "overdue": 2,
         "returns": 1,
         "promoted": 1,
+        "judgement": 0,
         "followup_due": 0,
         "followup_late": 0,
     }

@@ -24,7 +24,6 @@ from bot.sheets.google import (
     GoogleBackend,
     WriteInterrupted,
     a1_range,
-    column_letter,
     spreadsheet_id,
 )
 from bot.sheets.layout import TabSpec
@@ -230,7 +229,13 @@ def test_spreadsheet_id_rejects_what_is_neither_an_id_nor_a_url():
 
 
 def test_a1_helpers():
-    assert [column_letter(i) for i in (0, 25, 26, 701, 702)] == ["A", "Z", "AA", "ZZ", "AAA"]
+    assert [a1_range("t", 1, i) for i in (0, 25, 26, 701, 702)] == [
+        "'t'!A1",
+        "'t'!Z1",
+        "'t'!AA1",
+        "'t'!ZZ1",
+        "'t'!AAA1",
+    ]
     assert a1_range("Kim's 시트", 2, 0, 2) == "'Kim''s 시트'!A2:C"
     assert a1_range("OB 상세", 5, 3) == "'OB 상세'!D5"
     assert a1_range("OB 상세", 5, 3, 4, 9) == "'OB 상세'!D5:E9"
@@ -906,3 +911,43 @@ def test_a_reregistration_lands_whole_or_not_at_all_when_staff_edit_one_of_its_r
     # the next run sees the same situation and plans the re-registration again
     again = plan(backend.read(), datetime(2024, 12, 4, 19, tzinfo=KST), RuleSettings())
     assert "rereg.reuse" in {c.rule for c in again.changes}
+
+
+# --- the optional vendor list ------------------------------------------------------------------
+
+
+VENDOR_ROWS = [
+    ["업체명", "기존 영업지역", "영업 외 지역"],
+    ["한결이사", "서울 강남구, 서울 서초구"],
+]
+
+
+def test_the_vendor_list_is_read_in_the_same_batch_get_when_the_tab_exists(fake, sa_key):
+    add_desk(fake)
+    fake.spreadsheets[SHEET_ID].add_sheet(" 장기고객 업체 리스트", columns=3).set_rows(VENDOR_ROWS)
+    snap = make_backend(sa_key, vendors=TabSpec("장기고객 업체 리스트")).read()
+
+    assert fake.count("spreadsheets.get") == 1 and fake.count("values.batchGet") == 1
+    batch = next(c for c in fake.calls if c.kind == "values.batchGet")
+    assert batch.params["ranges"][2] == "' 장기고객 업체 리스트'!A1:C"
+    assert snap.vendors_tab is not None
+    assert snap.vendors_tab.rows == (("한결이사", "서울 강남구, 서울 서초구"),)
+    assert parse_desk(snap, date(2024, 12, 4)).vendors is not None
+
+
+def test_without_the_vendor_list_tab_the_read_asks_for_the_two_tabs_only(fake, sa_key):
+    add_desk(fake)
+    snap = make_backend(sa_key, vendors=TabSpec("장기고객 업체 리스트")).read()
+
+    batch = next(c for c in fake.calls if c.kind == "values.batchGet")
+    assert batch.params["ranges"] == ["'이사 관리자'!A1:M", "'OB 상세'!A1:G"]
+    assert snap.vendors_tab is None
+
+
+def test_a_vendor_list_without_its_headers_is_named(fake, sa_key):
+    add_desk(fake)
+    vendors = fake.spreadsheets[SHEET_ID].add_sheet("장기고객 업체 리스트", columns=2)
+    vendors.set_rows([["업체", "지역"], ["한결이사", "서울"]])
+    with pytest.raises(MissingHeader) as err:
+        make_backend(sa_key, vendors=TabSpec("장기고객 업체 리스트")).read()
+    assert "'장기고객 업체 리스트'" in str(err.value) and "'업체명'" in str(err.value)

@@ -14,7 +14,6 @@ from bot.journal import (
     Journal,
     JournalUnavailable,
     UnknownRun,
-    column_letter,
 )
 from rules.model import CellWrite, Finding, Severity, Skipped, WriteResult
 from rules.values import KST
@@ -190,15 +189,3 @@ def test_the_scheduler_thread_may_use_a_journal_the_main_thread_opened(journal):
     worker.start()
     worker.join()
     assert journal.run(ids[0]) is not None
-
-
-def test_column_letters():
-    assert [column_letter(i) for i in (0, 3, 25, 26, 27, 701, 702)] == [
-        "A",
-        "D",
-        "Z",
-        "AA",
-        "AB",
-        "ZZ",
-        "AAA",
-    ]

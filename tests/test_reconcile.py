@@ -94,7 +94,9 @@ def test_json_output_has_the_documented_shape(book, capsys):
         "message": "이사 관리자에 이 번호의 DB 없음",
         "severity": "action",
     }
-    assert out["summary"]["changes"]["dup.same"] == 4
+    assert (
+        out["summary"]["changes"]["dup.same"] == 8
+    )  # 진행상황 and 비고 of rows 3, 4 and of the vendor-held case (31, 33)
 
 
 def test_several_rules_can_be_named_after_one_flag(book, capsys):
@@ -119,7 +121,12 @@ def test_headers_in_another_order_with_staff_columns_give_the_same_outcome(tmp_p
     rows = [["x"] + [r[i] for i in order] for r in demo.LEADS]
     path = tmp_path / "shuffled.xlsx"
     create_workbook(
-        path, {"OB 상세": [demo.OB_HEADERS, *demo.OBS], "이사 관리자": [headers, *rows]}
+        path,
+        {
+            "OB 상세": [demo.OB_HEADERS, *demo.OBS],
+            "이사 관리자": [headers, *rows],
+            "장기고객 업체 리스트": [demo.VENDOR_HEADERS, *demo.VENDORS],
+        },
     )
     _, shuffled = reconcile(capsys, "--workbook", str(path))
     book = tmp_path / "desk.xlsx"

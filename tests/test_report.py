@@ -515,7 +515,7 @@ def test_the_demo_ends_with_last_weeks_report_and_its_paths(tmp_path, capsys):
     out = capsys.readouterr().out
     tail = out[out.index("== 4. Last week's report ==") :]
     assert (
-        "지난주 인입 12건 · 업체 전달 83% · 계약 17% · 취소 사유 1위 비싼 가격 (4건, +4) · " in tail
+        "지난주 인입 16건 · 업체 전달 80% · 계약 13% · 취소 사유 1위 비싼 가격 (4건, +4) · " in tail
     )
     assert "가격 이상 업체 1곳" in tail
     for name in ("report-2024-W48.html", "report-2024-W48.png"):

@@ -2,7 +2,8 @@
 sqlfluff keeps its rule fixtures).
 
 A fixture gives the run's `now`, the rows before (`leads`, `ob`: cells by field name of
-RULES.md §1 over the defaults of tests/desk.py, all read as text the way staff type it) and
+RULES.md §1 over the defaults of tests/desk.py, all read as text the way staff type it;
+`vendors`: the rows of 장기고객 업체 리스트, name / regular_areas / outside_areas) and
 what that rule alone plans after: `changes` (sheet, default `leads`; row; field; the cell's
 new value) and `findings` (sheet; row; message), each in the order the run makes them. The
 run names only that rule (`--rule ID`), so the other rules' output does not show.
@@ -34,7 +35,12 @@ def test_rule_example(rule_id):
     path = FIXTURES / f"{rule_id}.yaml"
     assert path.exists(), f"rule {rule_id} has no example: write tests/rule_examples/{path.name}"
     case = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml.BaseLoader)  # all text
-    snap = desk([lead(**r) for r in case.get("leads", ())], [ob(**r) for r in case.get("ob", ())])
+    vendors = case.get("vendors")  # the optional 장기고객 업체 리스트
+    snap = desk(
+        [lead(**r) for r in case.get("leads", ())],
+        [ob(**r) for r in case.get("ob", ())],
+        vendors,  # rows by field name, as desk() takes them
+    )
     p = plan(snap, at(case["now"]), RuleSettings(only_rules=frozenset({rule_id})))
     assert {c.rule for c in p.changes} <= {rule_id}
     assert {f.rule for f in p.findings} <= {rule_id}

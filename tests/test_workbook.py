@@ -28,7 +28,7 @@ from bot.sheets.workbook import (
     WorkbookBusy,
     create_workbook,
 )
-from rules.model import CellWrite, Snapshot
+from rules.model import CellValue, CellWrite, Snapshot
 from rules.parse import fingerprint
 from rules.values import cell_text
 
@@ -96,12 +96,39 @@ def cells(path: Path, title: str) -> dict[str, object]:
 
 
 def slow(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every sheet go through openpyxl, as one the fast path does not understand would."""
+    """Make every write go through openpyxl, as one to a sheet the patcher does not understand
+    would."""
 
-    def unsupported(self, title, header_row):
+    def unsupported(self, rows):
         raise xlsx.Unsupported("test")
 
-    monkeypatch.setattr(xlsx.Package, "rows", unsupported)
+    monkeypatch.setattr(xlsx.SheetXml, "locate", unsupported)
+
+
+def openpyxl_rows(path: Path, title: str, header_row: int = 1) -> list[tuple[CellValue, ...]]:
+    """A tab's rows from its header row on as openpyxl's reader gives them, trailing empty
+    cells and rows dropped, time-only and duration values as plain values: what the backend
+    must read."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    ws = wb[title]
+    ws.reset_dimensions()  # a stored dimension can be wrong; read every row
+    rows = []
+    for values in ws.iter_rows(min_row=header_row, values_only=True):
+        row = list(values)
+        while row and row[-1] is None:
+            row.pop()
+        rows.append(tuple(xlsx.plain_value(v) for v in row))
+    wb.close()
+    while rows and not rows[-1]:
+        rows.pop()
+    return rows
+
+
+def assert_reads_as_openpyxl(snap: Snapshot, path: Path) -> None:
+    for tab in (snap.leads_tab, snap.ob_tab):
+        rows = openpyxl_rows(path, tab.title, tab.header_row)
+        assert tab.headers == tuple(cell_text(v) for v in rows[0])
+        assert tab.rows == tuple(rows[1:])
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -284,8 +311,8 @@ def _varied_workbook(path: Path) -> None:
 def _shared_strings(path: Path) -> None:
     """Store the text as Excel and Google Sheets do: in one shared-strings table."""
     inline = re.compile(
-        rb'<c r="([A-Z]+[0-9]+)"( s="[0-9]+")? t="inlineStr"><is><t(?: xml:space="preserve")?>'
-        rb"([^<]*)</t></is></c>"
+        rb'<c r="([A-Z]+[0-9]+)"( s="[0-9]+")? t="inlineStr"><is>(<t(?: xml:space="preserve")?>'
+        rb"[^<]*</t>)</is></c>"
     )
     table: list[bytes] = []
 
@@ -302,7 +329,7 @@ def _shared_strings(path: Path) -> None:
         b'<sst xmlns="'
         + ns
         + b'spreadsheetml/2006/main">'
-        + b"".join(b"<si><t>%s</t></si>" % t for t in table)
+        + b"".join(b"<si>%s</si>" % t for t in table)
         + '<si><r><rPr><b/></rPr><t>굵게</t></r><r><t xml:space="preserve"> 보통</t></r>'.encode()
         + '<rPh sb="0" eb="1"><t>ふり</t></rPh></si></sst>'.encode()
     )
@@ -343,42 +370,84 @@ def _write_parts(path: Path, files: dict[str, bytes]) -> None:
 
 
 @pytest.mark.parametrize("variant", [None, _shared_strings, _prefixed])
-def test_the_fast_reader_reads_what_openpyxl_reads(tmp_path, monkeypatch, variant):
+def test_the_backend_reads_what_openpyxl_reads(tmp_path, variant):
     path = tmp_path / "desk.xlsx"
     _varied_workbook(path)
     if variant:
         variant(path)
-    specs = (TabSpec("이사 관리자"), TabSpec("OB 상세"))
 
-    xlsx.Package(path.read_bytes()).rows("이사 관리자", 1)  # no Unsupported: fast path
-    fast = WorkbookBackend(path, *specs).read()
-    slow(monkeypatch)
-    by_openpyxl = WorkbookBackend(path, *specs).read()
+    snap = WorkbookBackend(path, TabSpec("이사 관리자"), TabSpec("OB 상세")).read()
 
-    assert fast == by_openpyxl
-    rows = fast.leads_tab.rows
-    assert rows[0][:3] == (datetime(2024, 12, 2, 15, 19, 7), "부재", "a & b <c>\n둘째 줄")
+    assert_reads_as_openpyxl(snap, path)
+    rows = snap.leads_tab.rows
+    assert rows[0][:5] == (
+        datetime(2024, 12, 2, 15, 19, 7),
+        "부재",
+        "a & b <c>\n둘째 줄",
+        1053734269,
+        2.5,
+    )
+    assert rows[1][:2] == (datetime(2024, 12, 3), " 견적진행 ")  # a date-only cell: a datetime
     assert rows[1][6] == 2400000  # a formula's last result
     assert rows[2] == ()
+    assert rows[3][:2] == ("12.4", "#N/A")  # an error cell reads as the error it shows
     assert rows[3][6] == (-6.5e-5 if variant is _shared_strings else 1200002.5)
     assert rows[4][1] == "굵게 보통"
 
 
-def test_sheet_xml_the_fast_reader_does_not_know_is_read_by_openpyxl(desk):
+def test_a_tab_whose_cells_start_below_and_right_of_a1_keeps_its_rows_and_columns(tmp_path):
+    path = tmp_path / "desk.xlsx"
+    wb = openpyxl.Workbook()
+    wb.active.title = "이사 관리자"
+    wb.active.append(["인입일", "진행상황", "비고", "연락처"])
+    ob = wb.create_sheet("OB 상세")  # nothing in column A, nor above the header row 3
+    for ref, value in {"B3": "OB 날짜", "C3": "고객 연락처", "D3": "상세내용"}.items():
+        ob[ref] = value
+    ob["B5"], ob["C5"], ob["D5"] = datetime(2024, 12, 3, 10, 0), "010-1234-5678", "견적 안내"
+    wb.save(path)
+
+    snap = WorkbookBackend(path, TabSpec("이사 관리자"), TabSpec("OB 상세", header_row=3)).read()
+
+    assert snap.ob_tab.columns == {"ob_date": 1, "phone": 2, "detail": 3}
+    assert snap.ob_tab.rows == (
+        (),
+        (None, datetime(2024, 12, 3, 10, 0), "010-1234-5678", "견적 안내"),
+    )
+    assert_reads_as_openpyxl(snap, path)
+
+
+def test_sheet_xml_the_patcher_does_not_know_is_read_and_written_by_openpyxl(desk):
     files = parts(desk)
     files[LEADS_XML] = files[LEADS_XML].replace(b"<sheetData>", b"<sheetData><!-- staff -->")
     before = backend(desk).read()
     _write_parts(desk, files)
 
     with pytest.raises(xlsx.Unsupported):
-        xlsx.Package(desk.read_bytes()).rows("이사 관리자", 1)
+        xlsx.SheetXml(files[LEADS_XML])
     after = backend(desk).read()
+    result = backend(desk).write(after, [change(after, 2, "remarks", "12.4 OB")])
 
     assert after.leads_tab == before.leads_tab
+    assert len(result.written) == 1
+    assert cells(desk, "이사 관리자")["E2"] == "12.4 OB"
+
+
+def test_rows_out_of_order_in_the_sheet_xml_are_written_by_openpyxl_to_the_right_row(desk):
+    files = parts(desk)
+    rows = re.findall(rb"<row\b.*?</row>", files[LEADS_XML], re.S)
+    files[LEADS_XML] = files[LEADS_XML].replace(rows[2] + rows[3], rows[3] + rows[2])
+    _write_parts(desk, files)
+    snap = backend(desk).read()
+
+    result = backend(desk).write(snap, [change(snap, 3, "remarks", "12.4 OB")])
+
+    assert len(result.written) == 1
+    assert cells(desk, "이사 관리자")["E3"] == "12.4 OB"
+    assert backend(desk).read().leads_tab.cell(1, "remarks") == "12.4 OB"
 
 
 @pytest.mark.parametrize("variant", [None, _shared_strings, _prefixed])
-def test_the_fast_writer_writes_what_openpyxl_then_reads(tmp_path, monkeypatch, variant):
+def test_the_fast_writer_writes_what_openpyxl_then_reads(tmp_path, variant):
     path = tmp_path / "desk.xlsx"
     _varied_workbook(path)
     if variant:
@@ -405,10 +474,9 @@ def test_the_fast_writer_writes_what_openpyxl_then_reads(tmp_path, monkeypatch, 
     ]
     assert ws["G3"].value == "=E3*2"
     assert [r.coord for r in ws.merged_cells.ranges] == ["C6:D7"]
-    fast = one.read()
-    assert fast.leads_tab.rows[1][6] == 2400000  # formulas keep their results
-    slow(monkeypatch)
-    assert one.read() == fast
+    after = one.read()
+    assert after.leads_tab.rows[1][6] == 2400000  # formulas keep their results
+    assert_reads_as_openpyxl(after, path)
 
 
 # --- writing ------------------------------------------------------------------------------------
@@ -744,3 +812,32 @@ def test_a_workbook_open_in_excel_or_libreoffice_is_not_written(desk, owner):
     with pytest.raises(WorkbookOpen, match="Close the file"):
         backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
     assert desk.read_bytes() == before
+
+
+# --- the optional vendor list ------------------------------------------------------------------
+
+
+def test_the_vendor_list_tab_is_read_when_the_workbook_has_it(tmp_path):
+    path = tmp_path / "desk.xlsx"
+    create_workbook(
+        path,
+        {
+            "이사 관리자": [LEAD_HEADERS, *LEAD_ROWS],
+            "OB 상세": [*OB_TOP, OB_HEADERS, *OB_ROWS],
+            "장기고객 업체 리스트": [
+                ["업체명", "메모", "기존 영업지역", "영업 외 지역"],
+                ["한결이사", "", "서울 강남구, 서울 서초구", "경기 성남시"],
+            ],
+        },
+    )
+    asked = backend(path, vendors=TabSpec("장기고객 업체 리스트")).read()
+    assert asked.vendors_tab is not None
+    assert asked.vendors_tab.columns == {"name": 0, "regular_areas": 2, "outside_areas": 3}
+    assert asked.vendors_tab.rows == (
+        ("한결이사", None, "서울 강남구, 서울 서초구", "경기 성남시"),
+    )
+    assert backend(path).read().vendors_tab is None  # not asked for: not read
+
+
+def test_a_workbook_without_the_vendor_list_reads_as_before(desk):
+    assert backend(desk, vendors=TabSpec("장기고객 업체 리스트")).read().vendors_tab is None

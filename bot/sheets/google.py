@@ -4,7 +4,8 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
 "Google Sheets"):
 
 - `read()`: one `spreadsheets.get` (tab titles and grid sizes only) and one `values.batchGet`
-  for both tabs (UNFORMATTED_VALUE, dates as SERIAL_NUMBER).
+  for both tabs, and the optional vendor list when the metadata shows that tab
+  (UNFORMATTED_VALUE, dates as SERIAL_NUMBER).
 - `write()`: one `values.batchGet` re-reading the columns the plan touches (fingerprint columns
   and written columns, whole columns from the header row down), `verify.settle` to decide what
   may land, then one `values.batchUpdate` with `valueInputOption=RAW` (one more per ~2 MB of
@@ -45,7 +46,8 @@ from google.oauth2 import service_account
 from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL
-from gspread.utils import extract_id_from_url
+from gspread.utils import absolute_range_name, extract_id_from_url, rowcol_to_a1
+from openpyxl.utils import get_column_letter
 
 from bot.errors import (
     MissingHeader,
@@ -56,16 +58,18 @@ from bot.errors import (
     SourceChanged,
     UserError,
 )
-from bot.sheets.layout import TabSpec, column_letter, find_columns, header_key
+from bot.sheets.layout import TabSpec, find_columns, header_key
 from bot.sheets.verify import COLUMN_MOVED, settle
 from bot.sheets.verify import ROW_AMBIGUOUS as COLLIDED
 from rules.model import (
+    VENDORS,
     CellValue,
     CellWrite,
     SheetKey,
     Skipped,
     Snapshot,
     Tab,
+    TabKey,
     WriteResult,
 )
 from rules.parse import FINGERPRINT_FIELDS
@@ -82,7 +86,6 @@ __all__ = [
     "GoogleBackend",
     "WriteInterrupted",
     "a1_range",
-    "column_letter",
     "spreadsheet_id",
 ]
 
@@ -181,8 +184,13 @@ def spreadsheet_id(spreadsheet: str) -> str:
     return text
 
 
-def _quote_title(title: str) -> str:
-    return "'" + title.replace("'", "''") + "'"
+def _meta_of(sheets: Mapping[str, _SheetMeta], title: str) -> _SheetMeta | None:
+    """The tab titled `title`: exact, else the only one equal ignoring whitespace."""
+    meta = sheets.get(title)
+    if meta is None:
+        near = [m for t, m in sheets.items() if header_key(t) == header_key(title)]
+        meta = near[0] if len(near) == 1 else None
+    return meta
 
 
 def a1_range(
@@ -193,10 +201,10 @@ def a1_range(
     last_row: int | None = None,
 ) -> str:
     """`'tab'!C5`, `'tab'!C5:E` (open-ended rows) or `'tab'!C5:E9`; rows 1-based, columns 0-based."""
-    start = f"{_quote_title(title)}!{column_letter(first_col)}{first_row}"
-    if last_col is None:
-        return start
-    return f"{start}:{column_letter(last_col)}{'' if last_row is None else last_row}"
+    cells = rowcol_to_a1(first_row, first_col + 1)
+    if last_col is not None:
+        cells += f":{get_column_letter(last_col + 1)}{'' if last_row is None else last_row}"
+    return absolute_range_name(title, cells)
 
 
 def _runs(columns: Iterable[int]) -> list[tuple[int, int]]:
@@ -284,11 +292,13 @@ class GoogleBackend:
         max_body_bytes: int = MAX_BODY_BYTES,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        vendors: TabSpec | None = None,
     ) -> None:
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         self.spreadsheet_id = spreadsheet_id(spreadsheet)
         self.specs: dict[SheetKey, TabSpec] = {"leads": leads, "ob": ob}
+        self.vendors = vendors  # the optional 장기고객 업체 리스트: read when the tab is there
         self.bot_note_header = bot_note_header
         self.credentials_path = Path(credentials) if credentials else None
         self.max_attempts = max_attempts
@@ -536,10 +546,7 @@ class GoogleBackend:
         found: dict[SheetKey, _SheetMeta] = {}
         missing: list[str] = []
         for key, spec in self.specs.items():
-            meta = sheets.get(spec.title)
-            if meta is None:
-                near = [m for t, m in sheets.items() if header_key(t) == header_key(spec.title)]
-                meta = near[0] if len(near) == 1 else None
+            meta = _meta_of(sheets, spec.title)
             if meta is None:
                 missing.append(f"'{spec.title}' (sheets.{key}.title)")
             else:
@@ -556,21 +563,28 @@ class GoogleBackend:
     # -- read --------------------------------------------------------------------------------
 
     def read(self) -> Snapshot:
-        """Both tabs: one `spreadsheets.get` and one `values.batchGet`."""
-        tabs = self._find_tabs(self._fetch_metadata())
+        """Both tabs (and the vendor list, when the metadata shows that tab): one
+        `spreadsheets.get` and one `values.batchGet`."""
+        sheets = self._fetch_metadata()
+        tabs: dict[TabKey, _SheetMeta] = {k: m for k, m in self._find_tabs(sheets).items()}
+        specs: dict[TabKey, TabSpec] = {k: s for k, s in self.specs.items()}
+        if self.vendors is not None:
+            vendors = _meta_of(sheets, self.vendors.title)
+            if vendors is not None:
+                tabs[VENDORS], specs[VENDORS] = vendors, self.vendors
         ranges: list[str] = []
-        keys: list[SheetKey] = []
+        keys: list[TabKey] = []
         for key, meta in tabs.items():
-            spec = self.specs[key]
+            spec = specs[key]
             if meta.rows >= spec.header_row and meta.columns > 0:
                 keys.append(key)
                 ranges.append(a1_range(meta.title, spec.header_row, 0, meta.columns - 1))
         answers = self._batch_get(ranges, "reading")
-        values: dict[SheetKey, list[list[Any]]] = {k: [] for k in tabs}
+        values: dict[TabKey, list[list[Any]]] = {k: [] for k in tabs}
         for key, answer in zip(keys, answers, strict=True):
             values[key] = answer.get("values", [])
         try:
-            built = {key: self._tab(key, tabs[key], values[key]) for key in tabs}
+            built = {key: self._tab(key, specs[key], tabs[key], values[key]) for key in tabs}
         except MissingHeader as err:
             raise MissingHeader(f"Spreadsheet {self.spreadsheet_id}: {err}") from None
         _log.info(
@@ -579,7 +593,12 @@ class GoogleBackend:
             leads=len(built["leads"].rows),
             ob=len(built["ob"].rows),
         )
-        return Snapshot(source=self.spreadsheet_id, leads_tab=built["leads"], ob_tab=built["ob"])
+        return Snapshot(
+            source=self.spreadsheet_id,
+            leads_tab=built["leads"],
+            ob_tab=built["ob"],
+            vendors_tab=built.get(VENDORS),
+        )
 
     def _batch_get(
         self, ranges: list[str], what: str, render: str = "UNFORMATTED_VALUE"
@@ -601,8 +620,7 @@ class GoogleBackend:
             )
         return answers
 
-    def _tab(self, key: SheetKey, meta: _SheetMeta, values: list[list[Any]]) -> Tab:
-        spec = self.specs[key]
+    def _tab(self, key: TabKey, spec: TabSpec, meta: _SheetMeta, values: list[list[Any]]) -> Tab:
         headers = tuple(_header_text(v) for v in (values[0] if values else []))
         columns = find_columns(
             key, meta.title, spec.header_row, headers, spec.aliases, self.bot_note_header
@@ -830,7 +848,7 @@ _RUN_BYTES = len(_encode({"range": "", "majorDimension": "ROWS", "values": []}))
 def _range_prefix_bytes(title: str) -> int:
     """The encoded bytes of `"'tab'!"`, the start of every range of the tab, quotes included;
     the column letters, row numbers and `:` after it are one byte each."""
-    return _json_bytes(f"{_quote_title(title)}!")
+    return _json_bytes(absolute_range_name(title) + "!")
 
 
 @dataclass(slots=True)
@@ -859,7 +877,7 @@ class _Body:
         self.size = _BODY_BYTES
 
     def _range_bytes(self, sheet: SheetKey, column: int, first: int, last: int) -> int:
-        letters = len(column_letter(column))
+        letters = len(get_column_letter(column + 1))
         size = self.prefixes[sheet] + letters + len(str(first))
         return size if last == first else size + 1 + letters + len(str(last))
 

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from bot.errors import MissingHeader
-from rules.model import CellValue, SheetKey
+from rules.model import CellValue, TabKey
 
 # field -> header names accepted for it, the default first (RULES.md §1)
 LEAD_HEADERS: dict[str, tuple[str, ...]] = {
@@ -34,19 +34,28 @@ OB_HEADERS: dict[str, tuple[str, ...]] = {
     "load_tons": ("짐 양",),
     "quote_amount": ("견적금액",),
 }
-REQUIRED: dict[SheetKey, tuple[str, ...]] = {
+# The optional tab 장기고객 업체 리스트 (seed §2), read by longterm.match only.
+VENDOR_HEADERS: dict[str, tuple[str, ...]] = {
+    "name": ("업체명",),
+    "regular_areas": ("기존 영업지역",),
+    "outside_areas": ("영업 외 지역",),
+}
+REQUIRED: dict[TabKey, tuple[str, ...]] = {
     "leads": ("intake_at", "status", "remarks", "phone"),
     "ob": ("ob_date", "phone", "detail"),
+    "vendors": ("name", "regular_areas", "outside_areas"),
 }
-DEFAULT_HEADERS: dict[SheetKey, dict[str, tuple[str, ...]]] = {
+DEFAULT_HEADERS: dict[TabKey, dict[str, tuple[str, ...]]] = {
     "leads": LEAD_HEADERS,
     "ob": OB_HEADERS,
+    "vendors": VENDOR_HEADERS,
 }
 
 
 @dataclass(frozen=True)
 class TabSpec:
-    """Where a tab is and what its headers may be called (config `sheets.leads` / `sheets.ob`)."""
+    """Where a tab is and what its headers may be called (config `sheets.leads` / `sheets.ob` /
+    `sheets.vendors`)."""
 
     title: str
     header_row: int = 1
@@ -62,7 +71,7 @@ def header_key(text: CellValue) -> str:
 
 
 def find_columns(
-    key: SheetKey,
+    key: TabKey,
     title: str,
     header_row: int,
     headers: Sequence[CellValue],
@@ -110,15 +119,3 @@ def find_columns(
             f"Rename the column, or add its name under sheets.{key}.headers in the config."
         )
     return columns
-
-
-def column_letter(index: int) -> str:
-    """0-based column index -> A1 letters: 0 -> A, 25 -> Z, 26 -> AA."""
-    if index < 0:
-        raise ValueError(f"column index must be >= 0, not {index}")
-    letters = ""
-    n = index + 1
-    while n:
-        n, rem = divmod(n - 1, 26)
-        letters = chr(ord("A") + rem) + letters
-    return letters

@@ -6,12 +6,13 @@ the settled cells as plain values (text that starts with `=` stays text), saves 
 file in the same directory and renames it over the original, so a crash leaves either the old
 file or the new one.
 
-Both directions go through the fast path on the raw sheet XML (`xlsx`); any sheet it does not
-fully understand is read and written with openpyxl instead: slower, same results.
+python-calamine reads the rows; the writer patches the written cells into the raw sheet XML
+(`xlsx`) and copies every other part as it is. A sheet whose XML the patcher does not fully
+understand is written with openpyxl instead: slower, same cells.
 
 A formula cell reads as the result Excel or Google Sheets last computed for it (what a person
 sees, and what the Google backend's UNFORMATTED_VALUE gives); the bot never writes over a cell
-that holds a formula, so the fast writer keeps every formula and its result. (openpyxl's writer,
+that holds a formula, so the patcher keeps every formula and its result. (openpyxl's writer,
 the fallback, drops the results: it asks Excel to recompute them on open.)
 """
 
@@ -33,6 +34,7 @@ from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from sys import intern
 from typing import IO, Any
 
 import openpyxl
@@ -41,6 +43,7 @@ from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
 from bot.lock import SheetLock
@@ -50,12 +53,14 @@ from bot.sheets.xlsx import Package, SheetXml, Unsupported, in_merged, plain_val
 from rules.model import (
     LEADS,
     OB,
+    VENDORS,
     CellValue,
     CellWrite,
     SheetKey,
     Skipped,
     Snapshot,
     Tab,
+    TabKey,
     WriteResult,
 )
 from rules.values import cell_text
@@ -79,10 +84,13 @@ _ILLEGAL_TEXT = "엑셀 셀에 넣을 수 없는 문자가 있음"
 _TOO_LONG = "엑셀 셀 글자 수 한도(32,767자)를 넘음"
 
 _MAX_CELL_TEXT = 32_767  # Excel's limit on the characters in one cell
+_EXACT_INTEGERS = 2**53  # a float holds every whole number below this exactly
 _NOTE_COLUMN_WIDTH = 40
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
-# What openpyxl or a broken package raises while being read; all mean "not a usable workbook".
+# What python-calamine, openpyxl or a broken package raises while being read; all mean "not a
+# usable workbook".
 _BROKEN = (
+    CalamineError,
     zipfile.BadZipFile,
     InvalidFileException,
     KeyError,
@@ -119,13 +127,17 @@ def _digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+_Range = tuple[int, int, int, int]  # a merged range: first row, first col, last row, last col
+
+
 @dataclass
 class _Parsed:
     """One parse of the file's bytes: both tabs, and where each came from."""
 
     tabs: dict[SheetKey, Tab]
     parts: dict[SheetKey, str]  # the sheet XML part inside the package
-    fast: bool  # both tabs read by the fast path (so they can be written by it)
+    merged: dict[SheetKey, list[_Range]]  # 1-based rows, 0-based columns
+    vendors: Tab | None = None  # 장기고객 업체 리스트, when asked for and there
 
 
 class WorkbookBackend:
@@ -138,9 +150,12 @@ class WorkbookBackend:
         ob: TabSpec,
         bot_note_header: str = "봇 확인",
         lock_timeout: float = 10.0,
+        vendors: TabSpec | None = None,
     ) -> None:
         self.path = Path(path)
-        self.specs: dict[SheetKey, TabSpec] = {LEADS: leads, OB: ob}
+        self.specs: dict[TabKey, TabSpec] = {LEADS: leads, OB: ob}
+        if vendors is not None:  # the optional 장기고객 업체 리스트: read when the tab is there
+            self.specs[VENDORS] = vendors
         self.bot_note_header = bot_note_header
         self.lock_timeout = lock_timeout
 
@@ -155,13 +170,13 @@ class WorkbookBackend:
             leads_tab=parsed.tabs[LEADS],
             ob_tab=parsed.tabs[OB],
             version=_digest(data),
+            vendors_tab=parsed.vendors,
         )
         log.info(
             "workbook.read",
             path=str(self.path),
             leads=len(snapshot.leads_tab.rows),
             ob=len(snapshot.ob_tab.rows),
-            fast=parsed.fast,
             seconds=round(time.perf_counter() - started, 3),
         )
         return snapshot
@@ -192,35 +207,53 @@ class WorkbookBackend:
     def _parse(self, data: bytes) -> _Parsed:
         try:
             package = Package(data)
+            book = CalamineWorkbook.from_filelike(io.BytesIO(data))
         except _BROKEN as e:
             raise self._not_a_workbook(data, e) from None
         titles = self._check_tabs(package)
-        tabs: dict[SheetKey, Tab] = {}
-        fast = True
-        for key in (LEADS, OB):
-            spec = self.specs[key]
-            try:
-                rows = package.rows(titles[key], spec.header_row)
-            except Unsupported as why:
-                log.info("workbook.slow_path", path=str(self.path), tab=titles[key], why=str(why))
-                fast = False
-                rows = self._openpyxl_rows(data, titles[key], spec.header_row)
-            except _BROKEN as e:
-                raise self._not_a_workbook(data, e) from None
-            tabs[key] = self._tab(key, titles[key], rows)
-        return _Parsed(tabs=tabs, parts={k: package.parts[titles[k]] for k in titles}, fast=fast)
+        read: dict[TabKey, str] = {key: title for key, title in titles.items()}
+        vendors = self.specs.get(VENDORS)
+        vendors_title = vendors and self._title(package, vendors.title)
+        if vendors_title in package.parts:  # a chart tab of that name holds no vendors
+            read[VENDORS] = vendors_title
+        tabs: dict[TabKey, Tab] = {}
+        merged: dict[TabKey, list[_Range]] = {}
+        with book:
+            for key, title in read.items():
+                try:
+                    errors = package.errors(title)  # its XML is freed before the sheet loads
+                    sheet = book.get_sheet_by_name(title)
+                    rows = _rows(sheet, errors, self.specs[key].header_row)
+                except _BROKEN as e:
+                    raise self._not_a_workbook(data, e) from None
+                merged[key] = [
+                    (r1 + 1, c1, r2 + 1, c2)
+                    for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()
+                ]
+                del sheet  # python-calamine's copy of the cells, before the next tab is loaded
+                tabs[key] = self._tab(key, title, rows)
+        return _Parsed(
+            tabs={k: tabs[k] for k in titles},
+            parts={k: package.parts[titles[k]] for k in titles},
+            merged={k: merged[k] for k in titles},
+            vendors=tabs.get(VENDORS),
+        )
+
+    @staticmethod
+    def _title(package: Package, want: str) -> str | None:
+        """The workbook's title of a tab: exact, else the one equal ignoring whitespace."""
+        if want in package.titles:
+            return want
+        loose = [t for t in package.titles if "".join(t.split()) == "".join(want.split())]
+        return loose[0] if len(loose) == 1 else None
 
     def _check_tabs(self, package: Package) -> dict[SheetKey, str]:
         """The workbook's title of each tab: exact, else the one equal ignoring whitespace."""
         found: dict[SheetKey, str] = {}
         for key in (LEADS, OB):
-            want = self.specs[key].title
-            if want in package.titles:
-                found[key] = want
-                continue
-            loose = [t for t in package.titles if "".join(t.split()) == "".join(want.split())]
-            if len(loose) == 1:
-                found[key] = loose[0]
+            title = self._title(package, self.specs[key].title)
+            if title is not None:
+                found[key] = title
         missing = [k for k in (LEADS, OB) if k not in found]
         if missing:
             wanted = " or ".join(f"'{self.specs[k].title}'" for k in missing)
@@ -238,22 +271,7 @@ class WorkbookBackend:
                 )
         return found
 
-    def _openpyxl_rows(
-        self, data: bytes, title: str, header_row: int
-    ) -> list[tuple[CellValue, ...]]:
-        """The slow path: openpyxl's read-only reader, from the header row on."""
-        try:
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-            try:
-                ws = wb[title]
-                ws.reset_dimensions()  # a stored dimension can be wrong; read every row
-                return [_clean_row(r) for r in ws.iter_rows(min_row=header_row, values_only=True)]
-            finally:
-                wb.close()
-        except _BROKEN as e:
-            raise self._not_a_workbook(data, e) from None
-
-    def _tab(self, key: SheetKey, title: str, rows: list[tuple[CellValue, ...]]) -> Tab:
+    def _tab(self, key: TabKey, title: str, rows: list[tuple[CellValue, ...]]) -> Tab:
         spec = self.specs[key]
         headers = tuple(cell_text(v) for v in (rows[0] if rows else ()))
         try:
@@ -306,14 +324,22 @@ class WorkbookBackend:
             groups, refused = self._checked_groups(parsed.tabs, landing)
             skipped.extend(refused)
             where = {
-                key: _Where(tab.title, parsed.parts[key], tab.header_row, "bot_note" in tab.columns)
+                key: _Where(
+                    tab.title,
+                    parsed.parts[key],
+                    tab.header_row,
+                    "bot_note" in tab.columns,
+                    parsed.merged[key],
+                )
                 for key, tab in parsed.tabs.items()
             }
-            fast = parsed.fast
             del parsed, landing  # free the fresh rows before the sheet XML is loaded to be patched
-            if fast:
+            fast = True
+            try:
                 written, refused, added, save = self._patch(data, where, groups)
-            else:
+            except Unsupported as why:
+                log.info("workbook.slow_path", path=str(self.path), why=str(why))
+                fast = False
                 written, refused, added, save = self._edit(data, where, groups)
             skipped.extend(refused)
             if written and not _atomic_save(save, self.path, expect=version):
@@ -381,7 +407,6 @@ class WorkbookBackend:
                     continue
                 sheet = SheetXml(archive.read(part))
                 cells = sheet.locate(set(mine))
-                merged = sheet.merged_ranges()
                 rows_found = sheet.rows_found
                 edits: dict[int, dict[int, str]] = defaultdict(dict)
                 new_column: int | None = None
@@ -391,7 +416,7 @@ class WorkbookBackend:
                         cell = cells.get((row, w.column))
                         if cell is not None and cell.has_formula:
                             reason = _FORMULA_CELL
-                        elif in_merged(merged, row, w.column):
+                        elif in_merged(tab.merged, row, w.column):
                             reason = _MERGED_CELL
                     if reason:
                         skipped.extend(Skipped(w, reason) for w in group)
@@ -472,6 +497,7 @@ class _Where:
     part: str  # the sheet XML part inside the package
     header_row: int
     has_note_column: bool
+    merged: list[_Range]
 
     def creates_note_column(self, w: CellWrite) -> bool:
         return w.row == self.header_row and w.field == "bot_note" and not self.has_note_column
@@ -495,13 +521,44 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _clean_row(row: Sequence[Any]) -> tuple[CellValue, ...]:
-    """A row of raw values as a `Tab` holds them: trailing empty cells dropped, and what
-    openpyxl gives for time-only and duration formats turned into plain values."""
-    end = len(row)
-    while end and row[end - 1] is None:
+def _rows(
+    sheet: CalamineSheet, errors: Mapping[int, Mapping[int, str]], header_row: int
+) -> list[tuple[CellValue, ...]]:
+    """The sheet's rows from `header_row` on, as a `Tab` holds them (what openpyxl's reader
+    gives): no "" for an empty cell, trailing empty cells dropped, whole numbers as `int`, a
+    date as a `datetime`, time-only and duration formats as plain values, and the error cells
+    (which python-calamine reads as empty) as their text."""
+    if sheet.start is None:  # no cell at all
+        return []
+    out: list[tuple[CellValue, ...]] = []
+    before = [""] * sheet.start[1]
+    # iter_rows gives every row from the sheet's first, each from the first used column
+    for number, cells in enumerate(sheet.iter_rows(), 1):
+        if number < header_row:
+            continue
+        if before:
+            cells = before + cells
+        for column, text in errors.get(number, {}).items():
+            cells[column] = text
+        out.append(_row(cells))
+    return out
+
+
+def _row(cells: list[Any]) -> tuple[CellValue, ...]:
+    end = len(cells)
+    while end and cells[end - 1] == "":
         end -= 1
-    return tuple(plain_value(v) for v in row[:end])
+    # interned: one str for the many cells of one text (statuses, vendors, places), less memory
+    return tuple([(intern(v) if v else None) if type(v) is str else _value(v) for v in cells[:end]])
+
+
+def _value(v: Any) -> CellValue:
+    kind = type(v)
+    if kind is float:
+        return int(v) if v.is_integer() and abs(v) < _EXACT_INTEGERS else v
+    if kind is date:
+        return datetime(v.year, v.month, v.day)
+    return plain_value(v)
 
 
 def _style_new_header(ws: Any, row: int, column: int) -> None:

@@ -1,24 +1,22 @@
-"""The fast path for .xlsx packages: sheet rows read, and cells patched, on the raw XML.
+"""The .xlsx package's sheet XML, patched in place by the workbook backend's writer.
 
-openpyxl alone is too slow for the desk's size (100k rows: ~30 s to read, ~100 s and 1 GB to
-load and save), so the workbook backend reads and writes the sheet XML itself:
+No library writes one cell without rewriting the whole package (openpyxl's load and save of a
+100k-row desk takes ~100 s and 1 GB, and drops every formula's cached result), so the writer
+works on the raw XML; the rows themselves are read with python-calamine:
 
-- `Package` finds the tabs, shared strings and date styles through openpyxl's package reader
-  (which knows the odd ways producers lay a package out), and `Package.rows` scans a sheet's
-  `<row>`/`<c>` elements with a few byte patterns, decoding the cells the way openpyxl's
-  read-only reader does with `data_only`: shared and inline strings (rich text as its runs
-  joined, phonetic hints left out), numbers, booleans, errors, dates by their number format,
-  formulas by their last result;
+- `Package` finds the tabs and their sheet XML parts through openpyxl's package reader (which
+  knows the odd ways producers lay a package out), and the error cells (`#N/A`, ...) that
+  python-calamine reads as empty;
 - `SheetXml.locate` finds the cells of the rows to be written (and which hold a formula),
   `SheetXml.patched` replaces only those cells (as inline strings, never formulas) and updates
   the sheet's dimension and a new column's width, and `rezip` copies every other part of the
   package as it is, so formats, widths, filters, validations, drawings, other tabs and every
   formula with its cached result survive.
 
-The sheet XML may use a namespace prefix (`<x:row>`). Anything else the fast path does not
-fully understand (a comment or CDATA inside the sheet, UTF-16, cells or rows out of order,
-an unknown cell type or element shape, ...) raises `Unsupported`: the backend then reads and
-writes that sheet with openpyxl instead, slower, same results.
+The sheet XML may use a namespace prefix (`<x:row>`). Anything else the patcher does not fully
+understand (a comment or CDATA inside the sheet, UTF-16, cells or rows out of order, an
+unknown element shape in a row it writes, ...) raises `Unsupported`: the backend then writes
+that workbook with openpyxl instead, slower, same cells.
 """
 
 from __future__ import annotations
@@ -35,11 +33,7 @@ from datetime import timedelta
 from typing import IO, Any
 
 from openpyxl.reader.excel import ExcelReader
-from openpyxl.styles.stylesheet import apply_stylesheet
 from openpyxl.utils import column_index_from_string, get_column_letter
-from openpyxl.utils.datetime import WINDOWS_EPOCH as _WINDOWS_EPOCH
-from openpyxl.utils.datetime import from_excel, from_ISO8601
-from openpyxl.xml.constants import SHARED_STRINGS
 
 from rules.model import CellValue
 
@@ -54,12 +48,12 @@ __all__ = [
 
 
 class Unsupported(Exception):
-    """A sheet the fast path does not fully understand: openpyxl handles it instead."""
+    """Sheet XML the patcher does not fully understand: openpyxl writes it instead."""
 
 
 class Package:
-    """An .xlsx package's tabs, shared strings and date styles, found through openpyxl's
-    package reader (which knows the odd ways producers lay a package out)."""
+    """An .xlsx package's tabs and their sheet XML parts, found through openpyxl's package
+    reader (which knows the odd ways producers lay a package out)."""
 
     def __init__(self, data: bytes) -> None:
         reader = ExcelReader(io.BytesIO(data), read_only=True)
@@ -67,7 +61,6 @@ class Package:
             warnings.simplefilter("ignore")
             reader.read_manifest()
             reader.read_workbook()
-            apply_stylesheet(reader.archive, reader.wb)
         self.archive = reader.archive
         self.titles: list[str] = []
         self.parts: dict[str, str] = {}  # worksheet title -> XML part
@@ -78,27 +71,11 @@ class Package:
             self.titles.append(sheet.name)
             if "chartsheet" not in rel.Type:
                 self.parts[sheet.name] = rel.target
-        strings = reader.package.find(SHARED_STRINGS)
-        self._strings_part = strings.PartName[1:] if strings is not None else None
-        self._strings: list[str] | None = None
-        self.dates = frozenset(reader.wb._date_formats)
-        self.durations = frozenset(reader.wb._timedelta_formats)
-        self.epoch = reader.wb.epoch
 
-    @property
-    def strings(self) -> list[str]:
-        if self._strings is None:
-            self._strings = (
-                _shared_strings(self.archive.read(self._strings_part)) if self._strings_part else []
-            )
-        return self._strings
-
-    def rows(self, title: str, header_row: int) -> list[tuple[CellValue, ...]]:
-        """The tab's rows from `header_row` on (`[0]` is the header row), gaps as `()`."""
-        try:
-            return SheetXml(self.archive.read(self.parts[title])).rows(header_row, self)
-        except (ValueError, IndexError, KeyError, TypeError, OverflowError) as e:
-            raise Unsupported(f"{type(e).__name__}: {e}") from None
+    def errors(self, title: str) -> dict[int, dict[int, str]]:
+        """The tab's error cells (`#N/A`, `#REF!`, ...), which python-calamine reads as empty:
+        1-based row -> 0-based column -> the error as the cell shows it."""
+        return _error_cells(self.archive.read(self.parts[title]))
 
 
 @functools.cache
@@ -122,44 +99,25 @@ def _tags(prefix: bytes) -> dict[str, re.Pattern[bytes]]:
         "sheet_data": pattern(rb"<~sheetData\b[^>]*?(/?)>"),
         "row_open": pattern(rb"<~row\b([^>]*)>"),
         "row_close": pattern(rb"</~row\s*>"),
-        # 1-6: a cell holding a plain value; 7: any other cell; 8: a row's start tag
-        "tokens": pattern(
-            rb'<~c r="([A-Z]{1,3})([0-9]+)"(?: s="([0-9]+)")?(?: t="([a-zA-Z]+)")?\s*'
-            rb"(?:/>|>(?:<~v>([^<]*)</~v>"
-            rb'|<~is><~t(?: xml:space="preserve")?>([^<]*)</~t></~is>)?</~c>)'
-            rb"|(<~c\b[^>]*?/>|<~c\b[^>]*>.*?</~c\s*>)"
-            rb"|<~row\b([^>]*)>"
-        ),
-        # 1: a plain shared string; 2: any other
-        "strings": pattern(
-            rb'<~si><~t(?: xml:space="preserve")?>([^<]*)</~t></~si>'
-            rb"|(<~si\b[^>]*?/>|<~si\b[^>]*>.*?</~si\s*>)"
-        ),
         "cell": element(b"c"),
+        # 1: the attributes, 2: the content of a cell of type `e` (an error: #N/A, ...)
+        "error_cell": pattern(rb"""<~c\b([^>]*\st=["']e["'][^>/]*)>(.*?)</~c\s*>"""),
         "f": element(b"f"),
         "v": text(b"v"),
-        "is": text(b"is"),
-        "t": text(b"t"),
-        "si": text(b"si"),
-        "rph": pattern(rb"<~rPh\b.*?</~rPh\s*>"),
-        "merge": pattern(rb"<~mergeCell\b([^>]*?)/?>"),
         "dimension": pattern(rb"<~dimension\b([^>]*?)/?>"),
         "cols": pattern(rb"<~cols\b[^>]*>(.*?)</~cols\s*>"),
         "col": pattern(rb"<~col\b([^>]*?)/?>"),
     }
 
 
-_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?(worksheet|sst)\b")
+_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet\b")
 _ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _CELL_ATTRS = re.compile(
-    rb"\s*r=\"([A-Z]{1,3})([0-9]+)\"(?:\s+s=\"([0-9]+)\")?(?:\s+t=\"(\w+)\")?\s*"
+    rb"\s*r=\"([A-Z]{1,3})([0-9]+)\"(?:\s+s=\"([0-9]+)\")?(?:\s+t=\"\w+\")?\s*"
 )
 _ROW_NUMBER = re.compile(rb"(?:^|\s)r\s*=\s*[\"']([0-9]+)[\"']")
-_CHUNK = 4 << 20  # bytes of sheet XML scanned at once
 _REF = re.compile(r"\$?([A-Z]{1,3})\$?([0-9]+)")
 _SPANS = re.compile(rb"\s+spans\s*=\s*(?:\"[^\"]*\"|'[^']*')")
-_ENTITY = re.compile(r"&(#[0-9]+|#x[0-9a-fA-F]+|amp|lt|gt|quot|apos);")
-_ENTITIES = {"amp": "&", "lt": "<", "gt": ">", "quot": '"', "apos": "'"}
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
@@ -178,31 +136,13 @@ def _row_number(attrs: bytes, previous: int) -> int:
 
 
 def plain_value(value: Any) -> CellValue:
-    """A value as a `Tab` holds it: openpyxl's `time` (a time-only format) as text, its
-    `timedelta` (a duration format) as the sheet's serial in days."""
+    """A value as a `Tab` holds it: a `time` (a time-only format) as text, a `timedelta` (a
+    duration format) as the sheet's serial in days."""
     if isinstance(value, time_of_day):
         return value.strftime("%H:%M:%S" if value.second else "%H:%M")
     if isinstance(value, timedelta):
         return value.total_seconds() / 86400  # the sheet's own serial: days
     return value
-
-
-def _date(serial: int | float, style: bytes, package: Package) -> CellValue:
-    """A serial in a date-formatted cell, as openpyxl's `from_excel` converts it."""
-    if serial >= 61 and package.epoch == _WINDOWS_EPOCH and int(style) not in package.durations:
-        # from_excel's common case, inlined: whole days, then the fraction to the millisecond
-        days = int(serial)
-        try:
-            return _WINDOWS_EPOCH + timedelta(
-                days=days, milliseconds=round((serial - days) * 86_400_000)
-            )
-        except OverflowError:
-            return "#VALUE!"
-    try:
-        moment = from_excel(serial, package.epoch, timedelta=int(style) in package.durations)
-    except (OverflowError, ValueError):
-        return "#VALUE!"
-    return plain_value(moment)
 
 
 def _attrs(raw: bytes) -> dict[bytes, bytes]:
@@ -218,25 +158,6 @@ def _column(letters: bytes) -> int:
     return column_index_from_string(letters.decode()) - 1
 
 
-def _entity(m: re.Match[str]) -> str:
-    name = m.group(1)
-    if name[0] == "#":
-        return chr(int(name[2:], 16) if name[1] in "xX" else int(name[1:]))
-    return _ENTITIES[name]
-
-
-def _text(raw: bytes) -> str:
-    """XML character data as the text it stands for (entities, line ends, Excel's `_xHHHH_`)."""
-    s = raw.decode("utf-8")
-    if "\r" in s:
-        s = s.replace("\r\n", "\n").replace("\r", "\n")
-    if "&" in s:
-        s = _ENTITY.sub(_entity, s)
-    if "_x" in s:
-        s = _OOXML_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), s)
-    return s
-
-
 def _xml_text(s: str) -> bytes:
     """Text as XML character data: the inverse of `_text`."""
     if "_x" in s:
@@ -245,30 +166,19 @@ def _xml_text(s: str) -> bytes:
     return s.encode("utf-8")
 
 
-def _rich_text(content: bytes | None, tags: Mapping[str, re.Pattern[bytes]], rph: bytes) -> str:
-    """The text of a shared or inline string: its runs joined, phonetic hints left out."""
-    if not content:
-        return ""
-    if rph in content:
-        content = tags["rph"].sub(b"", content)
-    return _text(b"".join(tags["t"].findall(content)))
-
-
-def _shared_strings(xml: bytes) -> list[str]:
-    prefix = _prefix(xml)
-    tags = _tags(prefix)
-    rph = b"<" + prefix + b"rPh"
-    out = []
-    for plain, other in tags["strings"].findall(xml):
-        if other:
-            m = tags["si"].fullmatch(other)
-            out.append(_rich_text(m.group(1) if m else None, tags, rph))
-        else:
-            out.append(_text(plain))
-    opens = sum(xml.count(b"<" + prefix + b"si" + x) for x in (b" ", b">", b"/"))
-    if opens != len(out):
-        raise Unsupported("shared strings of a shape the fast reader does not know")
-    return out
+def _error_cells(xml: bytes) -> dict[int, dict[int, str]]:
+    """1-based row -> 0-based column -> text of each cell of type `e` in the sheet XML."""
+    found: dict[int, dict[int, str]] = {}
+    if b"#" not in xml or (b't="e"' not in xml and b"t='e'" not in xml):
+        return found  # (every error starts with a #: #N/A, #REF!, #VALUE!, ...)
+    tags = _tags(_prefix(xml))
+    for m in tags["error_cell"].finditer(xml):
+        ref = _REF.fullmatch(_attrs(m.group(1)).get(b"r", b"").decode())
+        value = tags["v"].search(m.group(2))
+        if ref and value and value.group(1):
+            row = found.setdefault(int(ref.group(2)), {})
+            row[_column(ref.group(1).encode())] = value.group(1).decode()
+    return found
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +201,7 @@ class _RowAt:
 
 
 class SheetXml:
-    """One worksheet part's XML: its rows read fast, or some cells patched."""
+    """One worksheet part's XML, to patch some of its cells."""
 
     def __init__(self, xml: bytes) -> None:
         self.xml = xml
@@ -313,13 +223,16 @@ class SheetXml:
         """(1-based row number, match of the row's start tag) for every <row>."""
         number = 0
         for m in self.tags["row_open"].finditer(self.xml, self.data_start, self.data_end):
-            number = _row_number(m.group(1), number)
+            new = _row_number(m.group(1), number)
+            if new <= number:
+                raise Unsupported("rows out of order")
+            number = new
             yield number, m
 
     def _cells(
-        self, content: bytes, offset: int
-    ) -> Iterator[tuple[int, re.Match[bytes], bytes | None, bytes]]:
-        """(0-based column, match, style, type) for every <c> of a row's content."""
+        self, row: int, content: bytes, offset: int
+    ) -> Iterator[tuple[int, re.Match[bytes], bytes | None]]:
+        """(0-based column, match, style) for every <c> of row `row`'s content."""
         pos, col = 0, -1
         for c in self.tags["cell"].finditer(content):
             if c.start() != pos and content[pos : c.start()].strip():
@@ -328,184 +241,19 @@ class SheetXml:
             attrs = c.group(1) if c.group(1) is not None else c.group(2)
             fast = _CELL_ATTRS.fullmatch(attrs)
             if fast is not None:
-                number = _column(fast.group(1))
-                style, kind = fast.group(3), fast.group(4) or b"n"
+                letters, in_row, style = fast.group(1), fast.group(2), fast.group(3)
             else:
                 found = _attrs(attrs)
-                ref = found.get(b"r")
-                m = _REF.fullmatch(ref.decode()) if ref else None
-                number = _column(m.group(1).encode()) if m else col + 1
-                style, kind = found.get(b"s"), found.get(b"t") or b"n"
-            if number <= col:
-                raise Unsupported("cells out of order")
+                m = _REF.fullmatch(found.get(b"r", b"").decode())
+                letters, in_row = (m.group(1).encode(), m.group(2).encode()) if m else (None, None)
+                style = found.get(b"s")
+            number = _column(letters) if letters else col + 1
+            if number <= col or (in_row is not None and int(in_row) != row):
+                raise Unsupported(f"cells out of order in row {row}")
             col = number
-            yield col, c, style, kind
+            yield col, c, style
         if content[pos:].strip():
             raise Unsupported(f"unexpected content at the end of a row near byte {offset + pos}")
-
-    # reading
-
-    def rows(self, first: int, package: Package) -> list[tuple[CellValue, ...]]:
-        """The rows from row `first` on (`[0]` is row `first`), a missing row as `()`.
-
-        The rows are scanned in chunks with one pattern whose common case (a cell holding a
-        plain value) needs no further parsing; any other cell is parsed on its own. Every
-        `<c>` and `<row>` in a chunk must be one of the tokens found, else `Unsupported`.
-        """
-        out: list[tuple[CellValue, ...]] = []
-        if self.empty:
-            return out
-        xml, p = self.xml, self.prefix
-        tokens = self.tags["tokens"].findall
-        # in sheetData only <c>, <color>, <charset> and <condense> start with "c"
-        cell_open, not_cells = b"<" + p + b"c", (b"<" + p + b"co", b"<" + p + b"ch")
-        row_open = b"<" + p + b"row"
-        row_close = b"</" + p + b"row>"
-        dates = {str(i).encode() for i in package.dates}
-        columns: dict[bytes, int] = {}
-        texts: dict[bytes, str] = {}
-        strings: list[str] | None = None
-        number, number_text, last_col = 0, b"", -1
-        row: list[CellValue] | None = None
-
-        def emit(cells: list[CellValue], at: int) -> None:
-            while first + len(out) < at:
-                out.append(())
-            while cells and cells[-1] is None:
-                cells.pop()
-            out.append(tuple(cells))
-
-        pos, end = self.data_start, self.data_end
-        while pos < end:
-            stop = end
-            if end - pos > _CHUNK:
-                k = xml.find(row_close, pos + _CHUNK, end)
-                if k >= 0:
-                    stop = k + len(row_close)
-            chunk = xml[pos:stop]
-            pos = stop
-            seen_cells = seen_rows = 0
-            for letters, rnum, style, kind, v, text, generic, row_attrs in tokens(chunk):
-                value: CellValue
-                if letters:  # <c r="B7" s="3" t="s"><v>12</v></c> and the like
-                    seen_cells += 1
-                    if row is None:
-                        continue
-                    if rnum != number_text:
-                        raise Unsupported(f"cell {letters.decode()}{rnum.decode()} in row {number}")
-                    col = columns.get(letters)
-                    if col is None:
-                        col = columns[letters] = _column(letters)
-                    last_col = col
-                    if not v and not text:
-                        continue
-                    if not kind or kind == b"n":
-                        value = float(v) if (b"." in v or b"E" in v or b"e" in v) else int(v)
-                        if style in dates:
-                            value = _date(value, style, package)
-                    elif kind == b"s":
-                        if strings is None:
-                            strings = package.strings
-                        value = strings[int(v)]
-                    elif kind == b"inlineStr":
-                        if not text:
-                            continue
-                        value = texts.get(text)  # one str for the many cells of one value
-                        if value is None:
-                            value = _text(text)
-                            if len(text) <= 48:
-                                texts[text] = value
-                    elif not v:
-                        continue
-                    elif kind == b"str" or kind == b"e":
-                        value = _text(v)
-                    elif kind == b"b":
-                        value = bool(int(v))
-                    elif kind == b"d":
-                        value = plain_value(from_ISO8601(v.decode()))
-                    else:
-                        raise Unsupported(f"cell type {kind.decode(errors='replace')}")
-                elif generic:  # any other cell: a formula (its result), rich text, ...
-                    seen_cells += 1
-                    if row is None:
-                        continue
-                    col, style_, kind_, content = self._cell(generic, last_col)
-                    last_col = col
-                    value = self._value(kind_, style_, content, package)
-                    if value is None:
-                        continue
-                else:  # <row ...>
-                    seen_rows += 1
-                    if row is not None:
-                        emit(row, number)
-                    new = _row_number(row_attrs, number)
-                    if new <= number:
-                        raise Unsupported("rows out of order")
-                    number, number_text, last_col = new, str(new).encode(), -1
-                    row = [] if number >= first else None
-                    continue
-                n = len(row)
-                if col == n:
-                    row.append(value)
-                elif col > n:
-                    row.extend([None] * (col - n))
-                    row.append(value)
-                else:
-                    raise Unsupported(f"cells out of order in row {number}")
-            cells = chunk.count(cell_open) - sum(chunk.count(o) for o in not_cells)
-            if seen_cells != cells or seen_rows != chunk.count(row_open):
-                raise Unsupported("cells or rows of a shape the fast reader does not know")
-        if row is not None:
-            emit(row, number)
-        return out
-
-    def _cell(self, element: bytes, last_col: int) -> tuple[int, bytes | None, bytes, bytes | None]:
-        """(0-based column, style, type, content) of one <c> element."""
-        m = self.tags["cell"].fullmatch(element)
-        if m is None:
-            raise Unsupported("a cell element the fast reader cannot split")
-        attrs = m.group(1) if m.group(1) is not None else m.group(2)
-        found = _attrs(attrs)
-        ref = found.get(b"r")
-        r = _REF.fullmatch(ref.decode()) if ref else None
-        col = _column(r.group(1).encode()) if r else last_col + 1
-        if col <= last_col:
-            raise Unsupported("cells out of order")
-        return col, found.get(b"s"), found.get(b"t") or b"n", m.group(3)
-
-    def _value(
-        self, kind: bytes, style: bytes | None, content: bytes | None, package: Package
-    ) -> CellValue:
-        """A cell's value as openpyxl's read-only reader gives it with `data_only`: a formula
-        cell's cached result, typed by the cell's `t`."""
-        if not content:
-            return None
-        tags = self.tags
-        if kind == b"inlineStr":
-            inline = tags["is"].search(content)
-            return (
-                _rich_text(inline.group(1), tags, b"<" + self.prefix + b"rPh") if inline else None
-            )
-        v = tags["v"].search(content)
-        raw = v.group(1) if v else None
-        if not raw:
-            return None
-        if kind == b"n":
-            number: int | float = (
-                float(raw) if (b"." in raw or b"E" in raw or b"e" in raw) else int(raw)
-            )
-            if style is not None and int(style) in package.dates:
-                return _date(number, style, package)
-            return number
-        if kind == b"s":
-            return package.strings[int(raw)]
-        if kind == b"b":
-            return bool(int(raw))
-        if kind in (b"str", b"e"):
-            return _text(raw)
-        if kind == b"d":
-            return plain_value(from_ISO8601(raw.decode()))
-        raise Unsupported(f"cell type {kind.decode(errors='replace')}")
 
     # writing
 
@@ -515,11 +263,8 @@ class SheetXml:
         found: dict[tuple[int, int], _CellAt] = {}
         if self.empty or not rows:
             return found
-        xml, last = self.xml, max(rows)
-        formula = self.tags["f"]
-        for number, m in self._row_starts():
-            if number > last:
-                break
+        xml, formula = self.xml, self.tags["f"]
+        for number, m in self._row_starts():  # every row: `Unsupported` when out of order
             if number not in rows:
                 continue
             attrs = m.group(1)
@@ -531,7 +276,7 @@ class SheetXml:
                     raise Unsupported(f"row {number} not closed")
                 end, content, base = close.end(), xml[m.end() : close.start()], m.end()
             at = _RowAt(m.start(), end, attrs, {}, [])
-            for col, c, style, _kind in self._cells(content, base):
+            for col, c, style in self._cells(number, content, base):
                 body = c.group(3) or b""
                 cell = _CellAt(
                     base + c.start(), base + c.end(), style, formula.search(body) is not None
@@ -545,17 +290,6 @@ class SheetXml:
     @property
     def rows_found(self) -> Mapping[int, object]:
         return self._rows_at
-
-    def merged_ranges(self) -> list[tuple[int, int, int, int]]:
-        """(first row, first col, last row, last col) of each merged range; 0-based columns."""
-        out = []
-        for m in self.tags["merge"].finditer(self.xml, self.data_end):
-            ref = _attrs(m.group(1)).get(b"ref", b"").decode()
-            ends = [_REF.fullmatch(part) for part in ref.split(":")]
-            if len(ends) == 2 and ends[0] and ends[1]:
-                (c1, r1), (c2, r2) = (e.groups() for e in ends)  # type: ignore[union-attr]
-                out.append((int(r1), _column(c1.encode()), int(r2), _column(c2.encode())))
-        return out
 
     def patched(
         self,

@@ -164,6 +164,7 @@ def funnel_chart(ax: Axes, f: Figures) -> None:
         text = f"{value}건" + (f" ({rate})" if rate else "")
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {text}", va="center")
     ax.set_xlim(0, max(values + [1]) * 1.3)
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_title("진행 단계")
     ax.set_xlabel("건수")
 

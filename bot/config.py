@@ -276,19 +276,15 @@ class Settings(BaseSettings):
             status_hints=dict(self.ob.status_hints),
             return_pending_hours=self.returns.pending_after_hours,
             no_answer_words=tuple(self.contact.no_answer_words),
+            followup_after_days=self.followup.after_days,
+            followup_until_days=self.followup.until_days,
+            followup_due_days=self.followup.due_days,
             only_rules=only_rules,
         )
 
     def report_settings(self) -> ReportSettings:
-        r, f = self.reports, self.followup
-        return ReportSettings(
-            price_window_days=r.price_window_days,
-            price_min_samples=r.price_min_samples,
-            price_outlier_ratio=r.price_outlier_ratio,
-            followup_after_days=f.after_days,
-            followup_until_days=f.until_days,
-            followup_due_days=f.due_days,
-        )
+        r = self.reports
+        return ReportSettings(r.price_window_days, r.price_min_samples, r.price_outlier_ratio)
 
     def resolve(self, path: Path | None) -> Path | None:
         if path is None:

@@ -203,7 +203,7 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: Settings) -> Diges
             detail = "; ".join(judgement[lead.row])
             lists[manager]["judgement"].append((lead.row, _label(lead, detail)))
     by_row = {lead.row: lead for lead in desk.leads}
-    for f in followups(ctx, settings.report_settings()):
+    for f in followups(ctx):
         name = "followup_late" if f.late else "followup_due"
         row = _label(by_row[f.row], f"이사 후 {f.days_since}일")
         lists[f.manager][name].append(((-f.days_since, f.row), row))

@@ -40,14 +40,12 @@ _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
 @dataclass(frozen=True, slots=True)
 class ReportSettings:
-    """The report's numbers (config `reports.*` and `followup.*`)."""
+    """The report's price numbers (config `reports.*`; the 해피콜 ones are the digest's too,
+    in `RuleSettings`)."""
 
     price_window_days: int = 90
     price_min_samples: int = 5
     price_outlier_ratio: float = 1.5
-    followup_after_days: int = 3
-    followup_until_days: int = 30
-    followup_due_days: int = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,11 +318,11 @@ class Followup:
         }
 
 
-def followups(ctx: Context, rs: ReportSettings) -> list[Followup]:
+def followups(ctx: Context) -> list[Followup]:
     """계약완료 leads whose move was `followup_after_days` to `followup_until_days` days before
     today (both ends included) with no OB 상세 row, linked as for `ob.sync`, dated after the
     move date; the longest waiting first."""
-    today = ctx.today
+    today, rs = ctx.today, ctx.settings
     calls = calls_by_lead(ctx)
     due: list[Followup] = []
     for lead in ctx.leads:
@@ -381,7 +379,7 @@ def report_figures(
         "price": price(ctx.obs, period, ctx, rs),
         "managers": managers(ctx),
         "bot": bot.as_json(),
-        "followups": [f.as_json() for f in followups(ctx, rs)],
+        "followups": [f.as_json() for f in followups(ctx)],
     }
 
 

@@ -6,10 +6,10 @@ operator (English):
     ⚠ what works but is worth knowing
 
 Checks, in order: the config (already loaded: it names the source and the journal), the
-schedule, the Google credentials (Google sources), the source (workbook readable / sheet
-reachable and shared), its tabs and required headers (optional headers that are missing are a
-⚠), the optional vendor list (found or not, vendors and areas read, each area cell it cannot
-match a ⚠ naming its row), the alert channels (each apprise URL understood, the deprecated
+schedule, the Google credentials (Google sources), the source (workbook readable and
+writable / sheet reachable and shared), its tabs and required headers (optional headers that
+are missing are a ⚠), the optional vendor list (found or not, vendors and areas read, each
+area cell it cannot match a ⚠ naming its row), the alert channels (each apprise URL understood, the deprecated
 `alerts.kakaowork` a ⚠; nothing is sent unless `send_test`), the journal (opened when it
 exists; else its directory must be
 writable — the file is created by the first applied run), and the worker lock.
@@ -37,6 +37,7 @@ from bot.errors import (
 )
 from bot.schedule import describe_schedule
 from bot.sheets.layout import DEFAULT_HEADERS, REQUIRED
+from bot.sheets.workbook import WorkbookBackend
 from rules.model import Snapshot, Tab
 from rules.parse import parse_vendors
 
@@ -187,6 +188,13 @@ def check_source(app: App, report: Report) -> None:
         return
     shared = " and shared with movebot" if settings.source.kind == "google" else ""
     report.ok(f"{where} reachable{shared}; both tabs found")
+    if isinstance(backend, WorkbookBackend):
+        try:
+            backend.check_writable()
+        except UserError as e:
+            report.fail(f"{where} writable", str(e))
+        else:
+            report.ok(f"{where} writable")
     check_tabs(snapshot, report)
     check_vendor_tab(snapshot, settings.sheets.vendors.title, report)
 

@@ -143,6 +143,9 @@ class Tab:
     columns: dict[str, int]
     rows: tuple[tuple[CellValue, ...], ...]
     grid_columns: int | None = None  # the sheet grid's column count, where the backend knows it
+    # the merged blocks at or below the header row: (first row, first column, last row, last
+    # column), sheet rows 1-based, columns 0-based; a block counts as used (`used_width`)
+    merges: tuple[tuple[int, int, int, int], ...] = ()
 
     def sheet_row(self, index: int) -> int:
         return self.header_row + 1 + index
@@ -156,7 +159,8 @@ class Tab:
 
     @property
     def used_width(self) -> int:
-        """How many columns are in use: the header row or any data row."""
+        """How many columns are in use: the header row, any data row or merged block (whose
+        cells right of its first are empty but not free)."""
         width = len(self.headers)
         while width and not str(self.headers[width - 1] or "").strip():
             width -= 1
@@ -165,7 +169,7 @@ class Tab:
                 if row[col] not in (None, ""):
                     width = col + 1
                     break
-        return width
+        return max([width, *(last + 1 for _, _, _, last in self.merges)])
 
 
 @dataclass(frozen=True, slots=True)

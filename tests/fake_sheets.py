@@ -401,6 +401,8 @@ class FakeSheet:
     column_count: int = 26
     index: int = 0
     cells: dict[tuple[int, int], Any] = field(default_factory=dict)
+    # merged blocks as the API's GridRange: 0-based, end exclusive
+    merges: list[tuple[int, int, int, int]] = field(default_factory=list)
 
     @staticmethod
     def _cell_ref(a1: str) -> tuple[int, int]:
@@ -421,6 +423,16 @@ class FakeSheet:
 
     def get(self, a1: str) -> Any:
         return self.cells.get(self._cell_ref(a1))
+
+    def merge(self, a1: str) -> None:
+        """Merge a block (`"O3:Q4"`), as staff do: the cells right of and below its first
+        lose their values, as in Google Sheets."""
+        first, last = (self._cell_ref(ref) for ref in a1.split(":"))
+        (r0, c0), (r1, c1) = first, last
+        for key in [k for k in self.cells if r0 <= k[0] <= r1 and c0 <= k[1] <= c1]:
+            if key != (r0, c0):
+                del self.cells[key]
+        self.merges.append((r0, r1 + 1, c0, c1 + 1))
 
     def set_rows(self, rows: list[list[Any]], start_row: int = 1) -> None:
         """Fill rows from `start_row` (1-based) down, each from column A; grows the grid."""
@@ -444,6 +456,10 @@ class FakeSheet:
             moved[(r + count if r >= at else r, c)] = v
         self.cells = moved
         self.row_count += count
+        self.merges = [
+            (r0 + count if r0 >= at else r0, r1 + count if r1 > at else r1, c0, c1)
+            for r0, r1, c0, c1 in self.merges
+        ]
 
     def insert_columns(self, before: int, count: int = 1) -> None:
         """Insert `count` empty columns before 0-based column `before`."""
@@ -452,6 +468,10 @@ class FakeSheet:
             moved[(r, c + count if c >= before else c)] = v
         self.cells = moved
         self.column_count += count
+        self.merges = [
+            (r0, r1, c0 + count if c0 >= before else c0, c1 + count if c1 > before else c1)
+            for r0, r1, c0, c1 in self.merges
+        ]
 
     def rows(self) -> list[list[Any]]:
         """The stored values, row by row, trailing empties dropped (for assertions)."""
@@ -463,6 +483,27 @@ class FakeSheet:
                 row.pop()
             out.append(row)
         return out
+
+    def metadata(self) -> dict[str, Any]:
+        """The tab in `spreadsheets.get`: its properties, and its merges when it has any (the
+        API leaves out an empty list, and a GridRange's zero indexes)."""
+        found: dict[str, Any] = {"properties": self.properties()}
+        if self.merges:
+            found["merges"] = [
+                {
+                    k: v
+                    for k, v in {
+                        "sheetId": self.sheet_id,
+                        "startRowIndex": r0,
+                        "endRowIndex": r1,
+                        "startColumnIndex": c0,
+                        "endColumnIndex": c1,
+                    }.items()
+                    if v
+                }
+                for r0, r1, c0, c1 in self.merges
+            ]
+        return found
 
     def properties(self) -> dict[str, Any]:
         return {
@@ -913,7 +954,7 @@ class FakeSheetsAPI:
                 "autoRecalc": "ON_CHANGE",
                 "timeZone": "Asia/Seoul",
             },
-            "sheets": [{"properties": s.properties()} for s in sheets],
+            "sheets": [s.metadata() for s in sheets],
             "spreadsheetUrl": f"https://docs.google.com/spreadsheets/d/{book.spreadsheet_id}/edit",
         }
 

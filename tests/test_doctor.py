@@ -200,3 +200,12 @@ def test_google_credentials_that_do_not_load_say_what_to_do(tmp_path):
     assert code == 2
     assert "Google credentials file not found" in line_about(lines, "✗ Google credentials")
     assert lines[-1] == "1 problem(s) to fix."
+
+
+def test_a_read_only_workbook_is_a_problem_to_fix(tmp_path, book):
+    book.chmod(0o444)
+    code, lines = doctor(settings_for(tmp_path, book))
+    assert code == 2
+    problem = line_about(lines, "writable")
+    assert problem.startswith(f"✗ workbook {book} writable")
+    assert "the file is read-only" in problem

@@ -951,3 +951,30 @@ def test_a_vendor_list_without_its_headers_is_named(fake, sa_key):
     with pytest.raises(MissingHeader) as err:
         make_backend(sa_key, vendors=TabSpec("장기고객 업체 리스트")).read()
     assert "'장기고객 업체 리스트'" in str(err.value) and "'업체명'" in str(err.value)
+
+
+# --- merged blocks ------------------------------------------------------------------------------
+
+
+def test_bot_note_goes_right_of_a_staff_note_merged_over_three_columns(fake, sa_key):
+    from bot.engine import plan
+    from rules.settings import RuleSettings
+    from rules.values import KST
+
+    lead_tab, _ = add_desk(fake)
+    lead_tab.column_count = 20
+    lead_tab.set("N3", "직원 메모: 병합된 칸")
+    lead_tab.merge("N3:P4")  # the desk's last column is M; the note spans N to P
+    backend = make_backend(sa_key)
+
+    snap = backend.read()
+    assert snap.leads_tab.merges == ((3, 13, 4, 15),)
+    assert fake.count("spreadsheets.get") == 1  # the merges came with the metadata
+    result = backend.write(
+        snap, plan(snap, datetime(2024, 12, 4, 18, tzinfo=KST), RuleSettings()).cell_writes()
+    )
+
+    assert lead_tab.get("Q1") == "봇 확인"
+    assert lead_tab.get("O1") is None and lead_tab.get("N3") == "직원 메모: 병합된 칸"
+    assert (LEADS, 16) in result.added_columns
+    assert not [s for s in result.skipped if s.write.sheet == LEADS]

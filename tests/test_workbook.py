@@ -16,7 +16,7 @@ import pytest
 from filelock import FileLock
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
-from openpyxl.styles import Font
+from openpyxl.styles import Alignment, Font, PatternFill
 
 from bot.errors import BadInput, MissingHeader, MissingTab, UserError
 from bot.sheets import workbook, xlsx
@@ -85,6 +85,13 @@ def change(snap: Snapshot, row: int, field: str, new: str, old: str | None = Non
 def parts(path: Path) -> dict[str, bytes]:
     with zipfile.ZipFile(path) as z:
         return {name: z.read(name) for name in z.namelist()}
+
+
+def count_formats(files: dict[str, bytes]) -> int:
+    """How many cell formats (`cellXfs`) the styles part holds."""
+    xfs = re.search(rb"<cellXfs\b[^>]*>(.*?)</cellXfs>", files["xl/styles.xml"], re.S)
+    assert xfs is not None
+    return len(re.findall(rb"<xf\b", xfs.group(1)))
 
 
 def cells(path: Path, title: str) -> dict[str, object]:
@@ -432,12 +439,15 @@ def test_sheet_xml_the_patcher_does_not_know_is_read_and_written_by_openpyxl(des
     assert cells(desk, "이사 관리자")["E2"] == "12.4 OB"
 
 
-def test_rows_out_of_order_in_the_sheet_xml_are_written_by_openpyxl_to_the_right_row(desk):
+def test_rows_out_of_order_in_the_sheet_xml_are_written_in_place_to_the_right_row(
+    desk, monkeypatch
+):
     files = parts(desk)
     rows = re.findall(rb"<row\b.*?</row>", files[LEADS_XML], re.S)
     files[LEADS_XML] = files[LEADS_XML].replace(rows[2] + rows[3], rows[3] + rows[2])
     _write_parts(desk, files)
     snap = backend(desk).read()
+    monkeypatch.setattr(WorkbookBackend, "_edit", None)  # the in-place writer copes alone
 
     result = backend(desk).write(snap, [change(snap, 3, "remarks", "12.4 OB")])
 
@@ -504,10 +514,17 @@ def test_a_write_lands_only_the_cells_it_was_given(desk):
     }
     after_parts = parts(desk)
     assert list(after_parts) == list(before_parts)
-    # the other tabs, the styles, the workbook itself: byte for byte as they were
-    assert {n: b for n, b in after_parts.items() if n != LEADS_XML} == {
-        n: b for n, b in before_parts.items() if n != LEADS_XML
+    # the other tabs, the workbook itself (openpyxl's file already asks for a recalculation on
+    # open), every other part: byte for byte as they were; the styles gained one format, the
+    # two cells' own but wrapping
+    touched = (LEADS_XML, "xl/styles.xml")
+    assert {n: b for n, b in after_parts.items() if n not in touched} == {
+        n: b for n, b in before_parts.items() if n not in touched
     }
+    ws = openpyxl.load_workbook(desk)["이사 관리자"]
+    assert ws["E3"].alignment.wrap_text and ws["G3"].alignment.wrap_text
+    assert not ws["D2"].alignment.wrap_text
+    assert count_formats(after_parts) == count_formats(before_parts) + 1
     reread = backend(desk).read()
     assert reread.leads_tab.cell(0, "status") == "견적진행"
     assert reread.ob_tab == snap.ob_tab
@@ -841,3 +858,91 @@ def test_the_vendor_list_tab_is_read_when_the_workbook_has_it(tmp_path):
 
 def test_a_workbook_without_the_vendor_list_reads_as_before(desk):
     assert backend(desk, vendors=TabSpec("장기고객 업체 리스트")).read().vendors_tab is None
+
+
+# --- read-only workbooks, owners, libraries' output ---------------------------------------------
+
+
+def test_a_read_only_workbook_is_refused_naming_the_file_and_left_as_it_is(desk):
+    snap = backend(desk).read()
+    desk.chmod(0o444)
+    before = desk.read_bytes()
+
+    with pytest.raises(UserError) as e:
+        backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
+
+    assert str(desk) in str(e.value) and "the file is read-only" in str(e.value)
+    assert "Nothing was written" in str(e.value)
+    assert desk.read_bytes() == before and desk.stat().st_mode & 0o777 == 0o444
+    assert sorted(os.listdir(desk.parent)) == ["desk.xlsx"]
+
+
+@pytest.mark.skipif(not hasattr(os, "chown") or os.geteuid() != 0, reason="needs root to chown")
+def test_a_replaced_workbook_keeps_its_owner_and_group(desk):
+    os.chown(desk, 4242, 4343)
+    snap = backend(desk).read()
+
+    backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
+
+    assert (desk.stat().st_uid, desk.stat().st_gid) == (4242, 4343)
+
+
+def test_what_openpyxl_prints_while_loading_goes_to_stderr_not_stdout(desk, monkeypatch, capfd):
+    slow(monkeypatch)
+    real_load = openpyxl.load_workbook
+
+    def chatty_load(*args, **kwargs):
+        print("0 is out of range")  # as openpyxl does for a style it cannot find
+        os.write(1, b"from native code\n")
+        return real_load(*args, **kwargs)
+
+    monkeypatch.setattr(openpyxl, "load_workbook", chatty_load)
+    snap = backend(desk).read()
+    capfd.readouterr()
+
+    backend(desk).write(snap, [change(snap, 2, "status", "견적진행")])
+
+    out, err = capfd.readouterr()
+    assert "out of range" not in out and "native" not in out
+    assert "0 is out of range" in err and "from native code" in err
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_a_new_cell_takes_its_columns_look_and_a_note_of_several_lines_wraps(
+    tmp_path, monkeypatch, fast
+):
+    path = make_desk(tmp_path / "desk.xlsx")
+    wb = openpyxl.load_workbook(path)
+    ws = wb["이사 관리자"]
+    ws.column_dimensions["E"].fill = PatternFill("solid", fgColor="FFFFF2CC")  # 비고, coloured
+    ws.column_dimensions["G"].alignment = Alignment(wrap_text=True)  # 예비번호, wrapping
+    wb.save(path)
+    if not fast:
+        slow(monkeypatch)
+    snap = backend(path).read()
+    writes = [
+        change(snap, 2, "remarks", "12.4 OB 부재\n12.5 재통화"),  # E2 was empty
+        change(snap, 2, "alt_phones", "010-3333-4444"),  # G2 was empty
+        change(snap, 3, "status", "견적진행"),
+    ]
+
+    backend(path).write(snap, writes)
+
+    ws = openpyxl.load_workbook(path)["이사 관리자"]
+    assert ws["E2"].fill.fgColor.rgb == "FFFFF2CC" and ws["E2"].alignment.wrap_text
+    assert ws["G2"].alignment.wrap_text
+    assert not ws["D3"].alignment.wrap_text and ws["D3"].fill.fgColor.rgb != "FFFFF2CC"
+
+
+def test_an_error_cell_stored_without_its_reference_reads_as_the_error_it_shows(desk):
+    files = parts(desk)
+    row = re.search(rb'<row r="3".*?</row>', files[LEADS_XML], re.S)
+    assert row is not None
+    streamed = re.sub(rb' r="[D-G]3"', b"", row.group(0))  # C3 keeps its r=, D3 on follow it
+    streamed = re.sub(rb'<c( t="\w+")?>.*?</c>', b'<c t="e"><v>#N/A</v></c>', streamed, count=1)
+    files[LEADS_XML] = files[LEADS_XML].replace(row.group(0), streamed)
+    _write_parts(desk, files)
+
+    tab = backend(desk).read().leads_tab
+
+    assert tab.rows[1][2:5] == (datetime(2024, 12, 3), "#N/A", "12.3 부재")

@@ -3,9 +3,9 @@
 A run costs a constant number of Sheets requests, whatever the sheet's size (DESIGN.md
 "Google Sheets"):
 
-- `read()`: one `spreadsheets.get` (tab titles and grid sizes only) and one `values.batchGet`
-  for both tabs, and the optional vendor list when the metadata shows that tab
-  (UNFORMATTED_VALUE, dates as SERIAL_NUMBER).
+- `read()`: one `spreadsheets.get` (tab titles, grid sizes and merged blocks only) and one
+  `values.batchGet` for both tabs, and the optional vendor list when the metadata shows that
+  tab (UNFORMATTED_VALUE, dates as SERIAL_NUMBER).
 - `write()`: one `values.batchGet` re-reading the columns the plan touches (fingerprint columns
   and written columns, whole columns from the header row down), `verify.settle` to decide what
   may land, then one `values.batchUpdate` with `valueInputOption=RAW` (one more per ~2 MB of
@@ -100,10 +100,11 @@ FORMULA_CELL = "셀에 수식이 있어 봇이 덮어쓰지 않음"
 _log = structlog.get_logger("movebot.sheets.google")
 _T = TypeVar("_T")
 
-# Only what the backend needs of the metadata: titles and grid sizes.
+# Only what the backend needs of the metadata: titles, grid sizes and merged blocks.
 _METADATA_FIELDS = (
     "spreadsheetId,properties.title,"
-    "sheets.properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount))"
+    "sheets(properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount)),"
+    "merges)"
 )
 _ID = re.compile(r"^[A-Za-z0-9_-]{10,}$")
 
@@ -157,6 +158,9 @@ class _SheetMeta:
     title: str
     rows: int
     columns: int
+    # merged blocks: (first row, first column, last row, last column), rows 1-based, columns
+    # 0-based (the API's GridRange is 0-based with exclusive ends, its zeros left out)
+    merges: tuple[tuple[int, int, int, int], ...] = ()
 
 
 def _is_retryable_status(status: int) -> bool:
@@ -537,6 +541,15 @@ class GoogleBackend:
                 title=str(props.get("title", "")),
                 rows=int(grid.get("rowCount", 0)),
                 columns=int(grid.get("columnCount", 0)),
+                merges=tuple(
+                    (
+                        int(m.get("startRowIndex", 0)) + 1,
+                        int(m.get("startColumnIndex", 0)),
+                        int(m.get("endRowIndex", 0)),
+                        int(m.get("endColumnIndex", 0)) - 1,
+                    )
+                    for m in sheet.get("merges", ())
+                ),
             )
             sheets[meta.title] = meta
         self._sheets = sheets
@@ -633,6 +646,7 @@ class GoogleBackend:
             columns=columns,
             rows=tuple(_row(r) for r in values[1:]),
             grid_columns=meta.columns,
+            merges=tuple(m for m in meta.merges if m[2] >= spec.header_row),
         )
 
     # -- write -------------------------------------------------------------------------------
@@ -773,6 +787,7 @@ class GoogleBackend:
                 columns=dict(tab.columns),
                 rows=rows,
                 grid_columns=grid.get(key),
+                merges=tab.merges,
             )
         return fresh
 

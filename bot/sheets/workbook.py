@@ -23,13 +23,14 @@ import hashlib
 import io
 import os
 import stat
+import sys
 import tempfile
 import time
 import zipfile
 import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout, suppress
 from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -42,6 +43,7 @@ import structlog
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell, WriteOnlyCell
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
+from openpyxl.workbook.properties import CalcProperties
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
@@ -49,7 +51,17 @@ from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
 from bot.lock import SheetLock
 from bot.sheets.layout import TabSpec, find_columns
 from bot.sheets.verify import settle
-from bot.sheets.xlsx import Package, SheetXml, Unsupported, in_merged, plain_value, rezip
+from bot.sheets.xlsx import (
+    Package,
+    SheetXml,
+    Styles,
+    Unsupported,
+    full_calc_on_load,
+    in_merged,
+    plain_value,
+    rezip,
+    with_cell_style_xfs,
+)
 from rules.model import (
     LEADS,
     OB,
@@ -112,6 +124,10 @@ class WorkbookOpen(SourceChanged):
     """Excel or LibreOffice has the workbook open: their next save would undo the bot's."""
 
 
+class WorkbookReadOnly(BadInput):
+    """The workbook file, or its folder, must not be written."""
+
+
 def _open_elsewhere(path: Path) -> Path | None:
     """The owner file Excel (`~$desk.xlsx`, or `~$sk.xlsx` for longer names) or LibreOffice
     (`.~lock.desk.xlsx#`) keeps beside a workbook it has open, if there is one."""
@@ -137,6 +153,8 @@ class _Parsed:
     tabs: dict[SheetKey, Tab]
     parts: dict[SheetKey, str]  # the sheet XML part inside the package
     merged: dict[SheetKey, list[_Range]]  # 1-based rows, 0-based columns
+    workbook_part: str
+    styles_part: str | None
     vendors: Tab | None = None  # 장기고객 업체 리스트, when asked for and there
 
 
@@ -205,6 +223,10 @@ class WorkbookBackend:
         )
 
     def _parse(self, data: bytes) -> _Parsed:
+        with _library_output_to_stderr():
+            return self._parse_quietly(data)
+
+    def _parse_quietly(self, data: bytes) -> _Parsed:
         try:
             package = Package(data)
             book = CalamineWorkbook.from_filelike(io.BytesIO(data))
@@ -231,11 +253,13 @@ class WorkbookBackend:
                     for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()
                 ]
                 del sheet  # python-calamine's copy of the cells, before the next tab is loaded
-                tabs[key] = self._tab(key, title, rows)
+                tabs[key] = self._tab(key, title, rows, merged[key])
         return _Parsed(
             tabs={k: tabs[k] for k in titles},
             parts={k: package.parts[titles[k]] for k in titles},
             merged={k: merged[k] for k in titles},
+            workbook_part=package.workbook_part,
+            styles_part=package.styles_part,
             vendors=tabs.get(VENDORS),
         )
 
@@ -271,7 +295,9 @@ class WorkbookBackend:
                 )
         return found
 
-    def _tab(self, key: TabKey, title: str, rows: list[tuple[CellValue, ...]]) -> Tab:
+    def _tab(
+        self, key: TabKey, title: str, rows: list[tuple[CellValue, ...]], merged: list[_Range]
+    ) -> Tab:
         spec = self.specs[key]
         headers = tuple(cell_text(v) for v in (rows[0] if rows else ()))
         try:
@@ -296,15 +322,40 @@ class WorkbookBackend:
             columns=columns,
             rows=tuple(body),
             grid_columns=None,
+            merges=tuple(m for m in merged if m[2] >= spec.header_row),
         )
 
     # -- writing -------------------------------------------------------------------------
+
+    def check_writable(self) -> None:
+        """Raise `WorkbookReadOnly` when the bot must not replace the file: it is read-only
+        (no write permission for anyone, as `chmod 444` or Windows' read-only flag leave it,
+        or none for this user), or its folder does not let the bot put the new file there."""
+        target = Path(os.path.realpath(self.path))
+        try:
+            mode = target.stat().st_mode
+        except OSError:
+            return  # reading it says what is wrong
+        why = None
+        if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
+            why = "the file is read-only (no one may write it)"
+        elif not os.access(target, os.W_OK):
+            why = "this user may not write the file"
+        elif not os.access(target.parent, os.W_OK | os.X_OK):
+            why = f"this user may not create files in its folder {target.parent}"
+        if why:
+            raise WorkbookReadOnly(
+                f"Workbook {self.path} cannot be written: {why}. Nothing was written. Make it "
+                "writable (or run as a user who may write it), or run without --apply to "
+                "preview."
+            )
 
     def write(self, snapshot: Snapshot, writes: Sequence[CellWrite]) -> WriteResult:
         writes = list(writes)
         if not writes:
             return WriteResult()
         started = time.perf_counter()
+        self.check_writable()
         owner = _open_elsewhere(self.path)
         if owner is not None:
             raise WorkbookOpen(
@@ -333,14 +384,15 @@ class WorkbookBackend:
                 )
                 for key, tab in parsed.tabs.items()
             }
+            book = (parsed.workbook_part, parsed.styles_part)
             del parsed, landing  # free the fresh rows before the sheet XML is loaded to be patched
             fast = True
             try:
-                written, refused, added, save = self._patch(data, where, groups)
+                written, refused, added, save = self._patch(data, book, where, groups)
             except Unsupported as why:
                 log.info("workbook.slow_path", path=str(self.path), why=str(why))
                 fast = False
-                written, refused, added, save = self._edit(data, where, groups)
+                written, refused, added, save = self._edit(data, book, where, groups)
             skipped.extend(refused)
             if written and not _atomic_save(save, self.path, expect=version):
                 log.warning("workbook.changed_while_writing", path=str(self.path))
@@ -391,15 +443,23 @@ class WorkbookBackend:
     def _patch(
         self,
         data: bytes,
+        book: tuple[str, str | None],
         where: Mapping[SheetKey, _Where],
         groups: Mapping[tuple[SheetKey, int], Sequence[CellWrite]],
     ) -> tuple[list[CellWrite], list[Skipped], list[tuple[SheetKey, int]], _Saver]:
-        """The fast writer: patch the written cells into the sheet XML; copy every other part."""
+        """The fast writer: patch the written cells into the sheet XML (and a wrapping style
+        into the styles part, `fullCalcOnLoad` into the workbook part); copy every other part.
+        `book` names the workbook part and the styles part (None when there is none)."""
         written: list[CellWrite] = []
         skipped: list[Skipped] = []
         added: list[tuple[SheetKey, int]] = []
         replaced: dict[str, bytes] = {}
+        workbook_part, styles_part = book
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            styles = None
+            if styles_part:
+                with suppress(Unsupported):  # needed only for a text of several lines
+                    styles = Styles(archive.read(styles_part))
             for key in (LEADS, OB):
                 tab, part = where[key], where[key].part
                 mine = {row: g for (k, row), g in groups.items() if k == key}
@@ -429,13 +489,19 @@ class WorkbookBackend:
                         written.append(w)
                 if edits:
                     replaced[part] = sheet.patched(
-                        edits, new_column, tab.header_row, _NOTE_COLUMN_WIDTH
+                        edits, new_column, tab.header_row, _NOTE_COLUMN_WIDTH, styles
                     )
+            if replaced:
+                replaced[workbook_part] = full_calc_on_load(archive.read(workbook_part))
+                new_styles = styles and styles.patched()
+                if styles_part and new_styles:
+                    replaced[styles_part] = new_styles
         return written, skipped, added, functools.partial(rezip, data, replaced)
 
     def _edit(
         self,
         data: bytes,
+        book: tuple[str, str | None],
         where: Mapping[SheetKey, _Where],
         groups: Mapping[tuple[SheetKey, int], Sequence[CellWrite]],
     ) -> tuple[list[CellWrite], list[Skipped], list[tuple[SheetKey, int]], _Saver]:
@@ -445,17 +511,27 @@ class WorkbookBackend:
         added: list[tuple[SheetKey, int]] = []
         if not groups:
             return written, skipped, added, _nothing
+        _, styles_part = book
         try:
+            if styles_part:  # openpyxl cannot load styles without cellStyleXfs
+                with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                    styles = with_cell_style_xfs(archive.read(styles_part))
+                fixed = io.BytesIO()
+                rezip(data, {styles_part: styles}, fixed)
+                data = fixed.getvalue()
             # rich_text keeps staff's partly-bold text as it is
-            wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
-        except _BROKEN as e:
+            with _library_output_to_stderr():
+                wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
+        except (*_BROKEN, Unsupported) as e:
             raise self._not_a_workbook(data, e) from None
         for (key, row), group in groups.items():
             tab = where[key]
             ws = wb[tab.title]
             reason = None
             for w in group:
-                cell = ws.cell(row=row, column=w.column + 1)
+                cell = ws._cells.get((row, w.column + 1))  # None: no such cell (yet)
+                if cell is None:
+                    continue
                 if isinstance(cell, MergedCell):
                     reason = _MERGED_CELL
                 elif cell.data_type == "f" or isinstance(
@@ -466,19 +542,53 @@ class WorkbookBackend:
                 skipped.extend(Skipped(w, reason) for w in group)
                 continue
             for w in group:
+                created = (w.row, w.column + 1) not in ws._cells
                 cell = ws.cell(row=w.row, column=w.column + 1)
                 cell.value = w.new if w.new != "" else None
                 if w.new != "":
                     cell.data_type = "s"  # text, never a formula or an error code
+                    if created:
+                        _take_line_style(ws, cell)
+                if "\n" in w.new:
+                    alignment = copy(cell.alignment)
+                    alignment.wrap_text = True
+                    cell.alignment = alignment
                 if tab.creates_note_column(w):
                     _style_new_header(ws, w.row, w.column + 1)
                     added.append((key, w.column))
                 written.append(w)
+        if wb.calculation is None:  # the file had no calcPr
+            wb.calculation = CalcProperties()
         wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached formula results
-        return written, skipped, added, wb.save
+        return written, skipped, added, functools.partial(_quietly, wb.save)
 
 
 _Saver = Callable[[IO[bytes]], None]
+
+
+@contextmanager
+def _library_output_to_stderr() -> Iterator[None]:
+    """Send what a library prints (openpyxl prints some problems) to stderr: stdout carries
+    `--json` and must hold nothing else. Both Python's `sys.stdout` and file descriptor 1
+    (python-calamine's Rust code would write there) are redirected while inside."""
+    sys.stdout.flush()
+    saved: int | None = None
+    with suppress(OSError):  # no descriptor 1 or 2 (a daemon): nothing to guard at that level
+        saved = os.dup(1)
+        os.dup2(2, 1)
+    try:
+        with redirect_stdout(sys.stderr):
+            yield
+    finally:
+        if saved is not None:
+            sys.stderr.flush()
+            os.dup2(saved, 1)
+            os.close(saved)
+
+
+def _quietly(save: _Saver, f: IO[bytes]) -> None:
+    with _library_output_to_stderr():
+        save(f)
 
 
 def _nothing(f: IO[bytes]) -> None:
@@ -561,6 +671,18 @@ def _value(v: Any) -> CellValue:
     return plain_value(v)
 
 
+def _take_line_style(ws: Any, cell: Any) -> None:
+    """Give a new cell its row's style (a row formatted as a whole), else its column's."""
+    row = ws.row_dimensions.get(cell.row)
+    if row is not None and row.has_style:
+        cell._style = copy(row._style)
+        return
+    for dim in ws.column_dimensions.values():
+        if dim.min and dim.max and dim.min <= cell.column <= dim.max and dim.has_style:
+            cell._style = copy(dim._style)
+            return
+
+
 def _style_new_header(ws: Any, row: int, column: int) -> None:
     """Make a new header cell look like its neighbour and give the column room for notes."""
     cell = ws.cell(row=row, column=column)
@@ -585,9 +707,10 @@ def _atomic_save(save: _Saver, path: Path, expect: str | None = None) -> bool:
     no longer does (and nothing was replaced)."""
     target = Path(os.path.realpath(path))
     try:
-        mode = stat.S_IMODE(target.stat().st_mode)
+        before: os.stat_result | None = target.stat()
     except FileNotFoundError:
-        mode = 0o666 & ~_umask()
+        before = None
+    mode = stat.S_IMODE(before.st_mode) if before else 0o666 & ~_umask()
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     tmp = Path(tmp_name)
     try:
@@ -595,6 +718,8 @@ def _atomic_save(save: _Saver, path: Path, expect: str | None = None) -> bool:
             save(f)
             f.flush()
             os.fsync(f.fileno())
+        if before is not None:
+            _keep_owner(tmp, before)
         os.chmod(tmp, mode)
         if expect is not None and _digest(target.read_bytes()) != expect:
             tmp.unlink()
@@ -605,6 +730,19 @@ def _atomic_save(save: _Saver, path: Path, expect: str | None = None) -> bool:
         raise
     _fsync_dir(target.parent)
     return True
+
+
+def _keep_owner(path: Path, before: os.stat_result) -> None:
+    """Give the new file the old one's owner and group, as far as this user may (root may
+    both; an owner may keep a group it belongs to; anyone else keeps their own)."""
+    if not hasattr(os, "chown"):
+        return  # Windows: a replaced file's owner is not a mode bit
+    for uid in (before.st_uid, -1):
+        try:
+            os.chown(path, uid, before.st_gid)
+            return
+        except PermissionError:
+            continue
 
 
 def _umask() -> int:

@@ -8,13 +8,16 @@ works on the raw XML; the rows themselves are read with python-calamine:
   knows the odd ways producers lay a package out), and the error cells (`#N/A`, ...) that
   python-calamine reads as empty;
 - `SheetXml.locate` finds the cells of the rows to be written (and which hold a formula),
-  `SheetXml.patched` replaces only those cells (as inline strings, never formulas) and updates
-  the sheet's dimension and a new column's width, and `rezip` copies every other part of the
-  package as it is, so formats, widths, filters, validations, drawings, other tabs and every
-  formula with its cached result survive.
+  `SheetXml.patched` replaces only those cells (as inline strings, never formulas; a new cell
+  with its row's or column's style, text of several lines with a wrapping copy of its style
+  from `Styles`) and updates the sheet's dimension and a new column's width,
+  `full_calc_on_load` asks for a recalculation on open, and `rezip` copies every other part of
+  the package as it is, so formats, widths, filters, validations, drawings, other tabs and
+  every formula with its cached result survive.
 
-The sheet XML may use a namespace prefix (`<x:row>`). Anything else the patcher does not fully
-understand (a comment or CDATA inside the sheet, UTF-16, cells or rows out of order, an
+The XML may use a namespace prefix (`<x:row>`), store rows and cells in any order, and leave
+out a row's or cell's `r=` (the next one after the previous). Anything else the patcher does
+not fully understand (a comment or CDATA inside the sheet, UTF-16, a row or cell twice, an
 unknown element shape in a row it writes, ...) raises `Unsupported`: the backend then writes
 that workbook with openpyxl instead, slower, same cells.
 """
@@ -40,10 +43,13 @@ from rules.model import CellValue
 __all__ = [
     "Package",
     "SheetXml",
+    "Styles",
     "Unsupported",
+    "full_calc_on_load",
     "in_merged",
     "plain_value",
     "rezip",
+    "with_cell_style_xfs",
 ]
 
 
@@ -62,6 +68,9 @@ class Package:
             reader.read_manifest()
             reader.read_workbook()
         self.archive = reader.archive
+        self.workbook_part: str = reader.parser.workbook_part_name
+        styles = [r.target for r in reader.parser.rels.values() if r.Type.endswith("/styles")]
+        self.styles_part: str | None = styles[0] if styles else None
         self.titles: list[str] = []
         self.parts: dict[str, str] = {}  # worksheet title -> XML part
         names = set(reader.valid_files)
@@ -107,10 +116,19 @@ def _tags(prefix: bytes) -> dict[str, re.Pattern[bytes]]:
         "dimension": pattern(rb"<~dimension\b([^>]*?)/?>"),
         "cols": pattern(rb"<~cols\b[^>]*>(.*?)</~cols\s*>"),
         "col": pattern(rb"<~col\b([^>]*?)/?>"),
+        "calc_pr": element(b"calcPr"),
+        # what follows calcPr in a workbook (ECMA-376 CT_Workbook), or its end
+        "after_calc_pr": pattern(
+            rb"<~(?:oleSize|customWorkbookViews|pivotCaches|smartTagPr|smartTagTypes|"
+            rb"webPublishing|fileRecoveryPr|webPublishObjects|extLst)\b|</~workbook\s*>"
+        ),
+        "cell_xfs": pattern(rb"<~cellXfs\b([^>]*)>(.*?)</~cellXfs\s*>"),
+        "xf": element(b"xf"),
+        "alignment": element(b"alignment"),
     }
 
 
-_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?worksheet\b")
+_ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?(worksheet|workbook|styleSheet)\b")
 _ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _CELL_ATTRS = re.compile(
     rb"\s*r=\"([A-Z]{1,3})([0-9]+)\"(?:\s+s=\"([0-9]+)\")?(?:\s+t=\"\w+\")?\s*"
@@ -121,13 +139,125 @@ _SPANS = re.compile(rb"\s+spans\s*=\s*(?:\"[^\"]*\"|'[^']*')")
 _OOXML_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
-def _prefix(xml: bytes) -> bytes:
+def _prefix(xml: bytes, root: bytes = b"worksheet") -> bytes:
+    """The namespace prefix of the part's root element (b"" or e.g. b"x:")."""
     m = _ROOT.search(xml, 0, 65536)
-    if m is None:
+    if m is None or m.group(2) != root:
         if xml[:2] in (b"\xff\xfe", b"\xfe\xff"):
             raise Unsupported("UTF-16 XML")
-        raise Unsupported("no worksheet root element")
+        raise Unsupported(f"no {root.decode()} root element")
     return m.group(1) or b""
+
+
+def _with_attr(attrs: bytes, name: bytes, value: bytes) -> bytes:
+    """Start-tag attributes with `name` set to `value` (replaced, or added at the end)."""
+    kept = re.sub(rb"\s+%s\s*=\s*(?:\"[^\"]*\"|'[^']*')" % re.escape(name), b"", attrs)
+    return kept.rstrip() + b' %s="%s"' % (name, value)
+
+
+def _set_attr(m: re.Match[bytes], tag: bytes, name: bytes, value: bytes) -> bytes:
+    """An element matched by an `element` pattern with one attribute set; content kept."""
+    if m.group(1) is not None:
+        return b"<%s%s/>" % (tag, _with_attr(m.group(1), name, value))
+    return b"<%s%s>%s</%s>" % (tag, _with_attr(m.group(2), name, value), m.group(3), tag)
+
+
+def full_calc_on_load(xml: bytes) -> bytes:
+    """The workbook part with `<calcPr fullCalcOnLoad="1"/>`: Excel recomputes every formula
+    on open, so one over a written cell (a COUNTIF over 진행상황) shows its new result, not the
+    one cached before the write. (LibreOffice 7.4 ignores the flag: it recomputes shared
+    formulas on open but shows a plain formula's cached result until recalculated.)"""
+    prefix = _prefix(xml, b"workbook")
+    tags = _tags(prefix)
+    calc = tags["calc_pr"].search(xml)
+    if calc is not None:
+        if re.search(rb"""\sfullCalcOnLoad\s*=\s*["'](?:1|true)["']""", calc.group(0)):
+            return xml
+        element = _set_attr(calc, prefix + b"calcPr", b"fullCalcOnLoad", b"1")
+        return xml[: calc.start()] + element + xml[calc.end() :]
+    sheets = xml.find(b"<" + prefix + b"sheets")
+    at = tags["after_calc_pr"].search(xml, max(sheets, 0))
+    if at is None:
+        raise Unsupported("workbook part not closed")
+    element = b'<%scalcPr fullCalcOnLoad="1"/>' % prefix
+    return xml[: at.start()] + element + xml[at.start() :]
+
+
+def with_cell_style_xfs(xml: bytes) -> bytes:
+    """A styles part that lacks `cellStyleXfs` (node xlsx-stream writes none) with the default
+    one, which openpyxl needs to load the workbook; any other styles part as it is."""
+    prefix = _prefix(xml, b"styleSheet")
+    if b"<" + prefix + b"cellStyleXfs" in xml:
+        return xml
+    cell_xfs = _tags(prefix)["cell_xfs"].search(xml)
+    if cell_xfs is None:
+        return xml
+    default = b'<~cellStyleXfs count="1"><~xf numFmtId="0" fontId="0" fillId="0" borderId="0"/>'
+    default += b"</~cellStyleXfs>"
+    return xml[: cell_xfs.start()] + default.replace(b"~", prefix) + xml[cell_xfs.start() :]
+
+
+_WRAPS = re.compile(rb"""\swrapText\s*=\s*["'](?:1|true)["']""")
+
+
+class Styles:
+    """The styles part's cell formats (`cellXfs`), to give cells the bot writes with several
+    lines wrap text: each format they use gets one wrapping copy, added once."""
+
+    def __init__(self, xml: bytes) -> None:
+        self.xml = xml
+        self.prefix = _prefix(xml, b"styleSheet")
+        self.tags = _tags(self.prefix)
+        m = self.tags["cell_xfs"].search(xml)
+        if m is None:
+            raise Unsupported("no cellXfs in the styles part")
+        self.cell_xfs = m
+        self.xfs = [x for x in self.tags["xf"].finditer(xml, m.start(2), m.end(2))]
+        self.added: list[bytes] = []
+        self.wrapping: dict[int, int] = {}  # a format -> its wrapping copy (or itself)
+
+    def wrapped(self, style: bytes | None) -> bytes:
+        """The format like `style` (None: the default, 0) but wrapping text."""
+        base = int(style or 0)
+        if base not in self.wrapping:
+            if base >= len(self.xfs):
+                raise Unsupported(f"a cell's style {base} is not in cellXfs")
+            xf = self.xfs[base]
+            alignment = self.tags["alignment"].search(xf.group(0))
+            if alignment is not None and _WRAPS.search(alignment.group(0)):
+                self.wrapping[base] = base
+            else:
+                self.added.append(self._wrap(xf))
+                self.wrapping[base] = len(self.xfs) + len(self.added) - 1
+        return b"%d" % self.wrapping[base]
+
+    def _wrap(self, xf: re.Match[bytes]) -> bytes:
+        p = self.prefix
+        tag = p + b"xf"
+        wrap = b'<%salignment wrapText="1"/>' % p
+        if xf.group(1) is not None:
+            attrs, content = xf.group(1), b""
+        else:
+            attrs, content = xf.group(2), xf.group(3)
+        attrs = _with_attr(attrs, b"applyAlignment", b"1")
+        alignment = self.tags["alignment"].search(content)
+        if alignment is None:
+            content = wrap + content  # alignment comes first in an xf (ECMA-376 CT_Xf)
+        else:
+            new = _set_attr(alignment, p + b"alignment", b"wrapText", b"1")
+            content = content[: alignment.start()] + new + content[alignment.end() :]
+        return b"<%s%s>%s</%s>" % (tag, attrs, content, tag)
+
+    def patched(self) -> bytes | None:
+        """The styles part with the added formats, or None when none was added."""
+        if not self.added:
+            return None
+        m = self.cell_xfs
+        count = str(len(self.xfs) + len(self.added)).encode()
+        attrs = _with_attr(m.group(1), b"count", count)
+        tag = self.prefix + b"cellXfs"
+        element = b"<%s%s>%s%s</%s>" % (tag, attrs, m.group(2), b"".join(self.added), tag)
+        return self.xml[: m.start()] + element + self.xml[m.end() :]
 
 
 def _row_number(attrs: bytes, previous: int) -> int:
@@ -174,10 +304,28 @@ def _error_cells(xml: bytes) -> dict[int, dict[int, str]]:
     tags = _tags(_prefix(xml))
     for m in tags["error_cell"].finditer(xml):
         ref = _REF.fullmatch(_attrs(m.group(1)).get(b"r", b"").decode())
+        if ref is None:  # a cell without r= (a streaming writer's): its place needs a walk
+            return _walked_error_cells(xml)
         value = tags["v"].search(m.group(2))
-        if ref and value and value.group(1):
+        if value and value.group(1):
             row = found.setdefault(int(ref.group(2)), {})
             row[_column(ref.group(1).encode())] = value.group(1).decode()
+    return found
+
+
+def _walked_error_cells(xml: bytes) -> dict[int, dict[int, str]]:
+    """`_error_cells` by walking every row and cell, for a sheet whose cells lack r=."""
+    found: dict[int, dict[int, str]] = {}
+    try:
+        sheet = SheetXml(xml)
+        cells = sheet.locate({number for number, _ in sheet._row_starts()})
+    except Unsupported:
+        return found  # (a sheet the patcher cannot walk: its errors read as empty)
+    for (row, col), at in cells.items():
+        m = sheet.tags["error_cell"].fullmatch(xml, at.start, at.end)
+        value = m and sheet.tags["v"].search(m.group(2))
+        if value and value.group(1):
+            found.setdefault(row, {})[col] = value.group(1).decode()
     return found
 
 
@@ -222,11 +370,12 @@ class SheetXml:
     def _row_starts(self) -> Iterator[tuple[int, re.Match[bytes]]]:
         """(1-based row number, match of the row's start tag) for every <row>."""
         number = 0
+        seen: set[int] = set()
         for m in self.tags["row_open"].finditer(self.xml, self.data_start, self.data_end):
-            new = _row_number(m.group(1), number)
-            if new <= number:
-                raise Unsupported("rows out of order")
-            number = new
+            number = _row_number(m.group(1), number)
+            if number in seen:
+                raise Unsupported(f"row {number} twice in the sheet XML")
+            seen.add(number)
             yield number, m
 
     def _cells(
@@ -234,6 +383,7 @@ class SheetXml:
     ) -> Iterator[tuple[int, re.Match[bytes], bytes | None]]:
         """(0-based column, match, style) for every <c> of row `row`'s content."""
         pos, col = 0, -1
+        seen: set[int] = set()
         for c in self.tags["cell"].finditer(content):
             if c.start() != pos and content[pos : c.start()].strip():
                 raise Unsupported(f"unexpected content in a row near byte {offset + pos}")
@@ -247,10 +397,10 @@ class SheetXml:
                 m = _REF.fullmatch(found.get(b"r", b"").decode())
                 letters, in_row = (m.group(1).encode(), m.group(2).encode()) if m else (None, None)
                 style = found.get(b"s")
-            number = _column(letters) if letters else col + 1
-            if number <= col or (in_row is not None and int(in_row) != row):
-                raise Unsupported(f"cells out of order in row {row}")
-            col = number
+            col = _column(letters) if letters else col + 1
+            if col in seen or (in_row is not None and int(in_row) != row):
+                raise Unsupported(f"a cell twice, or of another row, in row {row}")
+            seen.add(col)
             yield col, c, style
         if content[pos:].strip():
             raise Unsupported(f"unexpected content at the end of a row near byte {offset + pos}")
@@ -297,17 +447,22 @@ class SheetXml:
         new_column: int | None,
         header_row: int,
         new_column_width: int,
+        styles: Styles | None,
     ) -> bytes:
         """The XML with `edits` (row -> 0-based column -> text; "" empties the cell) applied.
-        `new_column` is a 봇 확인 column being created: its header copies its left neighbour's
-        style and the column gets `new_column_width`."""
+
+        A cell the bot creates takes its row's style (a row formatted as a whole), else its
+        column's; the header of `new_column`, a 봇 확인 column being created, its left
+        neighbour's, and the column gets `new_column_width`. A text of several lines gets a
+        wrapping copy of its style from `styles` (None: `Unsupported`), so every line shows."""
         xml = self.xml
         pieces = [b""]  # the head, filled in below
         pos = self.data_start
-        for number in sorted(edits):
-            at = self._rows_at[number]  # the writer only edits rows `locate` found
+        # the writer only edits rows `locate` found; in document order, whatever their numbers
+        for number in sorted(edits, key=lambda n: self._rows_at[n].start):
+            at = self._rows_at[number]
             pieces.append(xml[pos : at.start])
-            pieces.append(self._row(number, at, edits[number], new_column, header_row))
+            pieces.append(self._row(number, at, edits[number], new_column, header_row, styles))
             pos = at.end
         pieces.append(xml[pos:])
         head = self._dimension(xml[: self.data_start], edits)
@@ -323,22 +478,48 @@ class SheetXml:
         edit: Mapping[int, str],
         new_column: int | None,
         header_row: int,
+        styles: Styles | None,
     ) -> bytes:
         xml, p = self.xml, self.prefix
         cells: list[bytes] = []
         columns = sorted(set(at.order) | set(edit))
+        row_attrs = _attrs(at.attrs)
+        row_style = (
+            row_attrs.get(b"s") if row_attrs.get(b"customFormat") in (b"1", b"true") else None
+        )
         for col in columns:
             cell = at.cells.get(col)
-            if col not in edit:
+            text = edit.get(col)
+            if text is None:
                 assert cell is not None
                 cells.append(xml[cell.start : cell.end])
                 continue
-            style = cell.style if cell is not None else None
-            if style is None and number == header_row and col == new_column and col - 1 in at.cells:
+            if cell is not None:
+                style = cell.style
+            elif number == header_row and col == new_column and col - 1 in at.cells:
                 style = at.cells[col - 1].style
-            cells.append(_cell_xml(p, col, number, style, edit[col]))
+            elif text:
+                style = row_style or self._column_style(col)
+            else:
+                style = None
+            if "\n" in text:
+                if styles is None:
+                    raise Unsupported("no styles part (or no cellXfs) to give a cell wrap text")
+                style = styles.wrapped(style)
+            cells.append(_cell_xml(p, col, number, style, text))
         attrs = _SPANS.sub(b"", at.attrs).rstrip()
         return b"<" + p + b"row" + attrs + b">" + b"".join(cells) + b"</" + p + b"row>"
+
+    def _column_style(self, col: int) -> bytes | None:
+        """The style the `<col>` element over 0-based column `col` gives it, if any."""
+        cols = self.tags["cols"].search(self.xml, 0, self.data_start)
+        if cols is None:
+            return None
+        for c in self.tags["col"].finditer(self.xml, cols.start(1), cols.end(1)):
+            a = _attrs(c.group(1))
+            if int(a.get(b"min", b"0")) <= col + 1 <= int(a.get(b"max", b"0")):
+                return a.get(b"style")
+        return None
 
     def _dimension(self, head: bytes, edits: Mapping[int, Mapping[int, str]]) -> bytes:
         m = self.tags["dimension"].search(head)

@@ -3,13 +3,26 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench clean constraints
 
-$(BIN)/movebot: pyproject.toml
+# Installs exactly the versions tested (constraints.txt), so a fresh machine gets what CI got.
+$(BIN)/movebot: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -c constraints.txt -e '.[dev]'
 	@touch $@
+
+# Re-resolves every dependency (runtime and dev) in a throwaway venv, newest within
+# pyproject.toml's bounds, and pins the result. Run after changing dependencies, then `make test`.
+constraints: pyproject.toml
+	set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(PYTHON) -m venv "$$tmp"; \
+	"$$tmp/bin/pip" install --quiet --upgrade pip; \
+	"$$tmp/bin/pip" install --quiet -e '.[dev]'; \
+	{ echo "# Every runtime and dev dependency, pinned as resolved and tested ($$("$$tmp/bin/python" -V), Linux)."; \
+	  echo "# Used by make's install step: pip install -c constraints.txt -e '.[dev]'."; \
+	  echo "# Regenerate with \`make constraints\` (a fresh venv, pip freeze minus movebot)."; \
+	  "$$tmp/bin/pip" freeze --exclude movebot; } > constraints.txt
 
 demo: $(BIN)/movebot
 	$(BIN)/movebot demo
@@ -17,7 +30,7 @@ demo: $(BIN)/movebot
 lint: $(BIN)/movebot
 	$(BIN)/ruff check bot rules tests benchmarks
 	$(BIN)/ruff format --check bot rules tests benchmarks
-	$(BIN)/mypy rules
+	$(BIN)/mypy  # bot, rules, benchmarks, tests: `files` in pyproject.toml
 
 test: lint
 	$(BIN)/pytest

@@ -29,13 +29,13 @@ for path in (ROOT, HERE):  # run from a checkout: movebot and generate.py, insta
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
 
-import generate  # noqa: E402  (benchmarks/ is no package)
-
 from bot.cli import main as movebot  # noqa: E402
 from bot.demo import write_demo_workbook  # noqa: E402
 from bot.sheets.workbook import TabSpec, WorkbookBackend  # noqa: E402
 from bot.sheets.xlsx import plain_value  # noqa: E402
 from rules.model import CellValue, Snapshot  # noqa: E402
+
+import generate  # noqa: E402  (benchmarks/ is no package)
 
 
 def openpyxl_rows(path: Path, title: str, header_row: int) -> list[tuple[CellValue, ...]]:

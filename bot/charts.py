@@ -25,6 +25,7 @@ from matplotlib import font_manager, rc_context
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from rules.figures import NOT_WRITTEN
 
@@ -142,7 +143,7 @@ def intake_chart(ax: Axes, f: Figures) -> None:
     ax.set_title(f"일별 인입 (총 {intake['total']}건)")
     ax.set_xlabel("인입일")
     ax.set_ylabel("인입 건수")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_ylim(0, max(bottom + [1]) * 1.25)
     ax.legend(loc="upper left", ncols=3, fontsize=9, frameon=False)
 
@@ -164,7 +165,7 @@ def funnel_chart(ax: Axes, f: Figures) -> None:
         text = f"{value}건" + (f" ({rate})" if rate else "")
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {text}", va="center")
     ax.set_xlim(0, max(values + [1]) * 1.3)
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("진행 단계")
     ax.set_xlabel("건수")
 
@@ -203,7 +204,7 @@ def cancel_chart(ax: Axes, f: Figures) -> None:
             0, max([this.get(r, 0) for r in reasons] + [previous.get(r, 0) for r in reasons]) * 1.3
         )
         ax.legend(loc="lower right", fontsize=9, frameon=False)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("취소 사유 (OB 상세)")
     blank = this.get(NOT_WRITTEN, 0)
     ax.set_xlabel("OB 건수" + (f" (사유 미기재 {blank}건 제외)" if blank else ""))
@@ -231,7 +232,7 @@ def returns_chart(ax: Axes, f: Figures) -> None:
         ax.invert_yaxis()
         ax.set_xlim(0, max(r["returned"] for r in rows) * 1.4)  # room for the legend
         ax.legend(loc="upper right", fontsize=9, frameon=False)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_title("업체별 DB 반환")
     ax.set_xlabel("반환 건수")
 

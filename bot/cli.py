@@ -148,6 +148,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     with app_from(args) as app:
+        if sys.stdout.isatty():  # a person watching: a line for each job
+            return run_worker(app, say=print)
         return run_worker(app)
 
 
@@ -191,6 +193,7 @@ def cmd_history(args: argparse.Namespace) -> int:
                 "kind": r.kind,
                 "undo_of": r.undo_of,
                 "started": r.started.isoformat(),
+                "recorded": r.recorded.isoformat() if r.recorded else None,
                 "finished": r.finished.isoformat() if r.finished else None,
                 "source": r.source,
                 "outcome": r.outcome,
@@ -208,9 +211,13 @@ def cmd_history(args: argparse.Namespace) -> int:
     for r in runs:
         what = f"undo of {r.undo_of}" if r.kind == "undo" else r.kind
         tail = f"  {r.error}" if r.error else ""
+        clock = f"{r.started:%Y-%m-%d %H:%M} KST"
+        if r.recorded is not None and f"{r.recorded:%Y-%m-%d %H:%M}" != clock[:16]:
+            clock += f" (--now; run at {r.recorded:%Y-%m-%d %H:%M})"
         print(
-            f"{r.id}  {r.started:%Y-%m-%d %H:%M} KST  {what:<28} {r.outcome:<11}"
+            f"{r.id}  {clock}  {what:<28} {r.outcome:<11}"
             f" written {r.written:>4}  skipped {r.skipped:>3}  findings {r.findings:>4}{tail}"
+            f"\n    {r.source}"
         )
     return 0
 

@@ -219,7 +219,7 @@ class AlertsConfig(Section):
 
 
 class JournalConfig(Section):
-    path: Path | None = None  # default: movebot.db beside the config file (or the workbook)
+    path: Path | None = None  # default: see `Settings.journal_path`
 
 
 class Settings(BaseSettings):
@@ -294,7 +294,18 @@ class Settings(BaseSettings):
 
     @property
     def journal_path(self) -> Path:
-        return self.resolve(self.journal.path) or self.base_dir / "movebot.db"
+        """`journal.path`; else one journal per workbook, `<stem>.movebot.db` beside it (a
+        Google source: `movebot.db` beside the config). A `movebot.db` of an older movebot
+        in the config's folder is kept while the workbook has no journal of its own."""
+        explicit = self.resolve(self.journal.path)
+        if explicit is not None:
+            return explicit
+        shared = self.base_dir / "movebot.db"
+        workbook = self.resolve(self.source.path) if self.source.kind == "workbook" else None
+        if workbook is None:
+            return shared
+        own = workbook.with_name(f"{workbook.stem}.movebot.db")
+        return shared if shared.exists() and not own.exists() else own
 
     @property
     def reports_dir(self) -> Path:

@@ -205,8 +205,8 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: Settings) -> Diges
     by_row = {lead.row: lead for lead in desk.leads}
     for f in followups(ctx):
         name = "followup_late" if f.late else "followup_due"
-        row = _label(by_row[f.row], f"이사 후 {f.days_since}일")
-        lists[f.manager][name].append(((-f.days_since, f.row), row))
+        labelled = _label(by_row[f.row], f"이사 후 {f.days_since}일")
+        lists[f.manager][name].append(((-f.days_since, f.row), labelled))
 
     managers = []
     for manager, by_list in lists.items():

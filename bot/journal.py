@@ -55,6 +55,7 @@ CREATE TABLE IF NOT EXISTS runs (
     kind      TEXT NOT NULL CHECK (kind IN ('reconcile', 'undo')),
     undo_of   TEXT REFERENCES runs(id),
     started   TEXT NOT NULL,
+    recorded  TEXT,
     finished  TEXT,
     source    TEXT NOT NULL,
     applied   INTEGER NOT NULL DEFAULT 1,
@@ -121,7 +122,7 @@ class RunRecord:
 
     id: str
     kind: RunKind
-    started: datetime
+    started: datetime  # the run's clock (`--now`)
     finished: datetime | None
     source: str
     applied: bool
@@ -130,6 +131,7 @@ class RunRecord:
     undo_of: str | None = None
     error: str | None = None
     written: int = 0  # cells written
+    recorded: datetime | None = None  # when the run really started (None in older journals)
     skipped: int = 0  # writes that did not land
     findings: int = 0
 
@@ -240,6 +242,9 @@ class Journal:
                         if statement.strip():
                             db.execute(statement)
                     db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+                if "recorded" not in columns:  # a journal from before runs kept their clock
+                    db.execute("ALTER TABLE runs ADD COLUMN recorded TEXT")
                 db.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -308,14 +313,15 @@ class Journal:
         if undo_of is not None:
             self._require(undo_of)
         stamp = _stamp(started)
+        recorded = _stamp(datetime.now(KST))  # the real clock, whatever `started` says
         for _ in range(20):
             run_id = new_run_id(started)
             try:
                 with self._tx() as db:
                     db.execute(
-                        "INSERT INTO runs (id, kind, undo_of, started, source, applied) "
-                        "VALUES (?, ?, ?, ?, ?, ?)",
-                        (run_id, kind, undo_of, stamp, source, int(applied)),
+                        "INSERT INTO runs (id, kind, undo_of, started, recorded, source, applied) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        (run_id, kind, undo_of, stamp, recorded, source, int(applied)),
                     )
                 return run_id
             except sqlite3.IntegrityError:
@@ -427,6 +433,7 @@ class Journal:
             undo_of=row["undo_of"],
             error=row["error"],
             written=row["n_written"],
+            recorded=_read_time(row["recorded"]),
             skipped=row["n_skipped"],
             findings=row["n_findings"],
         )

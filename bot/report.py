@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import json
+import shutil
 import unicodedata
-from collections.abc import Iterable
-from typing import Any
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from openpyxl.utils import get_column_letter
 
 from bot.runner import RunOutcome, UndoOutcome
-from rules.model import Change, Finding, Plan, Skipped
+from rules.model import CellWrite, Change, Finding, Plan, Skipped
+from rules.notes import INFO_MARK
+from rules.text import FIELD_LABELS, appended
 
-FIELD_LABELS = {
-    "status": "진행상황",
-    "remarks": "비고",
-    "alt_phones": "예비번호",
-    "bot_note": "봇 확인",
-}
+_T = TypeVar("_T")
 
 
 def _sheet(plan: Plan, key: str) -> str:
@@ -91,111 +90,177 @@ def _pad(text: str, width: int) -> str:
     return text + " " * max(0, width - _width(text))
 
 
-def _one_line(text: str, limit: int = 60) -> str:
-    text = " / ".join(part.strip() for part in text.splitlines() if part.strip())
-    if _width(text) <= limit:
-        return text
-    out, used = "", 0
-    for ch in text:
-        used += _width(ch)
-        if used > limit - 1:
-            return out + "…"
-        out += ch
-    return out
+def _one_line(text: str) -> str:
+    return " / ".join(part.strip() for part in text.splitlines() if part.strip())
 
 
-def _what(c: Change) -> str:
-    if c.field in ("remarks", "alt_phones") and c.new.startswith(c.old.rstrip()):
-        added = c.new[len(c.old.rstrip()) :].lstrip(", \n")
-        return "+ " + _one_line(added)
-    if c.field == "bot_note":
-        return "(비움)" if not c.new else _one_line(c.new)
-    return f"{_one_line(c.old) or '(빈칸)'} → {_one_line(c.new)}"
+def _wrap(first: str, text: str, width: int) -> list[str]:
+    """`first` then `text`, wrapped at `width` terminal columns (a Hangul syllable takes two),
+    the continuation lines indented under the start of `text`."""
+    indent = " " * _width(first)
+    lines, line, fresh = [], first, True  # fresh: nothing on the line after its indent yet
+    for word in text.split(" "):
+        candidate = line + ("" if fresh else " ") + word
+        if fresh or _width(candidate) <= width:
+            line, fresh = candidate, False
+        else:
+            lines.append(line)
+            line = indent + word
+    return lines + [line]
 
 
-def _table(rows: Iterable[list[str]]) -> list[str]:
-    rows = list(rows)
+def _terminal_width() -> int:
+    return max(60, shutil.get_terminal_size((80, 24)).columns)
+
+
+def _cell_lines(w: CellWrite) -> list[tuple[str, str]]:
+    """(column label, what changes) lines of one cell: one per line an append adds (or an
+    undo takes away)."""
+    label = FIELD_LABELS.get(w.field, w.field)
+    sep = "\n" if w.field == "remarks" else ","
+    if w.field in ("remarks", "alt_phones") and w.new.startswith(w.old.rstrip()):
+        texts = ["+ " + p.strip() for p in appended(w.old, w.new).split(sep) if p.strip()]
+    elif w.field in ("remarks", "alt_phones") and w.old.startswith(w.new.rstrip()):  # an undo
+        texts = ["- " + p.strip() for p in appended(w.new, w.old).split(sep) if p.strip()]
+    else:
+        texts = [f"{_one_line(w.old) or '(빈칸)'} → {_one_line(w.new) or '(빈칸)'}"]
+    return [(label if i == 0 else "", text) for i, text in enumerate(texts)]
+
+
+def _by_row(
+    items: Iterable[_T], key: Callable[[_T], tuple[str, int]]
+) -> dict[tuple[str, int], list[_T]]:
+    """`items` grouped by (sheet, row): 이사 관리자 first, rows in sheet order."""
+    groups: dict[tuple[str, int], list[_T]] = defaultdict(list)
+    for item in items:
+        groups[key(item)].append(item)
+    return dict(sorted(groups.items(), key=lambda kv: (kv[0][0] != "leads", kv[0][1])))
+
+
+def _rows_block(
+    title: str,
+    rows: Mapping[tuple[str, int], list[tuple[str, str]]],
+    tabs: Callable[[str], str],
+    width: int,
+    tags: Mapping[tuple[str, int], str] | None = None,
+) -> list[str]:
+    """`title`, then per row its sheet and number (and its tag) and its (label, text) lines,
+    wrapped."""
+    lines = [title]
     if not rows:
-        return []
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]) - 1)]
-    return [
-        "  " + "  ".join(_pad(v, w) for v, w in zip(r, widths, strict=False)) + "  " + r[-1]
-        for r in rows
-    ]
+        return lines + ["  (none)"]
+    label_width = max(_width(label) for entries in rows.values() for label, _ in entries)
+    for (sheet, row), entries in rows.items():
+        lines.append(f"  {tabs(sheet)} 행 {row}{(tags or {}).get((sheet, row), '')}")
+        for label, text in entries:
+            lines += _wrap(f"      {_pad(label, label_width)}  ", text, width)
+    return lines
 
 
-def render_text(outcome: RunOutcome, source: str) -> str:
+def render_text(outcome: RunOutcome, source: str, width: int | None = None) -> str:
+    """The run for a person at a terminal (`width` columns, the terminal's by default):
+    what changes and what was found, row by row."""
+    width = width or _terminal_width()
     plan = outcome.plan
-    head = f"movebot reconcile · {source} · {plan.now:%Y-%m-%d %H:%M} KST · run {outcome.run_id}"
-    lines = [head, ""]
-    visible = [c for c in plan.changes if c.field != "bot_note"]
-    notes = [c for c in plan.changes if c.field == "bot_note"]
-    cells = len({(c.sheet, c.row, c.field) for c in visible})
-    note_part = f"; 봇 확인 in {len(notes)} cells" if notes else ""
-    lines.append(f"Changes ({len(visible)} to {cells} cells{note_part})")
-    lines += _table(
-        [
-            _sheet(plan, c.sheet),
-            f"행 {c.row}",
-            FIELD_LABELS.get(c.field, c.field),
-            c.rule,
-            _what(c),
-        ]
-        for c in visible
-    ) or ["  (none)"]
-    lines += ["", f"Findings ({len(plan.findings)})"]
-    lines += _table(
-        [
-            _sheet(plan, f.sheet),
-            f"행 {f.row}",
-            f.rule,
-            ("" if f.severity == "action" else "(참고) ") + f.message,
-        ]
-        for f in plan.findings
-    ) or ["  (none)"]
+
+    def tab(key: str) -> str:
+        return _sheet(plan, key)
+
+    lines = [
+        f"movebot reconcile · {plan.now:%Y-%m-%d %H:%M} KST · run {outcome.run_id}",
+        f"  {source}",
+        "",
+    ]
+    writes = plan.cell_writes()
+    cells = [w for w in writes if w.field != "bot_note"]
+    notes = len(writes) - len(cells)
+    changed = _by_row(cells, lambda w: (w.sheet, w.row))
+    title = f"Changes: {len(cells)} cells on {len(changed)} rows"
+    if notes:
+        title += f"; 봇 확인 rewritten on {notes} rows"
+    rows = {
+        where: [line for w in group for line in _cell_lines(w)] for where, group in changed.items()
+    }
+    rules = {
+        where: " · " + ", ".join(dict.fromkeys(r for w in group for r in w.rules))
+        for where, group in changed.items()
+    }
+    lines += _rows_block(title, rows, tab, width, rules)
+    found = _by_row(plan.findings, lambda f: (f.sheet, f.row))
+    lines += [""] + _rows_block(
+        f"Findings: {len(plan.findings)} on {len(found)} rows",
+        {
+            where: [
+                (f.rule, ("" if f.severity == "action" else INFO_MARK) + f.message) for f in group
+            ]
+            for where, group in found.items()
+        },
+        tab,
+        width,
+    )
     result = outcome.result
     lines.append("")
     if not outcome.applied:
         lines.append("Preview: nothing was written. Add --apply to write these changes.")
     elif result is not None:
         lines.append(
-            f"Applied: {len(result.written)} cells written, {len(result.skipped)} skipped."
+            f"Applied: {len(result.written)} cells written, {len(result.skipped)} not written."
         )
-        for s in result.skipped:
-            w = s.write
-            lines.append(
-                f"  skipped {_sheet(plan, w.sheet)} 행 {w.row} {FIELD_LABELS.get(w.field, w.field)}:"
-                f" {s.reason} (retried next run)"
+        if result.skipped:
+            lines += _rows_block(
+                "Not written (tried again next run):",
+                {
+                    where: [
+                        (FIELD_LABELS.get(s.write.field, s.write.field), s.reason) for s in group
+                    ]
+                    for where, group in _by_row(
+                        result.skipped, lambda s: (s.write.sheet, s.write.row)
+                    ).items()
+                },
+                tab,
+                width,
             )
     return "\n".join(lines)
 
 
-def render_undo(outcome: UndoOutcome) -> str:
+def render_undo(outcome: UndoOutcome, width: int | None = None) -> str:
+    width = width or _terminal_width()
     snapshot = outcome.snapshot
+
+    def tab(key: str) -> str:
+        return snapshot.tab(key).title  # type: ignore[arg-type]
+
+    def cells(writes: Iterable[CellWrite]) -> dict[tuple[str, int], list[tuple[str, str]]]:
+        by_row = _by_row(writes, lambda w: (w.sheet, w.row))
+        return {
+            where: [e for w in group for e in _cell_lines(w)] for where, group in by_row.items()
+        }
+
+    def reasons(
+        kept: Iterable[tuple[CellWrite, str]],
+    ) -> dict[tuple[str, int], list[tuple[str, str]]]:
+        by_row = _by_row(kept, lambda k: (k[0].sheet, k[0].row))
+        return {
+            where: [(FIELD_LABELS.get(w.field, w.field), why) for w, why in group]
+            for where, group in by_row.items()
+        }
+
     verb = "Restored" if outcome.applied else "Would restore"
     lines = [f"movebot undo {outcome.undo_of} · run {outcome.run_id}", ""]
-    lines.append(f"{verb} ({len(outcome.restores)} cells)")
-    lines += _table(
-        [
-            snapshot.tab(w.sheet).title,
-            f"행 {w.row}",
-            FIELD_LABELS.get(w.field, w.field),
-            f"{_one_line(w.old) or '(빈칸)'} → {_one_line(w.new) or '(빈칸)'}",
-        ]
-        for w in outcome.restores
-    ) or ["  (none)"]
-    for w, why in outcome.kept:
-        lines.append(f"  kept {snapshot.tab(w.sheet).title} 행 {w.row} {w.field}: {why}")
+    lines += _rows_block(
+        f"{verb} ({len(outcome.restores)} cells)", cells(outcome.restores), tab, width
+    )
+    kept = list(outcome.kept)
+    if outcome.result is not None:
+        kept += [(s.write, s.reason) for s in outcome.result.skipped]
+    if kept:
+        lines += [""] + _rows_block(
+            f"Kept as they are ({len(kept)} cells)", reasons(kept), tab, width
+        )
     lines.append("")
     if not outcome.applied:
         lines.append("Preview: nothing was written. Add --apply to restore these cells.")
     elif outcome.result is not None:
         r = outcome.result
-        lines.append(f"Applied: {len(r.written)} cells restored, {len(r.skipped)} kept.")
-        for s in r.skipped:
-            w = s.write
-            lines.append(
-                f"  kept {snapshot.tab(w.sheet).title} 행 {w.row} "
-                f"{FIELD_LABELS.get(w.field, w.field)}: {s.reason}"
-            )
+        lines.append(f"Applied: {len(r.written)} cells restored, {len(kept)} kept.")
     return "\n".join(lines)

@@ -10,17 +10,21 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import structlog
 
 from bot.alerts import send_failure_alert, send_run_alert
 from bot.config import Settings
 from bot.engine import plan
-from bot.errors import MovebotError
-from bot.journal import JournaledWrite, new_run_id
+from bot.errors import BadInput, MovebotError, UserError
+from bot.journal import Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
-from rules.model import CellWrite, Plan, Snapshot, WriteResult
+from bot.sheets.google import spreadsheet_id
+from bot.sheets.verify import settle
+from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
+from rules.text import FIELD_LABELS
 
 log = structlog.get_logger("movebot.run")
 
@@ -40,15 +44,33 @@ class UndoOutcome:
     undo_of: str
     snapshot: Snapshot
     restores: tuple[CellWrite, ...]  # cells that still hold the run's value
-    kept: tuple[tuple[JournaledWrite, str], ...] = field(default_factory=tuple)  # and why not
+    kept: tuple[tuple[CellWrite, str], ...] = field(default_factory=tuple)  # and why not
     applied: bool = False
     result: WriteResult | None = None
 
 
 def source_name(settings: Settings) -> str:
+    """What the journal records a run's source as: the spreadsheet id, or the workbook's
+    resolved path."""
     if settings.source.kind == "google":
-        return settings.source.spreadsheet or ""
-    return str(settings.resolve(settings.source.path) or "")
+        return _spreadsheet_id(settings.source.spreadsheet or "")
+    path = settings.resolve(settings.source.path)
+    return str(path.resolve()) if path else ""
+
+
+def _spreadsheet_id(text: str) -> str:
+    try:
+        return spreadsheet_id(text)
+    except UserError:
+        return text
+
+
+def _same_source(recorded: str, settings: Settings) -> bool:
+    """Whether a journaled run's source is the one `settings` name (an older journal may
+    hold a path not yet resolved, or a sheet's whole URL)."""
+    if settings.source.kind == "google":
+        return _spreadsheet_id(recorded) == source_name(settings)
+    return str(Path(recorded).resolve()) == source_name(settings)
 
 
 def _counts(p: Plan, result: WriteResult) -> dict[str, object]:
@@ -128,7 +150,7 @@ def apply(
         sent = _alert_run(settings, journal, notifier, run_id, now, p, result)
         return RunOutcome(run_id, p, applied=True, result=result, alerted=sent)
     except BaseException as error:
-        outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+        outcome: Outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
         message = scrub(str(error)) or type(error).__name__
         journal.finish_run(run_id, _later(now, clock), outcome, error=message)
         if isinstance(error, Exception):
@@ -219,24 +241,29 @@ def _alert_failure(
         log.warning("alert.failed", error=type(alert_error).__name__)
 
 
+UNDO_EDITED = "실행 뒤 직원이 바꾼 값이라 그대로 둠 ({fields})"
+
+
 def plan_undo(backend: SheetBackend, journal: Journal, undo_of: str, now: datetime) -> UndoOutcome:
-    """The cells run `undo_of` wrote that still hold its value, each with the write that
-    restores it. A 봇 확인 header the run created stays (its cells are emptied)."""
-    journal.require_run(undo_of)
-    writes = journal.writes_of(undo_of)
+    """The cells run `undo_of` wrote that the undo would restore — those that still hold the
+    value it left, found as the write finds them — and the ones it keeps, with why. A 봇 확인
+    header the run created stays (its cells are emptied)."""
     snapshot = backend.read()
     restores: list[CellWrite] = []
-    kept: list[tuple[JournaledWrite, str]] = []
-    for w in writes:
+    kept: list[tuple[CellWrite, str]] = []
+    for w in journal.writes_of(undo_of):
         tab = snapshot.tab(w.sheet)
         if w.row == tab.header_row:
             continue  # the 봇 확인 header stays
         column = tab.columns.get(w.field)
         if column is None:
-            kept.append((w, f"'{w.field}' 열이 시트에 없음"))
+            kept.append((w.reverse(), f"'{FIELD_LABELS[w.field]}' 열이 시트에 없음"))
             continue
         restores.append(replace(w.reverse(), column=column))  # where the column is now
-    return UndoOutcome(new_run_id(now), undo_of, snapshot, tuple(restores), tuple(kept))
+    tabs = {key: snapshot.tab(key) for key in (LEADS, OB)}
+    landing, skipped = settle(restores, tabs, edited=UNDO_EDITED)
+    kept += [(s.write, s.reason) for s in skipped]
+    return UndoOutcome(new_run_id(now), undo_of, snapshot, tuple(landing), tuple(kept))
 
 
 def undo(
@@ -250,7 +277,15 @@ def undo(
 ) -> UndoOutcome:
     """Preview, or with `apply` restore, the cells run `undo_of` wrote — only where a cell
     still holds the value the run left, through the same conflict-safe write as a run. An undo
-    is journaled as a run of its own (so it can be undone) and sends no alert."""
+    is journaled as a run of its own (so it can be undone) and sends no alert. A run of another
+    source (workbook or spreadsheet) is refused."""
+    record = journal.require_run(undo_of)
+    if not _same_source(record.source, settings):
+        raise BadInput(
+            f"Run {undo_of} wrote {record.source}, not {source_name(settings)}: an undo "
+            "restores only the source its run wrote. Give that workbook or spreadsheet "
+            "(--workbook or --config). Nothing was written."
+        )
     preview = plan_undo(backend, journal, undo_of, now)
     if not apply:
         return preview

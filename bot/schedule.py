@@ -288,6 +288,10 @@ def _where(error: BaseException) -> list[str]:
     return [f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in frames]
 
 
+def _silent(line: str) -> None:
+    pass
+
+
 class Worker:
     """The jobs of `movebot run`: each tick takes the sheet's lock, reads the clock, runs, and
     turns a failure into a log line and (once) an alert. The tick methods never raise."""
@@ -303,8 +307,10 @@ class Worker:
         clock: Clock,
         reconcile: Callable[[datetime], object] | None = None,
         digest: Callable[[datetime], object] | None = None,
+        say: Callable[[str], object] = _silent,
     ) -> None:
-        """`reconcile` and `digest` stand in for the jobs' own work (tests)."""
+        """`reconcile` and `digest` stand in for the jobs' own work (tests); `say` tells a
+        person at a terminal what each job did, in a line."""
         self.settings = settings
         self.backend = backend
         self.journal = journal
@@ -315,14 +321,25 @@ class Worker:
         self._reconcile = reconcile or self._applied_run
         self._digest = digest or self._scheduled_digest
         self._alerted: dict[str, datetime] = {}  # failure message -> sent (journal fallback)
+        self.say = say
 
     def _applied_run(self, now: datetime) -> object:
         """The polling and nightly run: it journals the run and alerts what it changed and
         found (and a failure, once)."""
-        return runner.apply(self.settings, self.backend, self.journal, self.notifier, now)
+        outcome = runner.apply(self.settings, self.backend, self.journal, self.notifier, now)
+        result = outcome.result
+        written, skipped = (len(result.written), len(result.skipped)) if result else (0, 0)
+        self.say(
+            f"{now:%H:%M} reconcile: {written} cells written, {skipped} not written, "
+            f"{len(outcome.plan.findings)} findings (run {outcome.run_id})"
+        )
+        return outcome
 
     def _scheduled_digest(self, now: datetime) -> None:
         scheduled_digest(self.settings, self.backend, self.journal, self.notifier, now)
+        self.say(
+            f"{now:%H:%M} digest: {'sent' if self.notifier.channels else 'no channel to send to'}"
+        )
 
     # the scheduler's jobs
     def poll(self) -> TickOutcome:
@@ -488,8 +505,15 @@ def _log_skipped_events(event: JobSubmissionEvent) -> None:
     log.warning("tick.skipped", job=event.job_id, reason=reason)
 
 
-def run_worker(app: App, *, scheduler_cls: type[BaseScheduler] = BlockingScheduler) -> int:
-    """`movebot run`: the worker in the foreground until SIGTERM or Ctrl-C. Returns 0.
+def run_worker(
+    app: App,
+    *,
+    scheduler_cls: type[BaseScheduler] = BlockingScheduler,
+    say: Callable[[str], object] = _silent,
+) -> int:
+    """`movebot run`: the worker in the foreground until SIGTERM or Ctrl-C. Returns 0. It
+    reconciles once at start, then keeps the schedule; `say` tells a person at a terminal
+    what it does.
 
     BadConfig (exit 2) for a schedule that does not read; JournalUnavailable (exit 2) when the
     journal cannot be opened."""
@@ -503,6 +527,7 @@ def run_worker(app: App, *, scheduler_cls: type[BaseScheduler] = BlockingSchedul
         notifier=app.notifier,
         lock=app.lock,
         clock=app.clock,
+        say=say,
     )
     scheduler = build_scheduler(
         settings,
@@ -526,7 +551,13 @@ def run_worker(app: App, *, scheduler_cls: type[BaseScheduler] = BlockingSchedul
         )
         if not worker.notifier.channels:
             log.warning("worker.no_alert_channels", fix="set alerts.urls")
+        say(
+            f"movebot run: {worker.source} — reconciling now, then "
+            f"{describe_schedule(settings, worker.clock())}. Ctrl-C stops."
+        )
         try:
+            if not stopper.stopping.is_set():
+                worker.poll()  # once at start: nobody waits for the next slot
             if not stopper.stopping.is_set():
                 scheduler.start()
         finally:

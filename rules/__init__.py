@@ -8,7 +8,17 @@ findings into the 봇 확인 cells (rules/plan.py). A rule declared but missing 
 
 from __future__ import annotations
 
-from rules import contact, duplicates, longterm, notes, ob, reregistration, returns, statuses
+from rules import (
+    blocked,
+    contact,
+    duplicates,
+    longterm,
+    notes,
+    ob,
+    reregistration,
+    returns,
+    statuses,
+)
 from rules.notes import BOT_NOTE
 from rules.registry import Rule, registered
 
@@ -44,8 +54,10 @@ FINDING_RULES: tuple[Rule, ...] = registered(
 )
 
 (NOTE_RULE,) = registered(notes.bot_notes)
+# called by `Edits` (and for 봇 확인 by the plan) whenever a write meets a blocked cell
+(BLOCKED_RULE,) = registered(blocked.write_blocked)
 
-RULES: dict[str, Rule] = {r.id: r for r in (*CHANGE_RULES, *FINDING_RULES, NOTE_RULE)}
+RULES: dict[str, Rule] = {r.id: r for r in (*CHANGE_RULES, *FINDING_RULES, NOTE_RULE, BLOCKED_RULE)}
 RULE_IDS: tuple[str, ...] = tuple(RULES)
 
 __all__ = ["BOT_NOTE", "CHANGE_RULES", "FINDING_RULES", "NOTE_RULE", "RULES", "RULE_IDS", "Rule"]

@@ -178,7 +178,7 @@ def _close(edits: Edits, d: Duplicate, reason: str) -> None:
         # (service_of, dup.vendor_notice)
         note += f" ({d.row.status})"
     edits.set_status(d.row, DUPLICATE, reason)
-    edits.append(d.row, "remarks", note, reason)
+    edits.append(d.row, "remarks", note, reason, d.row.intake_day)
 
 
 @rule("dup.same", mode="apply", changes=True, title="중복 종결", scope="customer")
@@ -240,12 +240,14 @@ def several_numbers(customer: list[Lead], ctx: Context, edits: Edits) -> None:
         reason = f"같은 고객(다른 번호)·같은 이사 (최초 행 {survivor.row})"
         _close(edits, d, reason)
         if _number(survivor):
-            edits.append(row, "remarks", f"{_number(survivor)} 접수 내용 동일", reason)
+            note = f"{_number(survivor)} 접수 내용 동일"
+            edits.append(row, "remarks", note, reason, row.intake_day)
         other = _number(row)
         if other:
             if row.phone and row.phone.key and row.phone.key not in survivor.phone_keys:
                 edits.append(survivor, "alt_phones", other, f"행 {row.row}의 번호")
-            edits.append(survivor, "remarks", f"{other} 접수 내용 동일", f"행 {row.row}의 번호")
+            note = f"{other} 접수 내용 동일"
+            edits.append(survivor, "remarks", note, f"행 {row.row}의 번호", row.intake_day)
 
 
 @rule(

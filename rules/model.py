@@ -7,6 +7,7 @@ cell values; `rules.parse` turns tabs into `Lead` and `ObCall` rows; the rules r
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
@@ -77,9 +78,9 @@ class Lead:
     manager: str = ""  # 담당자
     bot_note: str = ""  # 봇 확인
     problems: tuple[ValueProblem, ...] = ()
-    # 비고 / 예비번호 cells that hold a date, number or boolean rather than text: appending to
-    # one would turn what staff see (a date, say) into its raw number, so the bot does not
-    typed_cells: frozenset[str] = frozenset()
+    # the cells of this row the bot may not write: (field, why) (rules/blocked.py: merged,
+    # formula, a 비고 / 예비번호 holding a date or number, protected)
+    blocked: tuple[tuple[str, str], ...] = ()
 
     @property
     def phones(self) -> tuple[Phone, ...]:
@@ -146,6 +147,9 @@ class Tab:
     # the merged blocks at or below the header row: (first row, first column, last row, last
     # column), sheet rows 1-based, columns 0-based; a block counts as used (`used_width`)
     merges: tuple[tuple[int, int, int, int], ...] = ()
+    # cells the bot may not write, as the backend read them: (sheet row, 0-based column) ->
+    # why (rules/blocked.py: merged, formula, protected)
+    blocked: Mapping[tuple[int, int], str] = field(default_factory=dict)
 
     def sheet_row(self, index: int) -> int:
         return self.header_row + 1 + index
@@ -212,6 +216,7 @@ class Change:
     reason: str  # Korean, one line
     fingerprint: str = ""
     group: int = 0  # changes one rule made in one go (on one or several rows) share a group
+    on: date | None = None  # an appended line: the day of what it records (None: the run's)
 
 
 @dataclass(frozen=True, slots=True)

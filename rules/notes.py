@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from rules.model import Change, Finding, Lead, ObCall, SheetKey, Snapshot
+from rules.model import Change, Finding, Lead, ObCall, Severity, SheetKey, Snapshot
 from rules.registry import rule
 
 BOT_NOTE = "bot.note"
+INFO_MARK = "(참고) "  # before a suggestion's line, as the alerts and the terminal show it
 
 
 @rule(
@@ -33,14 +34,17 @@ def bot_notes(
     first time one of its rows has a finding. With `--rule`, 봇 확인 is rewritten only when
     `bot.note` is named too: a partial run never rewrites it from part of the rules.
 
+    A suggestion (an info finding) keeps the `(참고)` mark alerts show it with.
+
     Example: a 종결(고객취소) row with no OB 상세 row → 봇 확인 `고객취소인데 OB 상세 기록 없음 —
     취소 사유 기록 필요`; a row whose old note was resolved → 봇 확인 emptied.
     """
     lines: dict[str, dict[int, list[str]]] = {"leads": defaultdict(list), "ob": defaultdict(list)}
     for f in findings:
         messages = lines[f.sheet][f.row]
-        if f.message not in messages:
-            messages.append(f.message)
+        line = INFO_MARK + f.message if f.severity == Severity.INFO else f.message
+        if line not in messages:
+            messages.append(line)
     changes: list[Change] = []
     new_columns: list[tuple[SheetKey, int]] = []
     rows: dict[SheetKey, tuple[Lead, ...] | tuple[ObCall, ...]] = {"leads": leads, "ob": obs}

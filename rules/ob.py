@@ -28,7 +28,8 @@ def sync_note(ob: ObCall, ctx: Context, edits: Edits) -> None:
     lead = ctx.lead_of(ob)
     if lead is None or stands_in(ob.detail, edits.value(lead, "remarks")):
         return
-    edits.append(lead, "remarks", f"{md(ob.ob_at)} OB {ob.detail}", f"OB 상세 행 {ob.row}")
+    note = f"{md(ob.ob_at)} OB {ob.detail}"
+    edits.append(lead, "remarks", note, f"OB 상세 행 {ob.row}", on=ob.ob_at.date())
 
 
 @rule("ob.orphan", mode="suggest", title="OB 상세 번호의 DB 없음", scope="ob")

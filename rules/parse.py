@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 
 from rules import values
+from rules.blocked import TYPED
 from rules.duplicates import REGIONS, address_words
 from rules.model import (
     CellValue,
@@ -61,20 +62,30 @@ def fingerprint(tab: Tab, index: int) -> str:
     return "|".join(_fingerprint_part(tab.cell(index, f)) for f in FINGERPRINT_FIELDS[tab.key])
 
 
-_NO_TYPED: frozenset[str] = frozenset()
+def _blank(value: CellValue) -> bool:
+    return value is None or (type(value) is str and not value.strip())
 
 
-def _typed(remarks: CellValue, alt_phones: CellValue) -> frozenset[str]:
-    """The appendable cells holding something other than text (see `Lead.typed_cells`)."""
-    if (remarks is None or type(remarks) is str) and (
-        alt_phones is None or type(alt_phones) is str
+def _blocked(
+    remarks: CellValue,
+    alt_phones: CellValue,
+    tab_blocked: Mapping[tuple[int, int], str],
+    sheet_row: int,
+    writable: Sequence[tuple[str, int]],
+) -> tuple[tuple[str, str], ...]:
+    """The row's cells the bot may not write (see `Lead.blocked`): what the backend found
+    (merged, formula, protected), and a 비고 / 예비번호 holding a date, number or boolean."""
+    if (
+        (remarks is None or type(remarks) is str)
+        and (alt_phones is None or type(alt_phones) is str)
+        and not tab_blocked
     ):
-        return _NO_TYPED
-    return frozenset(
-        f
-        for f, v in (("remarks", remarks), ("alt_phones", alt_phones))
-        if v is not None and not isinstance(v, str)
-    )
+        return ()
+    found = {f: why for f, col in writable if (why := tab_blocked.get((sheet_row, col)))}
+    for f, v in (("remarks", remarks), ("alt_phones", alt_phones)):
+        if v is not None and not isinstance(v, str):
+            found.setdefault(f, TYPED)
+    return tuple(found.items())
 
 
 def _unreadable_phone(text: str) -> Phone:
@@ -212,6 +223,7 @@ class _Reader:
             return None
 
 
+_WRITABLE = ("status", "remarks", "alt_phones")  # the lead cells change rules write
 _LEAD_CELLS = (
     "intake_at", "call_due", "status", "remarks", "name", "phone", "alt_phones", "move_date",
     "origin", "destination", "move_type", "vendor", "manager", "bot_note",
@@ -229,6 +241,8 @@ def parse_leads(
     c_origin, c_dest, c_type = c["origin"], c["destination"], c["move_type"]
     c_vendor, c_manager, c_note = c["vendor"], c["manager"], c["bot_note"]
     c_fp1, c_fp2 = r.fingerprint_cols
+    tab_blocked = tab.blocked
+    writable = [(f, tab.columns[f]) for f in _WRITABLE if f in tab.columns]
     fp, cell_text, read_date = _fingerprint_part, values.cell_text, r.date
     read_serial = values.read_serial
     resolve_after, resolve_not_after = values.resolve_after, values.resolve_not_after
@@ -268,6 +282,14 @@ def parse_leads(
             alt_phones, unreadable = values.parse_phones(alt_raw)
             if unreadable:
                 alt_phones += tuple(_unreadable_phone(part) for part in unreadable)
+        if (
+            intake_at is None
+            and not status_text.strip()
+            and _blank(row[c_phone])
+            and _blank(alt_raw)
+        ):
+            r.problems.clear()  # a divider staff typed between blocks (`▼ 3월 인입분`): no lead
+            continue
         leads.append(
             Lead(
                 row=sheet_row,
@@ -291,7 +313,7 @@ def parse_leads(
                 manager=v.strip() if type(v := row[c_manager]) is str else _text(v),
                 bot_note=v if type(v := row[c_note]) is str else cell_text(v),
                 problems=r.take_problems() if r.problems else (),
-                typed_cells=_typed(row[c_remarks], alt_raw),
+                blocked=_blocked(row[c_remarks], alt_raw, tab_blocked, sheet_row, writable),
             )
         )
     return tuple(leads)

@@ -9,17 +9,21 @@ output plans zero changes.
 from __future__ import annotations
 
 import itertools
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from itertools import chain
 
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, NOTE_RULE, RULES
+from rules.blocked import WRITE_BLOCKED, write_blocked
 from rules.context import Context
 from rules.edits import Edits
 from rules.model import Change, Finding, Lead, ObCall, Plan, SheetKey, Snapshot
 from rules.parse import parse_desk, with_cell
 from rules.registry import Rule, Scope
 from rules.settings import Mode, RuleSettings
+from rules.text import appended
 from rules.values import KST
 
 
@@ -94,24 +98,20 @@ def _run(
         except Exception as error:  # noqa: BLE001 - a rule's bug must not stop the run
             edits.rollback(mark)
             found.append(_crash(rule, item, error))
+        blocked = edits.take_blocked()
+        if blocked:  # write.blocked: the call's other changes are dropped with the write
+            edits.rollback(mark)
+            found.extend(blocked)
     return found
-
-
-def _added(change: Change) -> str:
-    return (
-        change.new[len(change.old.rstrip()) :].lstrip(", \n")
-        if change.new.startswith(change.old.rstrip())
-        else change.new
-    )
 
 
 def _suggestion(change: Change) -> Finding:
     if change.field == "status":
         text = f"진행상황 '{change.new}'(으)로 변경 제안 — {change.reason}"
     elif change.field == "remarks":
-        text = f"비고 추가 제안: {_added(change)}"
+        text = f"비고 추가 제안: {appended(change.old, change.new)}"
     else:
-        text = f"예비번호 추가 제안: {_added(change)}"
+        text = f"예비번호 추가 제안: {appended(change.old, change.new)}"
     return Finding(change.sheet, change.row, change.rule, text, fingerprint=change.fingerprint)
 
 
@@ -131,6 +131,33 @@ def _apply(
     return (leads if out is None else tuple(out)), changed
 
 
+def _in_date_order(changes: list[Change], today: date) -> list[Change]:
+    """`changes` with the lines one run appends to a 비고 in the order of the days they record
+    (an OB call of 11.21 before a re-registration of 12.2, whichever rule ran first): the
+    cell's last change gets them sorted; what staff wrote and earlier runs' lines stay first."""
+    by_cell: dict[tuple[SheetKey, int], list[int]] = defaultdict(list)
+    for i, c in enumerate(changes):
+        if c.field == "remarks":
+            by_cell[(c.sheet, c.row)].append(i)
+    out = changes
+    for positions in by_cell.values():
+        chain = [changes[i] for i in positions]
+        lines = [(c.on or today, appended(c.old, c.new)) for c in chain]
+        ordered = sorted(lines, key=lambda line: line[0])
+        if len(chain) < 2 or ordered == lines:
+            continue
+        if out is changes:
+            out = list(changes)
+        base = chain[0].old.rstrip()
+        text = "\n".join(line for _, line in ordered)
+        out[positions[-1]] = replace(chain[-1], new=f"{base}\n{text}" if base else text)
+    return out
+
+
+def _note_column(snapshot: Snapshot, sheet: SheetKey) -> int:
+    return snapshot.tab(sheet).columns.get("bot_note", -1)
+
+
 def plan(
     snapshot: Snapshot, now: datetime, settings: RuleSettings, bot_note_header: str = "봇 확인"
 ) -> Plan:
@@ -145,12 +172,13 @@ def plan(
     findings: list[Finding] = []
     calls = itertools.count(1)  # numbers each call of a change rule: its changes' group
     hidden = {rule_id for rule_id in RULES if not named(rule_id, settings)}
+    refuse_blocked = mode_of(WRITE_BLOCKED, settings) != "off"
     for rule in CHANGE_RULES:
         mode = "suggest" if rule.id in hidden else mode_of(rule.id, settings)
         if mode == "off":
             continue
-        edits = Edits(rule.id)
-        found = _run(rule, ctx, edits, calls) + edits.refused
+        edits = Edits(rule.id, refuse_blocked)
+        found = _run(rule, ctx, edits, calls)
         if mode == "apply":
             leads, changed = _apply(leads, edits.changes, position)
             ctx = ctx.after(leads, changed)  # the next rule sees the sheet as this one left it
@@ -158,6 +186,7 @@ def plan(
         else:
             findings.extend(_suggestion(c) for c in edits.changes)
         findings.extend(found)
+    changes = _in_date_order(changes, wall.date())
     for rule in FINDING_RULES:
         mode = "suggest" if rule.id in hidden else mode_of(rule.id, settings)
         if mode == "off":
@@ -166,7 +195,12 @@ def plan(
     new_columns: list[tuple[SheetKey, int]] = []
     if BOT_NOTE not in hidden and mode_of(BOT_NOTE, settings) == "apply":
         note_changes, new_columns = NOTE_RULE.check(snapshot, leads, obs, findings, bot_note_header)
-        changes.extend(note_changes)
+        for c in note_changes:
+            why = snapshot.tab(c.sheet).blocked.get((c.row, _note_column(snapshot, c.sheet)))
+            if why is None or not refuse_blocked:
+                changes.append(c)
+            else:  # shown in alerts: the row's own 봇 확인 cannot hold it
+                findings.append(write_blocked(c.sheet, c.row, c.fingerprint, c.field, why))
     return Plan(
         snapshot=snapshot,
         now=local_now,

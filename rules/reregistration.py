@@ -89,9 +89,10 @@ def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) ->
         assert r.new.intake_at is not None
         reason = f"정산 전 재접수 (행 {r.new.row})"
         edits.set_status(r.old, "상담요청", reason)
-        edits.append(r.old, "remarks", f"재접수 {md(r.new.intake_at)} {REOPENED_MARK}", reason)
+        on = r.new.intake_at.date()
+        edits.append(r.old, "remarks", f"재접수 {md(on)} {REOPENED_MARK}", reason, on)
         edits.set_status(r.new, DUPLICATE, f"기존 행 {r.old.row} 다시 사용")
-        edits.append(r.new, "remarks", REUSED_NEW_ROW_NOTE, f"기존 행 {r.old.row} 다시 사용")
+        edits.append(r.new, "remarks", REUSED_NEW_ROW_NOTE, f"기존 행 {r.old.row} 다시 사용", on)
 
 
 @rule(
@@ -116,7 +117,7 @@ def new_row_after_settlement(customer: list[Lead], ctx: Context, edits: Edits) -
         if r.reuse:
             continue
         reason = f"정산 후 재접수 (이전 행 {r.old.row})"
-        if not edits.append(r.new, "remarks", KEPT_NEW_ROW_NOTE, reason):
+        if not edits.append(r.new, "remarks", KEPT_NEW_ROW_NOTE, reason, r.new.intake_day):
             continue  # handled by an earlier run; staff may have moved it on since
         if r.new.status == "":
             edits.set_status(r.new, "상담요청", reason)

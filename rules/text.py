@@ -4,6 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+# The columns the bot writes, as staff call them.
+FIELD_LABELS = {
+    "status": "진행상황",
+    "remarks": "비고",
+    "alt_phones": "예비번호",
+    "bot_note": "봇 확인",
+}
+
 
 def md(d: date | datetime) -> str:
     """The desk's short date: `12.2`."""
@@ -30,3 +38,8 @@ def stands_in(text: str, cell: str) -> bool:
     """Whether `text` stands in `cell`, whitespace ignored: `squash(text) in squash(cell)`
     (the text as it was written is found without squashing either)."""
     return text in cell or squash(text) in squash(cell)
+
+
+def appended(old: str, new: str) -> str:
+    """What an append added to a cell: `new` without the `old` it starts with."""
+    return new[len(old.rstrip()) :].lstrip(", \n") if new.startswith(old.rstrip()) else new

@@ -143,7 +143,7 @@ def applied(after: After) -> Snapshot:
     p = after.plan
     tabs = {}
     for key in ("leads", "ob"):
-        tab = p.snapshot.tab(key)  # type: ignore[arg-type]
+        tab = p.snapshot.tab(key)
         headers = list(tab.headers)
         columns = dict(tab.columns)
         rows = [list(r) for r in tab.rows]
@@ -151,7 +151,7 @@ def applied(after: After) -> Snapshot:
             if w.sheet != key:
                 continue
             if w.row == tab.header_row:
-                headers += [None] * (w.column + 1 - len(headers))
+                headers += [""] * (w.column + 1 - len(headers))  # as a reader sees blanks
                 headers[w.column] = w.new
                 columns[w.field] = w.column
                 continue

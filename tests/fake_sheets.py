@@ -403,6 +403,7 @@ class FakeSheet:
     cells: dict[tuple[int, int], Any] = field(default_factory=dict)
     # merged blocks as the API's GridRange: 0-based, end exclusive
     merges: list[tuple[int, int, int, int]] = field(default_factory=list)
+    protected_ranges: list[dict[str, Any]] = field(default_factory=list)  # ProtectedRanges
 
     @staticmethod
     def _cell_ref(a1: str) -> tuple[int, int]:
@@ -503,6 +504,8 @@ class FakeSheet:
                 }
                 for r0, r1, c0, c1 in self.merges
             ]
+        if self.protected_ranges:
+            found["protectedRanges"] = self.protected_ranges
         return found
 
     def properties(self) -> dict[str, Any]:
@@ -714,6 +717,7 @@ class _Failure:
     kind: str | None
     html: bool
     retry_after: int | None = None
+    message: str | None = None  # Google's message, instead of the usual one for the status
 
 
 @dataclass
@@ -754,11 +758,15 @@ class FakeSheetsAPI:
         times: int = 1,
         html: bool | None = None,
         retry_after: int | None = None,
+        message: str | None = None,
     ) -> None:
         """Answer the next `times` requests of `kind` (any Sheets request when None; "token"
-        for the token endpoint) with `status`. A 502 comes as Google's HTML page by default."""
+        for the token endpoint) with `status` (and `message`, when given). A 502 comes as
+        Google's HTML page by default."""
         is_html = status == 502 if html is None else html
-        self.failures.extend(_Failure(status, kind, is_html, retry_after) for _ in range(times))
+        self.failures.extend(
+            _Failure(status, kind, is_html, retry_after, message) for _ in range(times)
+        )
 
     def before(self, kind: str, action: Callable[[FakeSheetsAPI], None]) -> None:
         """Run `action(self)` once, just before the next `kind` request is served."""
@@ -820,7 +828,9 @@ class FakeSheetsAPI:
             408: "The request timed out.",
         }
         code = failure.status
-        message = messages.get(code, "Internal error encountered." if code >= 500 else "Error")
+        message = failure.message or messages.get(
+            code, "Internal error encountered." if code >= 500 else "Error"
+        )
         body = {"error": {"code": code, "message": message, "status": _STATUS_NAMES.get(code)}}
         return self._json(code, body, extra)
 
@@ -1084,8 +1094,9 @@ class FakeSheetsAPI:
             ((kind, spec),) = req.items()
             self._sheet_request(book, i, kind, spec, apply=False)
         replies = [
-            self._sheet_request(book, i, *next(iter(req.items())), apply=True)
+            self._sheet_request(book, i, kind, spec, apply=True)
             for i, req in enumerate(requests_)
+            for kind, spec in req.items()  # exactly one, checked above
         ]
         return {"spreadsheetId": book.spreadsheet_id, "replies": replies}
 

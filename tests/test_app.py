@@ -18,9 +18,9 @@ def test_each_part_is_built_once_and_the_journal_only_when_asked(tmp_path, book)
         assert isinstance(app.backend, WorkbookBackend) and app.backend is app.backend
         assert app.notifier is app.notifier and app.notifier.channels == ()
         assert app.lock is app.lock
-        assert not (tmp_path / "movebot.db").exists()
+        assert not (tmp_path / "desk.movebot.db").exists()
         assert app.journal is app.journal
-        assert app.journal.path == tmp_path / "movebot.db" and app.journal.path.exists()
+        assert app.journal.path == tmp_path / "desk.movebot.db" and app.journal.path.exists()
         assert app.journal.runs() == []
 
 

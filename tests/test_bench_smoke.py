@@ -10,23 +10,16 @@ backend's read of the demo and of a small desk is compared with openpyxl's, cell
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from bot.sheets.google import GoogleBackend
 from bot.sheets.layout import TabSpec
 from bot.sheets.workbook import TabSpec as WorkbookTab
 from bot.sheets.workbook import WorkbookBackend
 from rules.parse import parse_desk
 
+import bench
+import compare_readers
+import generate
 from fake_sheets import FakeSheetsAPI, make_service_account_key
-
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
-sys.path.insert(0, str(BENCHMARKS))
-
-import bench  # noqa: E402
-import compare_readers  # noqa: E402
-import generate  # noqa: E402
 
 
 def test_a_10k_desk_runs_in_four_requests_and_two_when_nothing_changes():

@@ -3,11 +3,12 @@ not written twice."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
-from bot.cli import main, rules_table
+from bot.cli import build_parser, main, rules_table
 from rules import RULE_IDS, RULES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,3 +65,10 @@ def test_readme_opens_with_the_two_commands():
     head = (ROOT / "README.md").read_text(encoding="utf-8").splitlines()[:15]
     assert any(line.startswith("make demo") for line in head)
     assert any(line.startswith("make test") for line in head)
+
+
+def test_every_workbook_a_readme_example_names_is_the_one_make_demo_writes():
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"--workbook ([\w./-]+\.xlsx)", text))
+    assert named == {"examples/desk.xlsx"}
+    assert build_parser().parse_args(["demo"]).path == "examples/desk.xlsx"  # what make demo runs

@@ -55,9 +55,9 @@ def test_a_good_workbook_config_passes_every_check(tmp_path, book):
         == "✓ alert channel kakaowork#1 (alerts.urls[1]): URL understood"
     )
     assert "KakaoWork not configured" not in "\n".join(lines)
-    assert line_about(lines, "✓ journal").startswith(f"✓ journal {tmp_path / 'movebot.db'}")
+    assert line_about(lines, "✓ journal").startswith(f"✓ journal {tmp_path / 'desk.movebot.db'}")
     assert "worker lock" in line_about(lines, "worker lock")
-    assert not (tmp_path / "movebot.db").exists()  # the first applied run creates it
+    assert not (tmp_path / "desk.movebot.db").exists()  # the first applied run creates it
     text = "\n".join(lines)
     assert "XXXXSLACKSECRET" not in text and KAKAO["app_key"] not in text
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import structlog.testing
 
+from bot.engine import plan
 from bot.errors import (
     MissingHeader,
     MissingTab,
@@ -29,7 +30,8 @@ from bot.sheets.google import (
 from bot.sheets.layout import TabSpec
 from rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
 from rules.parse import fingerprint, parse_desk
-from rules.values import cell_text
+from rules.settings import RuleSettings
+from rules.values import KST, cell_text
 
 from conftest import FakeNotifier
 from fake_sheets import (
@@ -251,6 +253,26 @@ def test_403_names_the_service_account_to_share_with(fake, sa_key):
     assert sa_key.email in str(caught.value)
     assert "Share" in str(caught.value)
     assert caught.value.exit_code == 2
+
+
+def test_403_for_missing_scopes_says_to_grant_the_scope_not_to_share_the_sheet(fake, sa_key):
+    add_desk(fake)
+    fake.fail(403, message="Request had insufficient authentication scopes.")
+    with pytest.raises(SheetUnavailable) as caught:
+        make_backend(sa_key).read()
+    message = str(caught.value)
+    assert "https://www.googleapis.com/auth/spreadsheets" in message and "scope" in message
+    assert "Share" not in message
+    assert caught.value.exit_code == 2
+
+
+def test_403_without_a_service_account_reads_without_a_doubled_word(fake, sa_key, monkeypatch):
+    monkeypatch.setattr(GoogleBackend, "service_account_email", property(lambda self: None))
+    add_desk(fake, shared_with={"someone@example.com"})
+    with pytest.raises(SheetUnavailable) as caught:
+        make_backend(sa_key).read()
+    assert "Share the sheet with the Google account movebot uses as an Editor" in str(caught.value)
+    assert " as as " not in str(caught.value)
 
 
 def test_404_names_the_spreadsheet_id(fake, sa_key):
@@ -475,7 +497,7 @@ def test_a_column_inserted_between_read_and_write_skips_the_writes_under_it(fake
     result = backend.write(snap, writes)
 
     assert not result.written
-    assert result.skipped[0].reason == COLUMN_MOVED.format(fields="status")
+    assert result.skipped[0].reason == COLUMN_MOVED.format(fields="진행상황")
     assert lead_tab.get("C6") is None and lead_tab.get("D6") is None
 
 
@@ -957,10 +979,6 @@ def test_a_vendor_list_without_its_headers_is_named(fake, sa_key):
 
 
 def test_bot_note_goes_right_of_a_staff_note_merged_over_three_columns(fake, sa_key):
-    from bot.engine import plan
-    from rules.settings import RuleSettings
-    from rules.values import KST
-
     lead_tab, _ = add_desk(fake)
     lead_tab.column_count = 20
     lead_tab.set("N3", "직원 메모: 병합된 칸")
@@ -978,3 +996,32 @@ def test_bot_note_goes_right_of_a_staff_note_merged_over_three_columns(fake, sa_
     assert lead_tab.get("O1") is None and lead_tab.get("N3") == "직원 메모: 병합된 칸"
     assert (LEADS, 16) in result.added_columns
     assert not [s for s in result.skipped if s.write.sheet == LEADS]
+
+
+def test_merged_and_protected_cells_come_with_the_sheet_so_the_plan_never_writes_them(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    lead_tab.merge("D2:D3")  # 실패사유/비고 of rows 2 and 3 merged
+    lead_tab.protected_ranges.append(  # 진행상황 of row 4 protected from the service account
+        {
+            "range": {"sheetId": lead_tab.sheet_id, "startRowIndex": 3, "endRowIndex": 4},
+            "unprotectedRanges": [
+                {
+                    "sheetId": lead_tab.sheet_id,
+                    "startRowIndex": 3,
+                    "endRowIndex": 4,
+                    "startColumnIndex": 3,
+                }
+            ],  # fmt: skip
+            "requestingUserCanEdit": False,
+        }
+    )
+
+    snap = make_backend(sa_key).read()
+
+    assert snap.leads_tab.blocked == {(3, 3): "merged", (4, 2): "protected"}
+    p = plan(snap, datetime(2024, 12, 4, 18, 0, tzinfo=KST), RuleSettings())
+    assert not [c for c in p.changes if (c.row, c.field) in ((3, "remarks"), (4, "status"))]
+    assert [f.message for f in p.findings if f.rule == "write.blocked"] == [
+        "진행상황이 보호된 범위라 봇이 쓸 수 없음 — 서비스 계정에 편집 권한을 주세요 "
+        "(쓰려던 내용: 종결(중복))"
+    ]

@@ -4,6 +4,7 @@ written only in 비고, failed call attempts, and which long-term vendor can tak
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 
 from bot import demo
 from bot.alerts import compose_run_alert
@@ -14,6 +15,7 @@ from bot.digest import build_digest
 from bot.doctor import run_doctor
 from bot.masking import RowLabels
 from bot.sheets.workbook import create_workbook
+from rules.model import CellValue
 from rules.parse import parse_vendors
 from rules.plan import plan
 from rules.settings import RuleSettings
@@ -359,26 +361,29 @@ def test_the_morning_digest_lists_the_judgement_calls_per_manager():
 
 def test_the_demo_desk_shows_one_case_of_each(tmp_path, capsys):
     assert main(["demo", str(tmp_path / "desk.xlsx")]) == 0
-    out = capsys.readouterr().out
+    out = " ".join(capsys.readouterr().out.split())  # as read, whatever the terminal width
     for line in (
-        "행 31  진행상황  dup.same          부재 → 종결(중복)",
-        "행 33  dup.vendor_notice    한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요",
-        "행 35  dup.note_number      (참고) 행 34 비고에 적힌 번호로 들어온 DB",
-        "행 36  contact.attempts     (참고) 부재 3회 (12.1, 12.2, 12.4) — 종결(연락두절) 확인",
-        "행 37  longterm.match       (참고) 장기견적 가능: 한결이사",
-        "행 38  longterm.match       (참고) 장기무료 가능: 바른이사",
+        "이사 관리자 행 31 · dup.same 진행상황 부재 → 종결(중복)",
+        "이사 관리자 행 33 dup.vendor_notice 한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요",
+        "이사 관리자 행 35 dup.note_number (참고) 행 34 비고에 적힌 번호로 들어온 DB",
+        "이사 관리자 행 36 contact.attempts (참고) 부재 3회 (12.1, 12.2, 12.4) — 종결(연락두절) 확인",
+        "이사 관리자 행 37 longterm.match (참고) 장기견적 가능: 한결이사",
+        "이사 관리자 행 38 longterm.match (참고) 장기무료 가능: 바른이사",
     ):
         assert line in out
-    assert "행 39  longterm.match" not in out  # 제주: no vendor, stays 장기요청
+    assert "행 39 longterm.match" not in out  # 제주: no vendor, stays 장기요청
     assert "0 changes planned" in out
 
 
 # --- doctor ----------------------------------------------------------------------------------
 
 
-def doctor_lines(tmp_path, vendors: list[list[object]] | None) -> list[str]:
+def doctor_lines(tmp_path, vendors: list[list[CellValue]] | None) -> list[str]:
     path = tmp_path / "desk.xlsx"
-    tabs = {"이사 관리자": [demo.LEAD_HEADERS], "OB 상세": [demo.OB_HEADERS]}
+    tabs: dict[str, list[Sequence[CellValue]]] = {
+        "이사 관리자": [demo.LEAD_HEADERS],
+        "OB 상세": [demo.OB_HEADERS],
+    }
     if vendors is not None:
         tabs["장기고객 업체 리스트"] = [demo.VENDOR_HEADERS, *vendors]
     create_workbook(path, tabs)

@@ -69,7 +69,10 @@ def round_trip_sheets(folder: Path) -> dict[str, list[list[CellValue]]]:
     """The demo desk's tabs, with a staff note right of the leads' headers (O3)."""
     demo.write_demo_workbook(folder / "demo.xlsx")
     wb = openpyxl.load_workbook(folder / "demo.xlsx")
-    sheets = {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in wb}
+    sheets = {
+        ws.title: [[xlsx.plain_value(v) for v in r] for r in ws.iter_rows(values_only=True)]
+        for ws in wb
+    }
     sheets[LEADS][2].append(STAFF_NOTE)
     return sheets
 

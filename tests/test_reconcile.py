@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from datetime import datetime
 from pathlib import Path
 
@@ -211,7 +212,7 @@ def test_demo_shows_preview_apply_and_a_quiet_second_run(tmp_path, capsys):
     assert main(["demo", str(path)]) == 0
     out = capsys.readouterr().out
     assert "Preview: nothing was written" in out
-    assert re.search(r"Applied: [1-9]\d* cells written, 0 skipped\.", out)
+    assert re.search(r"Applied: [1-9]\d* cells written, 0 not written\.", out)
     assert "0 changes planned" in out
     assert column(path, "이사 관리자", "진행상황")[8] == "상담요청"
 
@@ -241,3 +242,22 @@ def test_no_cell_value_of_any_type_makes_a_run_raise(leads, obs):
     p = plan(snap, at("2024-12-04 18:00"), RuleSettings())
     assert not [f for f in p.findings if "처리 중 오류" in f.message]
     p.cell_writes()
+
+
+def test_the_terminal_summary_groups_changes_by_row_and_fits_80_columns(book, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["reconcile", "--workbook", str(book), "--now", "2024-12-04T18:00:00+09:00"]) == 0
+    out = capsys.readouterr().out
+
+    def width(line: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+    assert max(width(line) for line in out.splitlines()) <= 80
+    assert "Changes: 33 cells on 22 rows; 봇 확인 rewritten on 20 rows" in out
+    assert (
+        "  이사 관리자 행 13 · rereg.reuse, ob.sync\n"
+        "      진행상황  종결(고객취소) → 상담요청\n"
+        "      비고      + 11.21 OB 이사 일정 미정으로 취소\n"
+        "                + 재접수 12.2 (정산 전 기존 DB 활용)\n"
+    ) in out
+    assert out.count("이사 관리자 행 13 ·") == 1  # one heading per row, its cells under it

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import responses
@@ -114,7 +115,7 @@ OBS = [
 ]  # fmt: skip
 SNAP = desk(leads=LEADS, obs=OBS)
 
-EXPECTED = {
+EXPECTED: dict[str, Any] = {
     "period": {"kind": "week", "label": "2024-W48", "start": "2024-11-25", "end": "2024-12-01"},
     "intake": {
         "total": 8,

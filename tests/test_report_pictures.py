@@ -27,7 +27,7 @@ def written(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     records: list[logging.LogRecord] = []
     handler = logging.Handler()
-    handler.emit = records.append  # type: ignore[method-assign]
+    handler.emit = records.append
     root = logging.getLogger()
     root.addHandler(handler)
     try:

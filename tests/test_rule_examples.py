@@ -4,13 +4,14 @@ sqlfluff keeps its rule fixtures).
 A fixture gives the run's `now`, the rows before (`leads`, `ob`: cells by field name of
 RULES.md §1 over the defaults of tests/desk.py, all read as text the way staff type it;
 `vendors`: the rows of 장기고객 업체 리스트, name / regular_areas / outside_areas) and
-what that rule alone plans after: `changes` (sheet, default `leads`; row; field; the cell's
+the cells the backend found the bot may not write (`blocked`), and what that rule alone plans after: `changes` (sheet, default `leads`; row; field; the cell's
 new value) and `findings` (sheet; row; message), each in the order the run makes them. The
 run names only that rule (`--rule ID`), so the other rules' output does not show.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ import yaml
 
 from bot.engine import plan
 from rules import RULE_IDS, RULES
+from rules.model import Snapshot
 from rules.registry import declared
 from rules.settings import RuleSettings
 
@@ -28,6 +30,17 @@ FIXTURES = Path(__file__).parent / "rule_examples"
 
 def _expected(entries: list[dict[str, str]] | None) -> list[dict[str, str]]:
     return [{"sheet": "leads", **entry} for entry in entries or ()]
+
+
+def _with_blocked(snap: Snapshot, cells: list[dict[str, str]]) -> Snapshot:
+    """The snapshot with the backend's facts of cells the bot may not write (`blocked`:
+    sheet, default `leads`; row; field; why: merged, formula, protected)."""
+    for cell in cells:
+        tab = snap.tab(cell.get("sheet", "leads"))  # type: ignore[arg-type]
+        blocked = {**tab.blocked, (int(cell["row"]), tab.columns[cell["field"]]): cell["why"]}
+        tab = replace(tab, blocked=blocked)
+        snap = replace(snap, **{"leads_tab" if tab.key == "leads" else "ob_tab": tab})  # type: ignore[arg-type]
+    return snap
 
 
 @pytest.mark.parametrize("rule_id", RULE_IDS)
@@ -41,6 +54,7 @@ def test_rule_example(rule_id):
         [ob(**r) for r in case.get("ob", ())],
         vendors,  # rows by field name, as desk() takes them
     )
+    snap = _with_blocked(snap, case.get("blocked", ()))
     p = plan(snap, at(case["now"]), RuleSettings(only_rules=frozenset({rule_id})))
     assert {c.rule for c in p.changes} <= {rule_id}
     assert {f.rule for f in p.findings} <= {rule_id}

@@ -616,8 +616,8 @@ def test_a_note_is_never_appended_to_a_remarks_cell_holding_a_date():
     after = run(snap)
     assert "remarks" not in {c.field for c in after.plan.changes}
     assert after.findings(2) == [
-        "ob.sync: 비고 칸이 날짜·숫자 형식이라 덧붙이지 못함: '12.2 OB 재통화 요청' — 칸 서식을 "
-        "텍스트로 바꿔 주세요"
+        "write.blocked: 비고가 날짜·숫자 형식 셀이라 봇이 쓸 수 없음 — 칸 서식을 텍스트로 "
+        "바꿔 주세요 (쓰려던 내용: 12.2 OB 재통화 요청)"
     ]
 
 
@@ -630,3 +630,44 @@ def test_a_row_holding_only_an_old_bot_note_is_no_lead():
 def test_a_passed_move_date_of_another_year_shows_its_year():
     after = run(desk([lead(status="장기요청", move_date="2024-11-30")]), now="2025-02-01 09:00")
     assert after.findings(2) == ["longterm.past: 이사예정일 지남 (2024.11.30) — 장기요청 정리 필요"]
+
+
+def test_a_divider_row_staff_typed_between_blocks_gets_no_finding_and_no_write():
+    divider = {"intake_at": "▼ 3월 인입분"}
+    snap = desk([lead(status="견적진행"), divider, lead(status="견적진행", phone="010-2000-1002")])
+    after = run(snap)
+    assert after.findings(3) == []
+    assert 3 not in {c.row for c in after.plan.changes}
+    assert [lead.row for lead in after.plan.desk.leads] == [2, 4]
+
+
+def test_a_suggestion_in_the_bot_note_keeps_the_reference_mark_alerts_show():
+    snap = desk(
+        [
+            lead(intake="2024-12-02 15:13", phone="010-1111-2222"),
+            lead(intake="2024-12-03 10:00", phone="010-3333-4444"),
+        ]
+    )
+    assert run(snap).note(3) == "(참고) 같은 고객일 수 있음, 행 2 (이름·이사예정일·주소 같음)"
+
+
+def test_the_lines_one_run_adds_to_a_remarks_cell_go_in_date_order_after_staffs():
+    # closed 11.20, called back 11.21 (OB), asked again 12.2 before the settlement: the OB
+    # line (11.21) comes before the re-registration line (12.2), though ob.sync runs later
+    snap = desk(
+        [
+            lead(intake="2024-11-20 10:00", status="종결(고객취소)", remarks="고객 변심"),
+            lead(intake="2024-12-02 09:00"),
+        ],
+        obs=[ob(ob_date="2024-11-21", detail="이사 일정 미정으로 취소")],
+    )
+    assert run(snap, now="2024-12-04 18:00").remarks(2) == (
+        "고객 변심\n11.21 OB 이사 일정 미정으로 취소\n재접수 12.2 (정산 전 기존 DB 활용)"
+    )
+
+
+def test_write_blocked_turned_off_leaves_the_write_to_the_backend():
+    snap = desk([lead(status="견적진행", remarks=45636.0)], obs=[ob(detail="재통화 요청")])
+    after = run(snap, modes={"write.blocked": "off"})
+    assert "12.2 OB 재통화 요청" in after.remarks(2)
+    assert "write.blocked" not in after.rules_found(2)

@@ -50,7 +50,7 @@ def test_applied_run_is_journaled_and_listed(book, capsys):
     runs = history(capsys, "--workbook", str(book))
     assert [(r["kind"], r["outcome"]) for r in runs] == [("reconcile", "ok")]
     assert runs[0]["written"] > 0 and runs[0]["findings"] > 0
-    assert (book.parent / "movebot.db").exists()
+    assert (book.parent / "desk.movebot.db").exists()  # one journal per workbook
 
 
 def test_undo_restores_the_cells_a_run_wrote_and_keeps_what_staff_changed_since(book, capsys):
@@ -71,7 +71,8 @@ def test_undo_restores_the_cells_a_run_wrote_and_keeps_what_staff_changed_since(
 
     code, out = cli(capsys, "undo", run_id, "--workbook", str(book), "--apply")
     assert code == 0
-    assert "실행 중 직원이 셀을 수정함" in out
+    kept = " ".join(out.split("Kept as they are")[1].split())
+    assert "행 4 진행상황 실행 뒤 직원이 바꾼 값이라 그대로 둠 (진행상황)" in kept
     assert cell(book, 9, "진행상황") == original[9] == "장기요청"
     assert cell(book, 3, "진행상황") in (None, original[3])
     assert cell(book, 4, "진행상황") == "견적진행"  # the person's value stays
@@ -122,7 +123,7 @@ def test_a_preview_sends_nothing_and_journals_nothing(config, capsys):
     with responses.RequestsMock() as mock:  # any request would fail the test
         code, _ = cli(capsys, "reconcile", "--config", str(config), "--now", NOW)
         assert code == 0 and not mock.calls
-    assert not (config.parent / "movebot.db").exists()
+    assert not (config.parent / "desk.movebot.db").exists()
 
 
 @responses.activate
@@ -143,4 +144,81 @@ def test_a_failed_applied_run_is_journaled_and_alerted_once(config, book, capsys
 def test_undo_without_a_journal_says_so_and_creates_none(book, capsys):
     code, out = cli(capsys, "undo", "r20241204-180000-abcd", "--workbook", str(book))
     assert code == 2 and "No journal" in out
-    assert not (book.parent / "movebot.db").exists()
+    assert not (book.parent / "desk.movebot.db").exists()
+
+
+def test_undo_of_a_run_on_another_workbook_is_refused_naming_both_and_writes_nothing(book, capsys):
+    other = book.with_name("other.xlsx")
+    other.write_bytes(book.read_bytes())
+    journal = str(book.with_name("desk.movebot.db"))
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    run_id = history(capsys, "--workbook", str(book))[0]["id"]
+    before = other.read_bytes()
+
+    code, out = cli(
+        capsys, "undo", run_id, "--workbook", str(other), "--journal", journal, "--apply"
+    )
+
+    assert code == 2
+    assert str(book) in out and str(other) in out and "Nothing was written" in out
+    assert other.read_bytes() == before
+    assert [r["kind"] for r in history(capsys, "--workbook", str(book))] == ["reconcile"]
+
+
+def test_two_workbooks_in_one_folder_keep_their_own_journals(book, capsys):
+    other = book.with_name("other.xlsx")
+    other.write_bytes(book.read_bytes())
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    cli(capsys, "reconcile", "--workbook", str(other), "--now", LATER, "--apply")
+
+    mine, theirs = (
+        history(capsys, "--workbook", str(book)),
+        history(capsys, "--workbook", str(other)),
+    )
+
+    assert [r["source"] for r in mine] == [str(book.resolve())]
+    assert [r["source"] for r in theirs] == [str(other.resolve())]
+
+
+def test_an_older_shared_journal_is_still_read_while_the_workbook_has_none(book, capsys):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    book.with_name("desk.movebot.db").rename(book.with_name("movebot.db"))  # an older movebot's
+    for suffix in ("-wal", "-shm"):
+        book.with_name("desk.movebot.db" + suffix).unlink(missing_ok=True)
+
+    runs = history(capsys, "--workbook", str(book))
+
+    assert [r["kind"] for r in runs] == ["reconcile"]
+    assert not book.with_name("desk.movebot.db").exists()
+
+
+def test_history_shows_each_runs_source_and_when_it_really_ran_beside_its_clock(book, capsys):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+
+    code, out = cli(capsys, "history", "--workbook", str(book))
+
+    assert code == 0
+    assert "2024-12-04 18:00 KST (--now; run at " in out
+    assert str(book.resolve()) in out
+
+
+def test_the_undo_preview_promises_only_the_cells_the_apply_restores(book, capsys):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    run_id = history(capsys, "--workbook", str(book))[0]["id"]
+    wb = openpyxl.load_workbook(book)
+    wb["이사 관리자"].cell(row=4, column=3).value = "견적진행"  # staff work row 4 since
+    wb.save(book)
+
+    _, preview = cli(capsys, "undo", run_id, "--workbook", str(book))
+    _, applied = cli(capsys, "undo", run_id, "--workbook", str(book), "--apply")
+
+    promised = preview.split("Would restore (")[1].split(" cells)")[0]
+    assert f"Restored ({promised} cells)" in applied
+    assert f"Applied: {promised} cells restored, 2 kept." in applied
+    promised_rows = preview.split("Kept as they are")[0]
+    assert "이사 관리자 행 4\n" not in promised_rows  # row 4 is not among the promised cells
+    assert "실행 중" not in preview and "(remarks)" not in preview
+    # an appended line the undo takes away is shown as such
+    assert "이사 관리자 행 3 진행상황 종결(중복) → (빈칸) 비고 - 중복: 최초 접수 11.29 17:54" in (
+        " ".join(preview.split())
+    )

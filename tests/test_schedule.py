@@ -57,7 +57,7 @@ def fire_times(trigger, start: datetime, n: int) -> list[str]:
 def day_of(trigger, day: str) -> list[str]:
     """Every fire time on one day (KST), as `HH:MM`."""
     start = kst(f"{day} 00:00") - timedelta(microseconds=1)
-    times = []
+    times: list[str] = []
     previous, now = None, start
     while True:
         at = trigger.get_next_fire_time(previous, now)
@@ -405,9 +405,10 @@ def test_run_worker_polls_journals_alerts_and_sends_the_digest(tmp_path, book):
     assert titles[0].startswith("movebot 점검 결과") and titles[1].startswith(
         "movebot 오늘의 할 일"
     )
-    with Journal(Path(tmp_path / "movebot.db")) as journal:
-        (run,) = journal.runs()
-        assert run.outcome == "ok" and run.written > 0
+    with Journal(tmp_path / "desk.movebot.db") as journal:
+        at_start, polled = reversed(journal.runs())
+        assert at_start.outcome == "ok" and at_start.written > 0  # the run at start
+        assert polled.outcome == "ok" and polled.written == 0  # nothing left for the poll
     assert any(e["event"] == "rule" for e in logs)
 
 
@@ -461,3 +462,26 @@ def test_sigterm_stops_a_running_worker_cleanly(book):
     assert proc.returncode == 0
     assert "worker.started" in events
     assert events[-1] == "worker.stopped" and "worker.stopping" in events
+
+
+class NeverFiringScheduler(BlockingScheduler):
+    """Returns from start as if stopped before any slot came."""
+
+    def start(self, *args, **kwargs):
+        pass
+
+
+def test_movebot_run_reconciles_once_at_start_and_says_so_on_a_terminal(tmp_path, book):
+    settings = Settings(source=SourceConfig(kind="workbook", path=book), base_dir=tmp_path)
+    said: list[str] = []
+    with App(settings, lambda: kst("2024-12-04 18:05")) as app:
+        app.notifier = FakeNotifier()
+        assert run_worker(app, scheduler_cls=NeverFiringScheduler, say=said.append) == 0
+    with Journal(tmp_path / "desk.movebot.db") as journal:
+        (run,) = journal.runs()
+    assert run.written > 0  # before the first slot (18:15)
+    assert said[0].startswith(f"movebot run: {book} — reconciling now, then polls every 15 min")
+    assert said[1] == (
+        f"18:05 reconcile: {run.written} cells written, 0 not written, {run.findings} findings"
+        f" (run {run.id})"
+    )

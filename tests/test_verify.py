@@ -44,4 +44,4 @@ def test_a_row_whose_cell_staff_changed_keeps_the_staff_value():
     ]
     landing, skipped = settle(writes, fresh)
     assert landing == []
-    assert [s.reason for s in skipped] == ["실행 중 직원이 셀을 수정함 (status)"] * 2
+    assert [s.reason for s in skipped] == ["읽은 뒤 직원이 셀을 수정함 (진행상황)"] * 2

@@ -17,6 +17,7 @@ from filelock import FileLock
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.errors import BadInput, MissingHeader, MissingTab, UserError
 from bot.sheets import workbook, xlsx
@@ -42,7 +43,7 @@ LEAD_ROWS = [
 # OB 상세 keeps a title and a blank row above its headers (header row 3).
 OB_TOP = [["OB 상세 — 12월"], []]
 OB_HEADERS = ["고객 연락처", "OB 날짜", "상세내용", "담당 업체", "직원 메모"]
-OB_ROWS = [
+OB_ROWS: list[list[CellValue]] = [
     ["010-5373-4269", datetime(2024, 12, 3, 10, 0), "견적 안내", "한빛이사"],
     [],  # a blank row staff left between calls
     [1053734270, date(2024, 12, 4), "부재", None, "재통화"],
@@ -298,6 +299,7 @@ def _varied_workbook(path: Path) -> None:
     """Every kind of cell the desk's files hold, written by openpyxl (inline strings)."""
     wb = openpyxl.Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one tab; the stubs allow None
     ws.title = "이사 관리자"
     ws.append(["인입일", "진행상황", "비고", "연락처", "금액", "확인", "합계"])
     ws.append([datetime(2024, 12, 2, 15, 19, 7), "부재", "a & b <c>\n둘째 줄", 1053734269, 2.5])
@@ -305,7 +307,7 @@ def _varied_workbook(path: Path) -> None:
     ws.append([])
     ws.append(["12.4", "#N/A", "", None, -3.25e-5, False, "=SUM(E2:E3)"])
     ws["H5"] = "추가"
-    ws["B6"] = CellRichText([TextBlock(InlineFont(b=True), "굵게"), " 보통"])
+    ws["B6"] = CellRichText(TextBlock(InlineFont(b=True), "굵게"), " 보통")
     ws["A7"] = datetime(1900, 1, 1, 12, 0)
     ws.merge_cells("C6:D7")
     ob = wb.create_sheet("OB 상세")
@@ -583,7 +585,7 @@ def test_a_row_whose_cell_no_longer_holds_the_planned_from_value_is_skipped_whol
 
     assert result.written == (fine,)
     assert {(s.write.row, s.reason) for s in result.skipped} == {
-        (2, "실행 중 직원이 셀을 수정함 (status)")
+        (2, "읽은 뒤 직원이 셀을 수정함 (진행상황)")
     }
     reread = backend(desk).read().leads_tab
     assert (reread.cell(0, "status"), reread.cell(0, "remarks")) == ("상담요청", None)
@@ -635,6 +637,23 @@ def test_a_new_bot_note_column_gets_its_header_after_the_last_used_column(
     assert ws.column_dimensions["H"].width == 40
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_autofilter_is_extended_over_a_new_bot_note_column(tmp_path, monkeypatch, fast):
+    path = tmp_path / "desk.xlsx"
+    make_desk(path)
+    wb = openpyxl.load_workbook(path)
+    wb["이사 관리자"].auto_filter.ref = "A1:G4"  # staff filter every column they use
+    wb.save(path)
+    if not fast:
+        slow(monkeypatch)
+    snap = backend(path).read()
+    header = CellWrite("leads", 1, 7, "bot_note", "", "봇 확인", "", ("bot.note",))
+
+    backend(path).write(snap, [header])
+
+    assert openpyxl.load_workbook(path)["이사 관리자"].auto_filter.ref == "A1:H4"
+
+
 def test_a_bot_note_header_over_a_column_staff_use_is_refused_with_its_notes(desk):
     snap = backend(desk).read()  # a plan putting 봇 확인 over 고객명 (column F), full of names
     header = CellWrite("leads", 1, 5, "bot_note", "고객명", "봇 확인", "", ("bot.note",))
@@ -658,7 +677,7 @@ def test_a_write_to_a_column_that_does_not_hold_its_field_is_refused(desk):
     result = backend(desk).write(snap, [wrong])
 
     assert [s.reason for s in result.skipped] == [
-        "열 위치가 계획과 다름 (remarks) — 다음 실행에서 다시 시도"
+        "열 위치가 계획과 다름 (비고) — 다음 실행에서 다시 시도"
     ]
 
 
@@ -677,6 +696,7 @@ def test_clearing_a_bot_note_empties_the_cell(tmp_path):
 def _formula_and_merged_desk(path: Path) -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
+    assert isinstance(ws, Worksheet)  # a new workbook's one tab; the stubs allow None
     ws.title = "이사 관리자"
     ws.append(["인입일", "진행상황", "비고", "연락처"])
     ws.append([datetime(2024, 12, 2, 9, 0), "부재", '=B2&" 재통화"', "010-1000-0001"])

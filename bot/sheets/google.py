@@ -61,6 +61,7 @@ from bot.errors import (
 from bot.sheets.layout import TabSpec, find_columns, header_key
 from bot.sheets.verify import COLUMN_MOVED, settle
 from bot.sheets.verify import ROW_AMBIGUOUS as COLLIDED
+from rules.blocked import Range, with_blocked
 from rules.model import (
     VENDORS,
     CellValue,
@@ -100,11 +101,12 @@ FORMULA_CELL = "셀에 수식이 있어 봇이 덮어쓰지 않음"
 _log = structlog.get_logger("movebot.sheets.google")
 _T = TypeVar("_T")
 
-# Only what the backend needs of the metadata: titles, grid sizes and merged blocks.
+# Only what the backend needs of the metadata: titles, grid sizes, merged blocks and the
+# protected ranges.
 _METADATA_FIELDS = (
     "spreadsheetId,properties.title,"
     "sheets(properties(sheetId,title,index,sheetType,gridProperties(rowCount,columnCount)),"
-    "merges)"
+    "merges,protectedRanges(range,unprotectedRanges,requestingUserCanEdit,warningOnly))"
 )
 _ID = re.compile(r"^[A-Za-z0-9_-]{10,}$")
 
@@ -160,7 +162,31 @@ class _SheetMeta:
     columns: int
     # merged blocks: (first row, first column, last row, last column), rows 1-based, columns
     # 0-based (the API's GridRange is 0-based with exclusive ends, its zeros left out)
-    merges: tuple[tuple[int, int, int, int], ...] = ()
+    merges: tuple[Range, ...] = ()
+    # the protected ranges the bot may not edit, each with its unprotected parts
+    protected: tuple[tuple[Range, tuple[Range, ...]], ...] = ()
+
+
+_UNBOUNDED = 10**9
+
+
+def _grid_range(grid: Mapping[str, Any]) -> Range:
+    """A GridRange (0-based, end exclusive, a missing bound unbounded) as a `Range`."""
+    return (
+        int(grid.get("startRowIndex", 0)) + 1,
+        int(grid.get("startColumnIndex", 0)),
+        int(grid.get("endRowIndex", _UNBOUNDED)),
+        int(grid.get("endColumnIndex", _UNBOUNDED)) - 1,
+    )
+
+
+def _protected(sheet: Mapping[str, Any]) -> tuple[tuple[Range, tuple[Range, ...]], ...]:
+    """The sheet's protected ranges the credentials may not edit (a warning-only one may be)."""
+    return tuple(
+        (_grid_range(p.get("range", {})), tuple(map(_grid_range, p.get("unprotectedRanges", ()))))
+        for p in sheet.get("protectedRanges", ())
+        if not p.get("requestingUserCanEdit", False) and not p.get("warningOnly", False)
+    )
 
 
 def _is_retryable_status(status: int) -> bool:
@@ -490,8 +516,16 @@ class GoogleBackend:
                     f"the credentials ({message}). Enable 'Google Sheets API' in that project "
                     "(APIs & Services > Library), wait a minute, and run again."
                 )
+            if "insufficient authentication scopes" in message.lower():
+                return SheetUnavailable(
+                    f"The credentials movebot uses ({self._credentials_source or 'the default'})"
+                    f" were not granted the Google Sheets scope (403: {message}). Use a "
+                    "service-account key (source.credentials), or sign in again with `gcloud "
+                    "auth application-default login --scopes="
+                    f"{SCOPES[0]},https://www.googleapis.com/auth/cloud-platform`."
+                )
             email = self.service_account_email
-            who = f"the service account {email}" if email else "the Google account movebot runs as"
+            who = f"the service account {email}" if email else "the Google account movebot uses"
             return SheetUnavailable(
                 f"Google Sheets refused access to spreadsheet {sid} while {what} it (403: "
                 f"{message or 'permission denied'}). Share the sheet with {who} as an Editor "
@@ -541,15 +575,8 @@ class GoogleBackend:
                 title=str(props.get("title", "")),
                 rows=int(grid.get("rowCount", 0)),
                 columns=int(grid.get("columnCount", 0)),
-                merges=tuple(
-                    (
-                        int(m.get("startRowIndex", 0)) + 1,
-                        int(m.get("startColumnIndex", 0)),
-                        int(m.get("endRowIndex", 0)),
-                        int(m.get("endColumnIndex", 0)) - 1,
-                    )
-                    for m in sheet.get("merges", ())
-                ),
+                merges=tuple(_grid_range(m) for m in sheet.get("merges", ())),
+                protected=_protected(sheet),
             )
             sheets[meta.title] = meta
         self._sheets = sheets
@@ -638,7 +665,7 @@ class GoogleBackend:
         columns = find_columns(
             key, meta.title, spec.header_row, headers, spec.aliases, self.bot_note_header
         )
-        return Tab(
+        tab = Tab(
             key=key,
             title=meta.title,
             header_row=spec.header_row,
@@ -648,6 +675,7 @@ class GoogleBackend:
             grid_columns=meta.columns,
             merges=tuple(m for m in meta.merges if m[2] >= spec.header_row),
         )
+        return tab if key == VENDORS else with_blocked(tab, meta.merges, (), meta.protected)
 
     # -- write -------------------------------------------------------------------------------
 

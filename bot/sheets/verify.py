@@ -15,9 +15,10 @@ from dataclasses import replace
 from bot.sheets.layout import header_key
 from rules.model import CellValue, CellWrite, SheetKey, Skipped, Tab
 from rules.parse import fingerprint
+from rules.text import FIELD_LABELS
 from rules.values import cell_text
 
-STAFF_EDITED = "실행 중 직원이 셀을 수정함 ({fields})"
+STAFF_EDITED = "읽은 뒤 직원이 셀을 수정함 ({fields})"
 ROW_LOST = "행이 이동했고 같은 행을 찾을 수 없음"
 ROW_AMBIGUOUS = "행이 이동했고 같은 값의 행이 여럿임"
 COLUMN_MOVED = "열 위치가 계획과 다름 ({fields}) — 다음 실행에서 다시 시도"
@@ -52,13 +53,14 @@ def settle(
     writes: Sequence[CellWrite],
     fresh: Mapping[SheetKey, Tab],
     planned: Mapping[SheetKey, Tab] | None = None,
+    edited: str = STAFF_EDITED,
 ) -> tuple[list[CellWrite], list[Skipped]]:
     """The writes that may land (moved rows re-addressed) and the ones skipped, with why.
 
     `fresh` holds each tab as re-read just before writing: its header row, its fingerprint
     columns and the columns being written. `planned` holds the tabs the plan was made from;
     with it, a write whose column's header changed since (a column inserted or deleted to its
-    left) is skipped.
+    left) is skipped. `edited` says why a cell that no longer holds `old` is skipped.
     """
     groups: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
     for w in writes:
@@ -104,7 +106,10 @@ def settle(
                 )
             )
             if moved_fields:
-                skip(group, COLUMN_MOVED.format(fields=", ".join(moved_fields)))
+                skip(
+                    group,
+                    COLUMN_MOVED.format(fields=", ".join(FIELD_LABELS[f] for f in moved_fields)),
+                )
                 continue
             i = row - tab.header_row - 1
             here = fingerprint(tab, i) if 0 <= i < len(tab.rows) else None
@@ -122,7 +127,7 @@ def settle(
         if changed:
             if row == tab.header_row:
                 refused |= {(sheet, w.column) for w in group if w.field == "bot_note"}
-            skip(group, STAFF_EDITED.format(fields=", ".join(changed)))
+            skip(group, edited.format(fields=", ".join(FIELD_LABELS[f] for f in changed)))
             continue
         if (sheet, target) in landing or (sheet, target) in collided:
             # two planned rows found again on one row (identical rows, one deleted): neither

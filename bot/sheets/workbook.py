@@ -56,12 +56,14 @@ from bot.sheets.xlsx import (
     SheetXml,
     Styles,
     Unsupported,
+    filter_over_new_column,
     full_calc_on_load,
     in_merged,
     plain_value,
     rezip,
     with_cell_style_xfs,
 )
+from rules.blocked import with_blocked
 from rules.model import (
     LEADS,
     OB,
@@ -243,7 +245,8 @@ class WorkbookBackend:
         with book:
             for key, title in read.items():
                 try:
-                    errors = package.errors(title)  # its XML is freed before the sheet loads
+                    # the XML is freed before the sheet loads
+                    errors, formulas = package.cell_facts(title)
                     sheet = book.get_sheet_by_name(title)
                     rows = _rows(sheet, errors, self.specs[key].header_row)
                 except _BROKEN as e:
@@ -253,7 +256,10 @@ class WorkbookBackend:
                     for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()
                 ]
                 del sheet  # python-calamine's copy of the cells, before the next tab is loaded
-                tabs[key] = self._tab(key, title, rows, merged[key])
+                tab = self._tab(key, title, rows, merged[key])
+                if key != VENDORS:
+                    tab = with_blocked(tab, merged[key], formulas)
+                tabs[key] = tab
         return _Parsed(
             tabs={k: tabs[k] for k in titles},
             parts={k: package.parts[titles[k]] for k in titles},
@@ -552,9 +558,15 @@ class WorkbookBackend:
                 if "\n" in w.new:
                     alignment = copy(cell.alignment)
                     alignment.wrap_text = True
-                    cell.alignment = alignment
+                    # copy() of a StyleProxy is its Alignment; the stubs say StyleProxy.
+                    cell.alignment = alignment  # type: ignore[assignment]
                 if tab.creates_note_column(w):
                     _style_new_header(ws, w.row, w.column + 1)
+                    wider = ws.auto_filter.ref and filter_over_new_column(
+                        ws.auto_filter.ref, w.row, w.column
+                    )
+                    if wider:
+                        ws.auto_filter.ref = wider
                     added.append((key, w.column))
                 written.append(w)
         if wb.calculation is None:  # the file had no calcPr
@@ -802,7 +814,8 @@ def _write_only_cell(ws: Any, value: CellValue) -> Any:
             cell.number_format = _DATE_FORMAT
         return cell
     if isinstance(value, date):
-        cell = WriteOnlyCell(ws, value)
+        # openpyxl takes dates (cell.TIME_TYPES); types-openpyxl leaves `date` out of the value.
+        cell = WriteOnlyCell(ws, value)  # type: ignore[arg-type]
         cell.number_format = _DATE_FORMAT
         return cell
     return value

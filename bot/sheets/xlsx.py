@@ -45,6 +45,7 @@ __all__ = [
     "SheetXml",
     "Styles",
     "Unsupported",
+    "filter_over_new_column",
     "full_calc_on_load",
     "in_merged",
     "plain_value",
@@ -69,7 +70,8 @@ class Package:
             reader.read_workbook()
         self.archive = reader.archive
         self.workbook_part: str = reader.parser.workbook_part_name
-        styles = [r.target for r in reader.parser.rels.values() if r.Type.endswith("/styles")]
+        rels = reader.parser.rels.values()  # type: ignore[attr-defined]  # a dict; stubs: a list
+        styles = [r.target for r in rels if r.Type.endswith("/styles")]
         self.styles_part: str | None = styles[0] if styles else None
         self.titles: list[str] = []
         self.parts: dict[str, str] = {}  # worksheet title -> XML part
@@ -81,10 +83,13 @@ class Package:
             if "chartsheet" not in rel.Type:
                 self.parts[sheet.name] = rel.target
 
-    def errors(self, title: str) -> dict[int, dict[int, str]]:
-        """The tab's error cells (`#N/A`, `#REF!`, ...), which python-calamine reads as empty:
-        1-based row -> 0-based column -> the error as the cell shows it."""
-        return _error_cells(self.archive.read(self.parts[title]))
+    def cell_facts(self, title: str) -> tuple[dict[int, dict[int, str]], set[tuple[int, int]]]:
+        """What python-calamine does not tell of the tab's cells, from one read of its XML:
+        the error cells (`#N/A`, `#REF!`, ..., which it reads as empty: 1-based row -> 0-based
+        column -> the error as the cell shows it), and the cells holding a formula (1-based
+        row, 0-based column; it reads their last result)."""
+        xml = self.archive.read(self.parts[title])
+        return _error_cells(xml), _formula_cells(xml)
 
 
 @functools.cache
@@ -114,6 +119,7 @@ def _tags(prefix: bytes) -> dict[str, re.Pattern[bytes]]:
         "f": element(b"f"),
         "v": text(b"v"),
         "dimension": pattern(rb"<~dimension\b([^>]*?)/?>"),
+        "auto_filter": pattern(rb"<~autoFilter\b([^>]*?)/?>"),
         "cols": pattern(rb"<~cols\b[^>]*>(.*?)</~cols\s*>"),
         "col": pattern(rb"<~col\b([^>]*?)/?>"),
         "calc_pr": element(b"calcPr"),
@@ -313,20 +319,44 @@ def _error_cells(xml: bytes) -> dict[int, dict[int, str]]:
     return found
 
 
+def _formula_cells(xml: bytes) -> set[tuple[int, int]]:
+    """(1-based row, 0-based column) of each cell holding a formula (`<f>`) in the sheet XML."""
+    found: set[tuple[int, int]] = set()
+    prefix = _prefix(xml)
+    f_open, c_open = b"<" + prefix + b"f", b"<" + prefix + b"c"
+    at = xml.find(f_open)
+    while at >= 0:
+        if xml[at + len(f_open) : at + len(f_open) + 1] in (b">", b"/", b" ", b"\t", b"\n"):
+            start = xml.rfind(c_open, 0, at)
+            end = xml.find(b">", start)
+            ref = _REF.fullmatch(_attrs(xml[start + len(c_open) : end]).get(b"r", b"").decode())
+            if start < 0 or ref is None:  # a cell without r= (a streaming writer's)
+                return {cell for cell, c in _walked_cells(xml).items() if c.has_formula}
+            found.add((int(ref.group(2)), _column(ref.group(1).encode())))
+        at = xml.find(f_open, at + 1)
+    return found
+
+
 def _walked_error_cells(xml: bytes) -> dict[int, dict[int, str]]:
     """`_error_cells` by walking every row and cell, for a sheet whose cells lack r=."""
     found: dict[int, dict[int, str]] = {}
-    try:
-        sheet = SheetXml(xml)
-        cells = sheet.locate({number for number, _ in sheet._row_starts()})
-    except Unsupported:
-        return found  # (a sheet the patcher cannot walk: its errors read as empty)
-    for (row, col), at in cells.items():
-        m = sheet.tags["error_cell"].fullmatch(xml, at.start, at.end)
-        value = m and sheet.tags["v"].search(m.group(2))
+    tags = _tags(_prefix(xml))
+    for (row, col), at in _walked_cells(xml).items():
+        m = tags["error_cell"].fullmatch(xml, at.start, at.end)
+        value = m and tags["v"].search(m.group(2))
         if value and value.group(1):
             found.setdefault(row, {})[col] = value.group(1).decode()
     return found
+
+
+def _walked_cells(xml: bytes) -> dict[tuple[int, int], _CellAt]:
+    """Every cell of the sheet by walking its rows (for cells without r=); none for a sheet
+    the patcher cannot walk."""
+    try:
+        sheet = SheetXml(xml)
+        return sheet.locate({number for number, _ in sheet._row_starts()})
+    except Unsupported:
+        return {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -468,6 +498,7 @@ class SheetXml:
         head = self._dimension(xml[: self.data_start], edits)
         if new_column is not None:
             head = self._width(head, new_column, new_column_width)
+            pieces[-1] = self._filter(pieces[-1], new_column, header_row)
         pieces[0] = head
         return b"".join(pieces)
 
@@ -537,6 +568,18 @@ class SheetXml:
         new = b"<" + self.prefix + b'dimension ref="' + ref.encode() + b'"/>'
         return head[: m.start()] + new + head[m.end() :]
 
+    def _filter(self, tail: bytes, column: int, header_row: int) -> bytes:
+        """The sheet's autofilter extended over a new 봇 확인 column it ends next to."""
+        m = self.tags["auto_filter"].search(tail)
+        if m is None:
+            return tail
+        ref = _attrs(m.group(1)).get(b"ref", b"").decode()
+        wider = filter_over_new_column(ref, header_row, column)
+        if wider is None:
+            return tail
+        tag = m.group(0).replace(f'"{ref}"'.encode(), f'"{wider}"'.encode(), 1)
+        return tail[: m.start()] + tag + tail[m.end() :]
+
     def _width(self, head: bytes, column: int, width: int) -> bytes:
         """Give a new column a width, unless a <col> already covers it."""
         p = self.prefix
@@ -567,6 +610,19 @@ def _cell_xml(prefix: bytes, col: int, row: int, style: bytes | None, text: str)
         return (b'<~c r="%s"%s/>' % (ref, s)).replace(b"~", prefix) if style else b""
     template = b'<~c r="%s"%s t="inlineStr"><~is><~t xml:space="preserve">%s</~t></~is></~c>'
     return template.replace(b"~", prefix) % (ref, s, _xml_text(text))
+
+
+def filter_over_new_column(ref: str, header_row: int, column: int) -> str | None:
+    """An autofilter range (`A1:E40`) extended to 0-based `column` when it filters the header
+    row and ends just left of it; None when it is to stay as it is."""
+    ends = [_REF.fullmatch(part) for part in ref.split(":")]
+    if len(ends) != 2 or not all(ends):
+        return None
+    first, last = ends
+    assert first is not None and last is not None
+    if int(first.group(2)) != header_row or _column(last.group(1).encode()) != column - 1:
+        return None
+    return f"{first.group(1)}{first.group(2)}:{get_column_letter(column + 1)}{last.group(2)}"
 
 
 def in_merged(ranges: Sequence[tuple[int, int, int, int]], row: int, col: int) -> bool:

@@ -1,0 +1,77 @@
+"""RULES.md `write.blocked`: a write the bot may not make is shown in 봇 확인, never retried."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+import openpyxl
+
+from bot.cli import main
+
+NOW = "2024-12-04T18:00:00+09:00"
+LATER = "2024-12-04T19:00:00+09:00"
+
+
+def _desk(path: Path) -> Path:
+    wb = openpyxl.Workbook()
+    ws = wb.worksheets[0]
+    ws.title = "이사 관리자"
+    ws.append(["인입일", "진행상황", "비고", "연락처"])
+    ws.append([datetime(2024, 12, 2, 9, 0), "견적 진행", "메모", "010-2000-0001"])
+    ws.append([datetime(2024, 12, 2, 10, 0), "견적진행", None, "010-2000-0002"])
+    ws.append([datetime(2024, 12, 2, 11, 0), '=IF(1,"견적 진행","")', None, "010-2000-0003"])
+    ws.merge_cells("C2:C3")  # staff merged row 3's 비고 into row 2's
+    ob = wb.create_sheet("OB 상세")
+    ob.append(["OB 날짜", "고객 연락처", "상세내용"])
+    ob.append([datetime(2024, 12, 3), "010-2000-0002", "재통화 요청"])
+    wb.save(path)
+    # openpyxl saves no cached result; give the formula the one Excel would have saved
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = "xl/worksheets/sheet1.xml"
+    parts[sheet] = (
+        parts[sheet]
+        .replace(b'<c r="B4"><f>', b'<c r="B4" t="str"><f>')
+        .replace(b"</f><v />", "</f><v>견적 진행</v>".encode())
+    )
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+def _run(capsys, book: Path, now: str) -> dict:
+    code = main(["reconcile", "--workbook", str(book), "--now", now, "--apply", "--json"])
+    assert code == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def _bot_notes(book: Path) -> dict[int, str]:
+    ws = openpyxl.load_workbook(book)["이사 관리자"]
+    col = [c.value for c in ws[1]].index("봇 확인") + 1
+    return {r: str(ws.cell(row=r, column=col).value or "") for r in range(2, ws.max_row + 1)}
+
+
+def test_a_merged_remarks_and_a_formula_status_are_shown_in_the_bot_note_not_retried(
+    tmp_path, capsys
+):
+    book = _desk(tmp_path / "desk.xlsx")
+
+    first = _run(capsys, book, NOW)
+
+    notes = _bot_notes(book)
+    assert "비고가 병합된 셀이라 봇이 쓸 수 없음" in notes[3]
+    assert "12.3 OB 재통화 요청" in notes[3]
+    assert "진행상황이 수식이 든 셀이라 봇이 쓸 수 없음" in notes[4]
+    ws = openpyxl.load_workbook(book)["이사 관리자"]
+    assert ws["B4"].value == '=IF(1,"견적 진행","")'  # the formula stays
+    assert ws["B2"].value == "견적진행"  # the row that may be written is
+    assert first["skipped"] == []
+
+    second = _run(capsys, book, LATER)
+
+    assert second["changes"] == [] and second["skipped"] == []  # nothing planned nor retried
+    assert {f["rule"] for f in second["findings"]} >= {"write.blocked"}

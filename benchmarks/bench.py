@@ -109,7 +109,7 @@ def full_runs(
         sys.path.insert(0, str(ROOT / "tests"))
     from bot.engine import plan
     from bot.sheets.google import GoogleBackend
-    from bot.sheets.layout import TabSpec
+    from rules.columns import TabSpec
     from rules.settings import RuleSettings
 
     from fake_sheets import FakeSheetsAPI, make_service_account_key

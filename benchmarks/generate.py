@@ -39,7 +39,7 @@ from typing import Any
 
 from openpyxl.utils import get_column_letter
 
-from bot.sheets.layout import find_columns
+from rules.columns import find_columns
 from rules.model import CellValue, Snapshot, Tab
 from rules.values import KST
 

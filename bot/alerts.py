@@ -37,13 +37,13 @@ from bot.errors import BadConfig
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
 from bot.ports import ChannelResult
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, RULES
+from rules.message import MAX_BODY_CHARS, row_lines
 from rules.model import OB, CellWrite, Finding, Severity
 from rules.values import KST
 
 log = structlog.get_logger(__name__)
 
 ROWS_PER_RULE = 10
-MAX_BODY_CHARS = 3500  # Telegram cuts at 4096; a phone screen much sooner
 
 # The order a manager reads them in: the order of a run (rules/__init__.py).
 CHANGE_ORDER = tuple(r.id for r in CHANGE_RULES) + (BOT_NOTE,)
@@ -81,16 +81,6 @@ class Alert:
 def _ordered(rules: Iterable[str], order: Sequence[str]) -> list[str]:
     rank = {rule: i for i, rule in enumerate(order)}
     return sorted(rules, key=lambda r: (rank.get(r, len(rank)), r))
-
-
-def row_lines(items: Sequence[str], limit: int = ROWS_PER_RULE, indent: str = "  - ") -> list[str]:
-    """At most `limit` lines of `items`, then `외 N건` for the rest (the digest uses it too)."""
-    if limit <= 0:
-        return []
-    lines = [indent + item for item in items[:limit]]
-    if len(items) > limit:
-        lines.append(f"{indent}외 {len(items) - limit}건")
-    return lines
 
 
 def _label(labels: Labels, sheet: str, row: int) -> str:

@@ -19,8 +19,8 @@ from bot.journal import Journal
 from bot.lock import SheetLock
 from bot.ports import Clock, SheetBackend
 from bot.sheets.google import GoogleBackend
-from bot.sheets.layout import TabSpec
 from bot.sheets.workbook import WorkbookBackend
+from rules.columns import TabSpec
 from rules.values import KST
 
 

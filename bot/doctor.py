@@ -36,8 +36,8 @@ from bot.errors import (
     UserError,
 )
 from bot.schedule import describe_schedule
-from bot.sheets.layout import DEFAULT_HEADERS, REQUIRED
 from bot.sheets.workbook import WorkbookBackend
+from rules.columns import DEFAULT_HEADERS, REQUIRED
 from rules.model import Snapshot, Tab
 from rules.parse import parse_vendors
 

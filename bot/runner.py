@@ -22,8 +22,8 @@ from bot.journal import Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
 from bot.sheets.google import spreadsheet_id
-from bot.sheets.verify import settle
 from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
+from rules.settle import settle
 from rules.text import FIELD_LABELS
 
 log = structlog.get_logger("movebot.run")

@@ -59,7 +59,7 @@ from bot import runner
 from bot.alerts import compose_failure_alert, send_failure_alert
 from bot.app import App
 from bot.config import ScheduleConfig, Settings
-from bot.digest import build_digest, send_digest
+from bot.digest import digest_of, send_digest
 from bot.errors import BadConfig, MovebotError
 from bot.lock import SheetLock
 from bot.ports import Clock, Journal, Notifier, SheetBackend
@@ -272,7 +272,7 @@ def scheduled_digest(
     now: datetime,
 ) -> None:
     """The worker's morning digest: read, build, send once per day per channel."""
-    d = build_digest(backend.read(), now, settings)
+    d = digest_of(backend.read(), now, settings)
     if notifier.channels:
         send_digest(d, notifier, journal=journal)
     else:

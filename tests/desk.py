@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.engine import plan
-from bot.sheets.layout import LEAD_HEADERS, OB_HEADERS, VENDOR_HEADERS, find_columns
+from rules.columns import LEAD_HEADERS, OB_HEADERS, VENDOR_HEADERS, find_columns
 from rules.model import CellValue, Plan, Snapshot, Tab
 from rules.settings import RuleSettings
 from rules.values import KST

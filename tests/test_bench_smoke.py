@@ -11,9 +11,8 @@ backend's read of the demo and of a small desk is compared with openpyxl's, cell
 from __future__ import annotations
 
 from bot.sheets.google import GoogleBackend
-from bot.sheets.layout import TabSpec
-from bot.sheets.workbook import TabSpec as WorkbookTab
 from bot.sheets.workbook import WorkbookBackend
+from rules.columns import TabSpec
 from rules.parse import parse_desk
 
 import bench
@@ -89,7 +88,7 @@ def test_the_generated_desk_as_xlsx_reads_as_its_google_grid_does(tmp_path):
     desk = generate.generate(300)
     path = tmp_path / "desk.xlsx"
     desk.write_xlsx(path)
-    book = WorkbookBackend(path, WorkbookTab(generate.LEADS_TITLE), WorkbookTab(generate.OB_TITLE))
+    book = WorkbookBackend(path, TabSpec(generate.LEADS_TITLE), TabSpec(generate.OB_TITLE))
 
     today = desk.now.date()
     assert parse_desk(book.read(), today) == parse_desk(desk.snapshot(), today)

@@ -4,25 +4,22 @@ OB call, promoted leads waiting for a vendor — masked, counted, readable on a 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+import structlog.testing
 
 from bot import demo
 from bot.app import App
 from bot.config import Settings, SourceConfig
-from bot.digest import (
-    NOTHING_TODAY,
-    UNASSIGNED,
-    build_digest,
-    digest_json,
-    render_digest,
-    run_digest,
-    send_digest,
-)
+from bot.digest import digest_of, run_digest, send_digest
 from bot.engine import plan
 from bot.errors import BadConfig
+from bot.masking import row_label
 from bot.sheets.workbook import create_workbook
+from rules import RULES
+from rules.digest import NOTHING_TODAY, UNASSIGNED, build_digest, digest_json, render_digest
 from rules.settings import RuleSettings
 
 from conftest import FakeNotifier
@@ -75,7 +72,7 @@ def rows_of(d, manager: str) -> dict[str, list[str]]:
 
 
 def test_each_manager_gets_calls_due_overdue_returns_and_promoted_leads():
-    d = build_digest(SNAP, NOW, Settings())
+    d = build_digest(SNAP, NOW, RuleSettings(), row_label)
     assert [m.manager for m in d.managers] == ["이지은", "정해빈", UNASSIGNED]
     assert rows_of(d, "이지은") == {
         "due_today": ["행 2 김*수 010-****-0002"],
@@ -114,7 +111,7 @@ def test_overdue_calls_are_listed_oldest_first():
             lead(phone=phone(3), manager="이지은", status="견적진행", call_due="2024-11-28"),
         ]
     )
-    d = build_digest(snap, NOW, Settings())
+    d = build_digest(snap, NOW, RuleSettings(), row_label)
     assert [r.row for r in d.managers[0].overdue] == [3, 2]
 
 
@@ -122,26 +119,45 @@ def test_returns_are_exactly_the_rows_the_return_pending_rule_flags():
     flagged = {
         f.row for f in plan(SNAP, NOW, RuleSettings()).findings if f.rule == "return.pending"
     }
-    d = build_digest(SNAP, NOW, Settings())
+    d = build_digest(SNAP, NOW, RuleSettings(), row_label)
     listed = {r.row for m in d.managers for r in m.returns}
     assert listed == flagged == {7}
 
 
 def test_returns_follow_the_rules_hours_and_its_off_switch():
     later = Settings(returns={"pending_after_hours": 72})
-    assert build_digest(SNAP, NOW, later).counts["returns"] == 0
+    assert build_digest(SNAP, NOW, later.rule_settings(), row_label).counts["returns"] == 0
     off = Settings(rules={"return.pending": "off"})
-    assert build_digest(SNAP, NOW, off).counts["returns"] == 0
+    assert build_digest(SNAP, NOW, off.rule_settings(), row_label).counts["returns"] == 0
+
+
+def test_a_row_the_return_rule_fails_on_is_left_out_and_logged_without_its_text(monkeypatch):
+    def fails(lead, ctx):
+        raise ValueError(f"odd row {lead.phone.text}")
+
+    monkeypatch.setitem(RULES, "return.pending", replace(RULES["return.pending"], check=fails))
+    with structlog.testing.capture_logs() as logs:
+        d = digest_of(SNAP, NOW, Settings())
+    assert d.counts["returns"] == 0 and d.counts["due_today"] == 1
+    failed = [e for e in logs if e["event"] == "digest.rule_failed"]
+    assert {e["row"] for e in failed} == set(range(2, 13))
+    assert failed[0] == {
+        "event": "digest.rule_failed",
+        "log_level": "warning",
+        "rule": "return.pending",
+        "row": 2,
+        "error": "ValueError",
+    }
 
 
 def test_today_is_the_day_in_seoul_whatever_the_clock_zone():
-    d = build_digest(SNAP, datetime(2024, 12, 3, 23, 30, tzinfo=UTC), Settings())
+    d = build_digest(SNAP, datetime(2024, 12, 3, 23, 30, tzinfo=UTC), RuleSettings(), row_label)
     assert d.now.isoformat() == "2024-12-04T08:30:00+09:00"
     assert d.counts["due_today"] == 1
 
 
 def test_the_text_counts_first_then_lists_each_manager_masked():
-    title, body = render_digest(build_digest(SNAP, NOW, Settings()))
+    title, body = render_digest(build_digest(SNAP, NOW, RuleSettings(), row_label))
     assert title == "movebot 오늘의 할 일 (12.4 수)"
     lines = body.splitlines()
     assert (
@@ -166,7 +182,7 @@ def test_a_long_list_shows_fifteen_rows_then_the_rest_counted():
             for n in range(20)
         ]
     )
-    _, body = render_digest(build_digest(snap, NOW, Settings()))
+    _, body = render_digest(build_digest(snap, NOW, RuleSettings(), row_label))
     listed = [line for line in body.splitlines() if line.startswith("  - 행 ")]
     assert len(listed) == 15
     assert "  - 외 5건" in body.splitlines()
@@ -179,20 +195,20 @@ def test_a_very_long_digest_lists_fewer_rows_to_fit_a_phone():
             for n in range(300)
         ]
     )
-    _, body = render_digest(build_digest(snap, NOW, Settings()))
+    _, body = render_digest(build_digest(snap, NOW, RuleSettings(), row_label))
     assert len(body) <= 3500
     assert "외 " in body
 
 
 def test_an_empty_digest_says_there_is_nothing_to_check():
-    d = build_digest(desk(leads=[lead(status="견적진행")]), NOW, Settings())
+    d = build_digest(desk(leads=[lead(status="견적진행")]), NOW, RuleSettings(), row_label)
     assert d.empty
     assert render_digest(d)[1] == NOTHING_TODAY
     assert digest_json(d)["empty"] is True and digest_json(d)["managers"] == []
 
 
 def test_json_holds_counts_and_masked_rows_only():
-    data = digest_json(build_digest(SNAP, NOW, Settings()))
+    data = digest_json(build_digest(SNAP, NOW, RuleSettings(), row_label))
     assert data["now"] == "2024-12-04T09:00:00+09:00"
     assert data["counts"]["overdue"] == 2
     first = data["managers"][0]
@@ -273,10 +289,10 @@ def test_send_reports_failure_when_no_channel_took_it(book_app):
 
 def test_the_worker_sends_a_days_digest_once_per_channel(journal):
     fake = FakeNotifier()
-    d = build_digest(SNAP, NOW, Settings())
+    d = digest_of(SNAP, NOW, Settings())
     assert len(send_digest(d, fake, journal=journal)) == 2
-    again = build_digest(SNAP, NOW + timedelta(minutes=1), Settings())
+    again = digest_of(SNAP, NOW + timedelta(minutes=1), Settings())
     assert send_digest(again, fake, journal=journal) == []
-    tomorrow = build_digest(SNAP, NOW + timedelta(days=1), Settings())
+    tomorrow = digest_of(SNAP, NOW + timedelta(days=1), Settings())
     assert len(send_digest(tomorrow, fake, journal=journal)) == 2
     assert len(fake.sent) == 2

@@ -20,17 +20,17 @@ from bot.errors import (
     UserError,
 )
 from bot.sheets.google import (
-    COLUMN_MOVED,
     FORMULA_CELL,
     GoogleBackend,
     WriteInterrupted,
     a1_range,
     spreadsheet_id,
 )
-from bot.sheets.layout import TabSpec
+from rules.columns import TabSpec
 from rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
 from rules.parse import fingerprint, parse_desk
 from rules.settings import RuleSettings
+from rules.settle import COLUMN_MOVED
 from rules.values import KST, cell_text
 
 from conftest import FakeNotifier
@@ -190,7 +190,6 @@ def test_read_costs_one_metadata_get_and_one_batch_get(fake, sa_key):
 
 
 def test_google_snapshot_reads_as_the_workbook_does(fake, sa_key, tmp_path):
-    from bot.sheets.workbook import TabSpec as WorkbookTab
     from bot.sheets.workbook import WorkbookBackend, create_workbook
 
     add_desk(fake)
@@ -198,7 +197,7 @@ def test_google_snapshot_reads_as_the_workbook_does(fake, sa_key, tmp_path):
     create_workbook(
         path, {"이사 관리자": [LEAD_HEADERS, *LEAD_ROWS], "OB 상세": [OB_HEADERS, *OB_ROWS]}
     )
-    from_workbook = WorkbookBackend(path, WorkbookTab("이사 관리자"), WorkbookTab("OB 상세")).read()
+    from_workbook = WorkbookBackend(path, TabSpec("이사 관리자"), TabSpec("OB 상세")).read()
     from_google = make_backend(sa_key).read()
 
     for key in (LEADS, OB):
@@ -740,7 +739,6 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     from bot.demo import OBS as DEMO_OB_ROWS
     from bot.demo import write_demo_workbook
     from bot.runner import apply
-    from bot.sheets.workbook import TabSpec as WorkbookTab
     from bot.sheets.workbook import WorkbookBackend
     from rules.values import KST
 
@@ -748,7 +746,7 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     path = tmp_path / "desk.xlsx"
     write_demo_workbook(path)
     settings = workbook_settings(path, None)
-    workbook = WorkbookBackend(path, WorkbookTab("이사 관리자"), WorkbookTab("OB 상세"))
+    workbook = WorkbookBackend(path, TabSpec("이사 관리자"), TabSpec("OB 상세"))
     add_desk(fake, DEMO_LEAD_ROWS, DEMO_OB_ROWS, DEMO_LEADS, DEMO_OBS)
     google = make_backend(sa_key)
 

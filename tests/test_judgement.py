@@ -11,10 +11,10 @@ from bot.alerts import compose_run_alert
 from bot.app import App
 from bot.cli import main
 from bot.config import Settings, SourceConfig
-from bot.digest import build_digest
 from bot.doctor import run_doctor
-from bot.masking import RowLabels
+from bot.masking import RowLabels, row_label
 from bot.sheets.workbook import create_workbook
+from rules.digest import build_digest
 from rules.model import CellValue
 from rules.parse import parse_vendors
 from rules.plan import plan
@@ -351,7 +351,7 @@ def test_the_morning_digest_lists_the_judgement_calls_per_manager():
         calls(("2024-12-01", "부재"), ("2024-12-02", "부재"), ("2024-12-03", "부재")),
         vendors=VENDORS,
     )
-    d = build_digest(snap, at("2024-12-05 08:30"), Settings())
+    d = build_digest(snap, at("2024-12-05 08:30"), RuleSettings(), row_label)
     judgement = {m.manager: [r.text for r in m.judgement] for m in d.managers}
     assert judgement == {
         "이지은": ["행 2 김*수 010-****-1001 (부재 3회 (12.1, 12.2, 12.3) — 종결(연락두절) 확인)"],

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 STAFF_TEXT = sorted(
     [p for p in (ROOT / "rules").glob("*.py") if p.name != "values.py"]
     + [ROOT / "bot" / n for n in ("alerts.py", "digest.py", "runner.py", "schedule.py")]
-    + [ROOT / "bot" / "sheets" / n for n in ("verify.py", "workbook.py", "google.py")]
+    + [ROOT / "bot" / "sheets" / n for n in ("workbook.py", "google.py")]
 )
 HANGUL = re.compile(r"[\uac00-\ud7a3]")
 ENGLISH_WORD = re.compile(r"\b[A-Za-z]{3,}\b")

@@ -19,7 +19,7 @@ from PIL import Image
 from bot.app import App
 from bot.cli import main
 from bot.config import Settings, load_settings
-from bot.digest import build_digest, render_digest
+from bot.digest import digest_of
 from bot.errors import BadInput
 from bot.journal import Journal
 from bot.reporting import (
@@ -31,8 +31,9 @@ from bot.reporting import (
     write_report,
 )
 from bot.schedule import Worker, build_scheduler
-from bot.sheets.layout import LEAD_HEADERS, OB_HEADERS
 from bot.sheets.workbook import create_workbook
+from rules.columns import LEAD_HEADERS, OB_HEADERS
+from rules.digest import render_digest
 from rules.figures import BotActivity, last_complete, parse_period
 from rules.model import CellWrite, Skipped, WriteResult
 
@@ -546,7 +547,7 @@ def test_followup_days_out_of_order_are_named(tmp_path, capsys):
 
 
 def test_the_digest_lists_followups_per_manager_due_then_late():
-    d = build_digest(SNAP, NOW, Settings())
+    d = digest_of(SNAP, NOW, Settings())
     (jung,) = [m for m in d.managers if m.manager == "정해빈"]
     assert [r.text for r in jung.followup_due] == ["행 3 김*수 010-****-0003 (이사 후 6일)"]
     assert [r.text for r in jung.followup_late] == ["행 10 김*수 010-****-0010 (이사 후 24일)"]
@@ -556,7 +557,7 @@ def test_the_digest_lists_followups_per_manager_due_then_late():
 
 
 def test_the_digest_and_the_report_list_the_same_followups():
-    d = build_digest(SNAP, NOW, Settings())
+    d = digest_of(SNAP, NOW, Settings())
     in_digest = sorted(r.row for m in d.managers for r in m.followup_due + m.followup_late)
     assert in_digest == sorted(f["row"] for f in report().figures["followups"]) == [3, 10]
 

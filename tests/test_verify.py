@@ -1,9 +1,9 @@
-"""Which planned writes may land once staff have worked in the sheet (verify.settle)."""
+"""Which planned writes may land once staff have worked in the sheet (rules.settle)."""
 
 from __future__ import annotations
 
-from bot.sheets.verify import settle
 from rules.model import CellWrite, Tab
+from rules.settle import settle
 
 COLUMNS = {"intake_at": 0, "status": 1, "remarks": 2, "phone": 3}
 

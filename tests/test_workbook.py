@@ -21,16 +21,16 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from bot.errors import BadInput, MissingHeader, MissingTab, UserError
 from bot.sheets import workbook, xlsx
-from bot.sheets.verify import settle
 from bot.sheets.workbook import (
     CHANGED_SINCE_READ,
-    TabSpec,
     WorkbookBackend,
     WorkbookBusy,
     create_workbook,
 )
+from rules.columns import TabSpec
 from rules.model import CellValue, CellWrite, Snapshot
 from rules.parse import fingerprint
+from rules.settle import settle
 from rules.values import cell_text
 
 # Headers in the desk's own order, with a staff column and the 인입일↓ / 비고 spellings.

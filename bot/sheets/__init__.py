@@ -1,7 +1,7 @@
 """Sheet backends: the desk's two tabs read into a Snapshot, and a Plan's cells written back.
 
 Every backend has the same two operations. `write` re-reads what it is about to change and
-writes only cells that still hold the value the plan was made from (`verify.settle`).
+writes only cells that still hold the value the plan was made from (`rules.settle`).
 """
 
 from __future__ import annotations

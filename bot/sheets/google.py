@@ -7,7 +7,7 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
   `values.batchGet` for both tabs, and the optional vendor list when the metadata shows that
   tab (UNFORMATTED_VALUE, dates as SERIAL_NUMBER).
 - `write()`: one `values.batchGet` re-reading the columns the plan touches (fingerprint columns
-  and written columns, whole columns from the header row down), `verify.settle` to decide what
+  and written columns, whole columns from the header row down), `rules.settle` to decide what
   may land, then one `values.batchUpdate` with `valueInputOption=RAW` (one more per ~2 MB of
   body). That body goes as compact UTF-8 JSON (Korean text as itself: 3 bytes a syllable, where
   gspread's `json=`, through requests, would send the 6-byte `\\uXXXX` escape), and the ~2 MB
@@ -58,10 +58,8 @@ from bot.errors import (
     SourceChanged,
     UserError,
 )
-from bot.sheets.layout import TabSpec, find_columns, header_key
-from bot.sheets.verify import COLUMN_MOVED, settle
-from bot.sheets.verify import ROW_AMBIGUOUS as COLLIDED
 from rules.blocked import Range, with_blocked
+from rules.columns import HeaderMismatch, TabSpec, find_columns, header_key
 from rules.model import (
     VENDORS,
     CellValue,
@@ -74,12 +72,11 @@ from rules.model import (
     WriteResult,
 )
 from rules.parse import FINGERPRINT_FIELDS
+from rules.settle import settle
 from rules.values import cell_text
 
 __all__ = [
     "CELL_CHAR_LIMIT",
-    "COLLIDED",
-    "COLUMN_MOVED",
     "FORMULA_CELL",
     "MAX_BODY_BYTES",
     "SCOPES",
@@ -625,7 +622,7 @@ class GoogleBackend:
             values[key] = answer.get("values", [])
         try:
             built = {key: self._tab(key, specs[key], tabs[key], values[key]) for key in tabs}
-        except MissingHeader as err:
+        except HeaderMismatch as err:
             raise MissingHeader(f"Spreadsheet {self.spreadsheet_id}: {err}") from None
         _log.info(
             "sheets.read",

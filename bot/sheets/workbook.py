@@ -49,8 +49,6 @@ from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
 from bot.lock import SheetLock
-from bot.sheets.layout import TabSpec, find_columns
-from bot.sheets.verify import settle
 from bot.sheets.xlsx import (
     Package,
     SheetXml,
@@ -64,6 +62,7 @@ from bot.sheets.xlsx import (
     with_cell_style_xfs,
 )
 from rules.blocked import with_blocked
+from rules.columns import HeaderMismatch, TabSpec, find_columns
 from rules.model import (
     LEADS,
     OB,
@@ -77,11 +76,11 @@ from rules.model import (
     TabKey,
     WriteResult,
 )
+from rules.settle import settle
 from rules.values import cell_text
 
 __all__ = [
     "CHANGED_SINCE_READ",
-    "TabSpec",
     "WorkbookBackend",
     "WorkbookBusy",
     "create_workbook",
@@ -315,7 +314,7 @@ class WorkbookBackend:
                 extra_aliases=spec.aliases,
                 bot_note_header=self.bot_note_header,
             )
-        except MissingHeader as e:
+        except HeaderMismatch as e:
             raise MissingHeader(f"Workbook {self.path}: {e}") from None
         body = rows[1:]
         while body and not body[-1]:

@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from bot.sheets.layout import header_key
+from rules.columns import header_key
 from rules.model import CellValue, CellWrite, SheetKey, Skipped, Tab
 from rules.parse import fingerprint
 from rules.text import FIELD_LABELS

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.errors import MissingHeader
-from bot.sheets.layout import find_columns
+from rules.columns import HeaderMismatch, find_columns
 
 REQUIRED_LEADS = ["인입일", "진행상황", "실패사유/비고", "연락처"]
 
@@ -47,5 +46,5 @@ def test_ob_and_bot_note_columns_are_found_as_before():
 
 
 def test_a_missing_required_header_names_its_default():
-    with pytest.raises(MissingHeader, match="'실패사유/비고'"):
+    with pytest.raises(HeaderMismatch, match="'실패사유/비고'"):
         leads(["인입일", "진행상황", "연락처"])

@@ -6,7 +6,6 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.errors import MissingHeader
 from rules.model import CellValue, TabKey
 
 # field -> header names accepted for it, the default first (RULES.md §1)
@@ -62,6 +61,12 @@ class TabSpec:
     aliases: Mapping[str, Sequence[str]] = field(default_factory=dict)
 
 
+class HeaderMismatch(ValueError):
+    """A tab's header row lacks a required column, or the config names a field that does not
+    exist. `str(error)` names the tab, the header and what was found; the backend adds where
+    the tab is and raises it to the user as `bot.errors.MissingHeader`."""
+
+
 _IGNORED = re.compile(r"[\s\u3000\u00a0↓▼]+")
 
 
@@ -78,7 +83,7 @@ def find_columns(
     extra_aliases: Mapping[str, Sequence[str]] | None = None,
     bot_note_header: str = "봇 확인",
 ) -> dict[str, int]:
-    """field -> 0-based column. Raises MissingHeader naming the tab, the header and what was
+    """field -> 0-based column. Raises HeaderMismatch naming the tab, the header and what was
     found when a required header is absent.
 
     When several columns match a field, the one under the earliest name in the field's list
@@ -89,7 +94,7 @@ def find_columns(
     for f, aliases in (extra_aliases or {}).items():
         if f not in names and f != "bot_note":
             known = ", ".join(sorted(names))
-            raise MissingHeader(
+            raise HeaderMismatch(
                 f"Setting sheets.{key}.headers names an unknown field '{f}' (known: {known})."
             )
         names.setdefault(f, []).extend(aliases)
@@ -113,7 +118,7 @@ def find_columns(
     if missing:
         found = [str(h).strip() for h in headers if str(h or "").strip()]
         want = ", ".join(f"'{names[f][0]}'" for f in missing)
-        raise MissingHeader(
+        raise HeaderMismatch(
             f"Sheet '{title}' has no {want} column in header row {header_row}. "
             f"Headers found there: {', '.join(found) if found else '(none)'}. "
             f"Rename the column, or add its name under sheets.{key}.headers in the config."

@@ -21,6 +21,7 @@ Pieces, from pure to not:
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -228,16 +229,6 @@ def _secret(value: Any) -> str:
     return str(getter() if callable(getter) else value)
 
 
-def require_channels(notifier: ports.Notifier, command: str) -> None:
-    """`movebot <command> --send` with no channel configured: BadConfig (exit 2), raised
-    before anything is read."""
-    if not notifier.channels:
-        raise BadConfig(
-            f"{command} --send: no alert channel is configured. Add apprise URLs under "
-            "alerts.urls in the config; `movebot doctor` checks them."
-        )
-
-
 class Notifier:
     """Sends one title and body to every configured channel.
 
@@ -293,10 +284,10 @@ class Notifier:
         title: str,
         body: str,
         channels: Collection[str] | None = None,
-        attach: Path | None = None,
+        attach: Sequence[Path] = (),
     ) -> list[ChannelResult]:
-        """Deliver to every channel (or those labelled in `channels`), with the file `attach`
-        where the channel takes files (not KakaoWork: it gets the text). Never raises for a
+        """Deliver to every channel (or those labelled in `channels`), with the `attach` files
+        on the channels that take files (the others get the text alone). Never raises for a
         channel's failure: it is logged and comes back with ok=False."""
         title, body = scrub(title), scrub(body)
         results: list[ChannelResult] = []
@@ -313,7 +304,7 @@ class Notifier:
         return results
 
     def _send_apprise(
-        self, c: _AppriseChannel, title: str, body: str, attach: Path | None = None
+        self, c: _AppriseChannel, title: str, body: str, attach: Sequence[Path] = ()
     ) -> ChannelResult:
         if not c.loaded:
             return ChannelResult(c.label, False, "apprise did not understand the URL")
@@ -329,7 +320,7 @@ class Notifier:
                         title=title,
                         tag=c.tag,
                         body_format=apprise.NotifyFormat.TEXT,
-                        attach=str(attach) if attach else None,
+                        attach=[str(p) for p in attach] or None,
                     )
                 )
         except Exception as e:  # a plugin bug must not fail the run
@@ -342,6 +333,55 @@ class Notifier:
 
 
 # --- with the journal ------------------------------------------------------------------------
+
+
+def require_channels(notifier: ports.Notifier, command: str) -> None:
+    """`--send` needs a channel: BadConfig (exit 2) before anything is read."""
+    if not notifier.channels:
+        raise BadConfig(
+            f"{command} --send: no alert channel is configured. Add apprise URLs under "
+            "alerts.urls in the config; `movebot doctor` checks them."
+        )
+
+
+def delivery_code(
+    results: Sequence[ChannelResult], what: str, say: Callable[[str], object] | None = None
+) -> int:
+    """Says on stderr (or `say`) which channels `what` did not reach; 1 when it reached none,
+    else 0."""
+    say = say or (lambda text: print(text, file=sys.stderr))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        say(f"movebot: {what} not delivered to {r.channel}: {r.error or 'failed'}.")
+    if results and len(failed) == len(results):
+        say(f"movebot: the {what} reached no channel; `movebot doctor --send-test` checks them.")
+        return 1
+    return 0
+
+
+def send_once(
+    notifier: ports.Notifier,
+    journal: ports.Journal,
+    key: str,
+    title: str,
+    body: str,
+    *,
+    now: datetime,
+    since: datetime,
+    attach: Sequence[Path] = (),
+) -> list[ChannelResult]:
+    """Send to each channel that has not had `key` delivered since `since` (the worker's
+    digest and reports: two workers on one sheet send them once), journaling each delivery."""
+    channels = [
+        c for c in notifier.channels if not journal.recently_alerted([key], since, channel=c)
+    ]
+    if not channels:
+        log.info("already sent", key=key.split(":")[0])
+        return []
+    results = notifier.send(title, body, channels=channels, attach=attach)
+    for r in results:
+        journal.record_alerts(None, [key], r.channel, now, r.ok)
+    return results
 
 
 def _deliver_fresh(

@@ -129,6 +129,24 @@ def cmd_digest(args: argparse.Namespace) -> int:
         )
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.reporting import run_report
+
+    with app_from(args) as app:
+        journal_there = app.settings.journal_path.exists()  # a report never creates one
+        return run_report(
+            app.settings,
+            app.backend,
+            app.clock(),
+            journal=app.journal if journal_there else None,
+            kind=args.period,
+            label=args.label,
+            out_dir=Path(args.out) if args.out else None,
+            as_json=args.json,
+            send_to=app.notifier if args.send else None,
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     with app_from(args) as app:
         if sys.stdout.isatty():  # a person watching: a line for each job
@@ -332,6 +350,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--send", action="store_true", help="send it to the alert channels")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_digest)
+
+    p = sub.add_parser(
+        "report", parents=[common], help="the weekly or monthly report, with charts (HTML, PNG)"
+    )
+    source_options(p)
+    p.add_argument("--period", choices=("week", "month"), help="default: week")
+    p.add_argument(
+        "--for",
+        dest="label",
+        metavar="LABEL",
+        help="which one: 2024-W48 or 2024-11 (default: the last complete one)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="where to write it (default: reports/ beside the journal)"
+    )
+    p.add_argument("--now", help="the report's clock, ISO 8601 (default: now)")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument(
+        "--send", action="store_true", help="send the summary and the PNG to the alert channels"
+    )
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
         "run", parents=[common], help="the scheduled worker (foreground; Ctrl-C / SIGTERM stop)"

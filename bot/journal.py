@@ -19,6 +19,7 @@ import json
 import secrets
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ from typing import Any, Literal
 from openpyxl.utils import get_column_letter
 
 from bot.errors import UserError
+from rules.figures import BotActivity
 from rules.model import CellWrite, Finding, Severity, SheetKey, WriteResult
 from rules.settlement import Month, SettledRow
 from rules.values import KST
@@ -556,6 +558,39 @@ class Journal:
             "SELECT id FROM runs WHERE undo_of = ? AND outcome = 'ok' ORDER BY seq", (run_id,)
         )
         return [r["id"] for r in rows]
+
+    def activity(self, start: datetime, end: datetime) -> BotActivity:
+        """What the bot did in [start, end) (the runs whose `now` falls there), for the report
+        (docs/REPORTS.md `bot`): reconcile runs that finished ok, the cells reconcile runs wrote
+        and the writes they skipped, undo runs that finished ok, and cells written per rule."""
+        window = (_stamp(start), _stamp(end))
+        in_window = "r.started >= ? AND r.started < ?"
+        runs = self._query(
+            f"SELECT r.kind, count(*) AS n FROM runs r WHERE {in_window} AND r.outcome = 'ok' "
+            "GROUP BY r.kind",
+            window,
+        )
+        per_kind = {r["kind"]: r["n"] for r in runs}
+        written = self._query(
+            f"SELECT c.rules FROM changes c JOIN runs r ON r.id = c.run_id "
+            f"WHERE {in_window} AND r.kind = 'reconcile'",
+            window,
+        )
+        skipped = self._query(
+            f"SELECT count(*) AS n FROM skipped s JOIN runs r ON r.id = s.run_id "
+            f"WHERE {in_window} AND r.kind = 'reconcile'",
+            window,
+        )
+        by_rule: Counter[str] = Counter()
+        for row in written:
+            by_rule.update(json.loads(row["rules"]))
+        return BotActivity(
+            runs=per_kind.get("reconcile", 0),
+            cells_written=len(written),
+            skipped=skipped[0]["n"],
+            undone=per_kind.get("undo", 0),
+            by_rule=dict(sorted(by_rule.items())),
+        )
 
     # -- alerts ---------------------------------------------------------------------------
 

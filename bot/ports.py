@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from bot.journal import JournaledWrite, Outcome, RunKind, RunRecord, SettlementRecord
 from bot.sheets import SheetBackend
+from rules.figures import BotActivity
 from rules.model import Finding, WriteResult
 from rules.settlement import Month, SettledRow
 
@@ -47,9 +48,9 @@ class Notifier(Protocol):
         title: str,
         body: str,
         channels: Collection[str] | None = None,
-        attach: Path | None = None,
+        attach: Sequence[Path] = (),
     ) -> list[ChannelResult]:
-        """Deliver to every channel (or those labelled in `channels`), with the file `attach`
+        """Deliver to every channel (or those labelled in `channels`), with the `attach` files
         where a channel takes files; never raises for a channel's failure."""
         ...
 
@@ -103,3 +104,5 @@ class Journal(Protocol):
     ) -> SettlementRecord | None: ...
 
     def settlement(self, month: Month) -> SettlementRecord | None: ...
+
+    def activity(self, start: datetime, end: datetime) -> BotActivity: ...

@@ -12,6 +12,10 @@ An APScheduler 3.x `BlockingScheduler` in Asia/Seoul with three jobs:
 - `digest`: the morning digest at `schedule.digest` on working days.
 - `settlement`: at each month's settlement cut-off (`settlement.day`, `settlement.time`): the
   snapshot of the month just settled and its statement summary (docs/SETTLEMENT.md).
+- `report_weekly`: last week's report on Mondays at `schedule.report_weekly` (unless `off`);
+  `report_monthly`: last month's report on settlement day at the cut-off
+  (`settlement.day`, `settlement.time`) unless `schedule.report_monthly` is false
+  (docs/REPORTS.md). Each is written beside the journal and sent once per channel.
 
 Every job has `max_instances=1`, `coalesce=True` and `misfire_grace_time =
 schedule.misfire_grace_seconds`, and takes its `now` from the clock when it fires.
@@ -70,8 +74,16 @@ Job = Callable[[], object]
 TickOutcome = Literal["ok", "skipped", "failed"]
 
 POLL, NIGHTLY, DIGEST = "poll", "nightly", "digest"
-JOB_NAMES = {POLL: "polling reconcile", NIGHTLY: "nightly full sync", DIGEST: "morning digest"}
+REPORT_WEEKLY, REPORT_MONTHLY = "report_weekly", "report_monthly"
 SETTLEMENT = "settlement"
+JOB_NAMES = {
+    POLL: "polling reconcile",
+    NIGHTLY: "nightly full sync",
+    DIGEST: "morning digest",
+    REPORT_WEEKLY: "weekly report",
+    REPORT_MONTHLY: "monthly report",
+    SETTLEMENT: "settlement snapshot and statement",
+}
 
 
 # --- when ------------------------------------------------------------------------------------
@@ -172,6 +184,20 @@ def settlement_trigger(settlement: SettlementConfig) -> CronTrigger:
     return _cron("settlement.day", day=settlement.day, hour=at.hour, minute=at.minute)
 
 
+def report_triggers(settings: Settings) -> dict[str, CronTrigger]:
+    """The report jobs that are on: Mondays at `schedule.report_weekly`; settlement day at the
+    cut-off (`settlement.day`, `settlement.time`) when `schedule.report_monthly`."""
+    triggers = {}
+    weekly = settings.schedule.report_weekly
+    if weekly is not None:
+        triggers[REPORT_WEEKLY] = _cron(
+            "schedule.report_weekly", day_of_week="mon", hour=weekly.hour, minute=weekly.minute
+        )
+    if settings.schedule.report_monthly:
+        triggers[REPORT_MONTHLY] = settlement_trigger(settings.settlement)
+    return triggers
+
+
 def job_options(schedule: ScheduleConfig) -> dict[str, Any]:
     return {
         "max_instances": 1,
@@ -187,6 +213,7 @@ def build_scheduler(
     digest_job: Job,
     nightly_job: Job | None = None,
     settlement_job: Job | None = None,
+    report_jobs: dict[str, Job] | None = None,
     scheduler_cls: type[BaseScheduler] = BlockingScheduler,
 ) -> BaseScheduler:
     """A scheduler (not started) in Asia/Seoul with the `poll`, `nightly` and `digest` jobs.
@@ -195,8 +222,18 @@ def build_scheduler(
     `now` from the clock); `nightly_job` defaults to `reconcile_job`. BadConfig when the
     schedule settings do not make a schedule."""
     s = settings.schedule
-    triggers = {POLL: poll_trigger(s), NIGHTLY: nightly_trigger(s), DIGEST: digest_trigger(s)}
+    triggers: dict[str, BaseTrigger] = {
+        POLL: poll_trigger(s),
+        NIGHTLY: nightly_trigger(s),
+        DIGEST: digest_trigger(s),
+    }
     jobs = {POLL: reconcile_job, NIGHTLY: nightly_job or reconcile_job, DIGEST: digest_job}
+    for job_id, trigger in report_triggers(settings).items():
+        if report_jobs and job_id in report_jobs:
+            triggers[job_id], jobs[job_id] = trigger, report_jobs[job_id]
+    if settlement_job is not None:
+        triggers[SETTLEMENT] = settlement_trigger(settings.settlement)
+        jobs[SETTLEMENT] = settlement_job
     scheduler = scheduler_cls(timezone=KST)
     for job_id, trigger in triggers.items():
         scheduler.add_job(
@@ -204,15 +241,6 @@ def build_scheduler(
             trigger,
             id=job_id,
             name=JOB_NAMES[job_id],
-            replace_existing=True,
-            **job_options(s),
-        )
-    if settlement_job is not None:
-        scheduler.add_job(
-            settlement_job,
-            settlement_trigger(settings.settlement),
-            id=SETTLEMENT,
-            name="settlement snapshot and statement",
             replace_existing=True,
             **job_options(s),
         )
@@ -346,6 +374,24 @@ class Worker:
         settlement_job(
             self.settings, self.backend, self.journal, self.notifier, now, source=self.source
         )
+
+    def weekly_report(self) -> TickOutcome:
+        return self._report(REPORT_WEEKLY, "week")
+
+    def monthly_report(self) -> TickOutcome:
+        return self._report(REPORT_MONTHLY, "month")
+
+    def _report(self, job: str, kind: Literal["week", "month"]) -> TickOutcome:
+        """A report waits for a run holding the lock, like the digest (at the settlement
+        cut-off, the settlement's own run goes first)."""
+        from bot.reporting import scheduled_report
+
+        def run(now: datetime) -> object:
+            s = self.settings
+            scheduled_report(s, self.backend, self.journal, self.notifier, now, kind)
+            return None
+
+        return self.tick(job, run, wait=float(self.settings.schedule.misfire_grace_seconds))
 
     def tick(
         self, job: str, run: Callable[[datetime], object], *, wait: float = 0.0
@@ -512,6 +558,7 @@ def run_worker(
         nightly_job=worker.nightly,
         digest_job=worker.digest,
         settlement_job=worker.settlement,
+        report_jobs={REPORT_WEEKLY: worker.weekly_report, REPORT_MONTHLY: worker.monthly_report},
         scheduler_cls=scheduler_cls,
     )
     scheduler.add_listener(_log_skipped_events, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)

@@ -16,7 +16,7 @@ from typing import Any
 
 import structlog
 
-from bot.alerts import require_channels
+from bot.alerts import delivery_code, require_channels, send_once
 from bot.config import Settings
 from bot.errors import BadInput
 from bot.journal import SettlementRecord, new_run_id, settlement_recorded
@@ -349,19 +349,22 @@ def summary(view: StatementView) -> tuple[str, str]:
     return f"{_month_label(s.month)} 정산", "\n".join([line, *heading(view)[1:]])
 
 
+def _statement_file(view: StatementView, attach: Path | None, folder: str) -> Path:
+    """The .xlsx to attach: `attach` when it is one, else the statement written in `folder`."""
+    if attach is not None and attach.suffix.lower() == ".xlsx":
+        return attach
+    path = Path(folder) / f"정산_{view.statement.month}.xlsx"
+    write_statement(view, path)
+    return path
+
+
 def send_statement(
-    view: StatementView,
-    notifier: Notifier,
-    attach: Path | None = None,
-    channels: Sequence[str] | None = None,
+    view: StatementView, notifier: Notifier, attach: Path | None = None
 ) -> list[ChannelResult]:
     """Send the summary, with the statement file attached where the channel takes files."""
     title, body = summary(view)
     with tempfile.TemporaryDirectory() as tmp:
-        if attach is None or attach.suffix.lower() != ".xlsx":
-            attach = Path(tmp) / f"정산_{view.statement.month}.xlsx"
-            write_statement(view, attach)
-        return notifier.send(title, body, channels=channels, attach=attach)
+        return notifier.send(title, body, attach=(_statement_file(view, attach, tmp),))
 
 
 def settlement_job(
@@ -380,14 +383,18 @@ def settlement_job(
     if journal.settlement(month) is None:
         _snapshot_now(settings, backend, journal, now, month, source)
     view = statement_of(settings, backend, now, month, journal)
-    key = f"settlement:{source}:{month}"
-    since = view.cutoff - timedelta(microseconds=1)
-    due = [c for c in notifier.channels if not journal.recently_alerted([key], since, channel=c)]
-    if not due:
-        log.info("settlement.not_sent", month=str(month), channels=len(notifier.channels))
-        return view
-    for r in send_statement(view, notifier, channels=due):
-        journal.record_alerts(None, [key], r.channel, now, r.ok)
+    title, body = summary(view)
+    with tempfile.TemporaryDirectory() as tmp:
+        send_once(
+            notifier,
+            journal,
+            f"settlement:{source}:{month}",
+            title,
+            body,
+            now=now,
+            since=view.cutoff - timedelta(microseconds=1),
+            attach=(_statement_file(view, None, tmp),),
+        )
     return view
 
 
@@ -462,4 +469,4 @@ def settlement_command(
     if send_to is None:
         return 0
     results = send_statement(view, send_to, written[0] if written else None)
-    return 0 if any(r.ok for r in results) else 1
+    return delivery_code(results, "statement")

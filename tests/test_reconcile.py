@@ -259,7 +259,7 @@ def test_the_terminal_summary_groups_changes_by_row_and_fits_80_columns(book, ca
         return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
     assert max(width(line) for line in out.splitlines()) <= 80
-    assert "Changes: 26 cells on 16 rows; 봇 확인 rewritten on 19 rows" in out
+    assert "Changes: 32 cells on 22 rows; 봇 확인 rewritten on 20 rows" in out
     assert (
         "  이사 관리자 행 4 · dup.same, ob.sync\n"
         "      진행상황  (빈칸) → 종결(중복)\n"

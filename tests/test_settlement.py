@@ -386,7 +386,7 @@ def test_the_worker_snapshots_and_sends_the_statement_at_1000_on_the_3rd(tmp_pat
         if m.title == "2024년 11월 정산"
     ]  # fmt: skip
     assert body.splitlines()[0] == "11월 정산: 업체 2곳, 청구 4건, 75,000원"
-    assert attached == "정산_2024-11.xlsx"
+    assert attached == ("정산_2024-11.xlsx",)
 
 
 def test_the_settlement_summary_is_sent_once_per_month(tmp_path, journal):
@@ -450,7 +450,7 @@ def test_the_demo_shows_a_and_b_as_the_seed_tells_them_and_states_november(tmp_p
     assert status[15:17] == ["종결(이사미정)", "상담요청"]  # C: an October row, a new DB
     statement = out[out.index("2024년 11월 정산") :]
     assert statement.splitlines()[1].startswith("정산 시점 스냅샷 기준 (2024-12-03 10:00 기록")
-    assert "합계" in statement and "90,000" in statement
+    assert "합계" in statement and "120,000" in statement
 
 
 @pytest.mark.parametrize(

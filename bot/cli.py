@@ -63,8 +63,11 @@ def settings_from(args: argparse.Namespace, source_required: bool = True) -> Set
         )
     journal = getattr(args, "journal", None)
     if journal:
+        # A path typed on the command line is relative to the current directory, not to the
+        # workbook's or config's folder (that is for paths written inside a config file).
+        path = Path(journal).expanduser().absolute()
         settings = settings.model_copy(
-            update={"journal": settings.journal.model_copy(update={"path": Path(journal)})}
+            update={"journal": settings.journal.model_copy(update={"path": path})}
         )
     return settings
 

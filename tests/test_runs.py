@@ -222,3 +222,13 @@ def test_the_undo_preview_promises_only_the_cells_the_apply_restores(book, capsy
     assert "이사 관리자 행 3 진행상황 종결(중복) → (빈칸) 비고 - 중복: 최초 접수 11.29 17:54" in (
         " ".join(preview.split())
     )
+
+
+def test_a_journal_path_typed_on_the_command_line_is_relative_to_the_current_folder(
+    book, capsys, tmp_path, monkeypatch
+):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    monkeypatch.chdir(tmp_path.parent)
+    journal = str((book.parent / "desk.movebot.db").relative_to(tmp_path.parent))
+    code, out = cli(capsys, "history", "--workbook", str(book), "--journal", journal)
+    assert code == 0 and "No journal" not in out and "reconcile" in out

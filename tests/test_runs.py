@@ -232,3 +232,18 @@ def test_a_journal_path_typed_on_the_command_line_is_relative_to_the_current_fol
     journal = str((book.parent / "desk.movebot.db").relative_to(tmp_path.parent))
     code, out = cli(capsys, "history", "--workbook", str(book), "--journal", journal)
     assert code == 0 and "No journal" not in out and "reconcile" in out
+
+
+def test_undoing_a_run_again_says_which_undo_already_did_it_and_blames_no_staff(book, capsys):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    run_id = history(capsys, "--workbook", str(book))[0]["id"]
+    cli(capsys, "undo", run_id, "--workbook", str(book), "--now", LATER, "--apply")
+    undo_id = history(capsys, "--workbook", str(book))[0]["id"]
+    before = book.read_bytes()
+
+    code, out = cli(capsys, "undo", run_id, "--workbook", str(book), "--now", NEXT_DAY, "--apply")
+
+    assert code == 2
+    assert f"already undone by run {undo_id}" in out and "Nothing was written" in out
+    assert "직원" not in out
+    assert book.read_bytes() == before

@@ -241,11 +241,6 @@ class Context:
         """The positions in `leads` of the leads holding the phone `key` (연락처 or 예비번호)."""
         return self._phones.by_key.get(key, ())
 
-    @cached_property
-    def leads_by_phone(self) -> dict[str, list[Lead]]:
-        leads = self.leads
-        return {key: [leads[i] for i in pos] for key, pos in self._phones.by_key.items()}
-
     @property
     def obs_by_phone(self) -> dict[str, list[ObCall]]:
         if self.shared.obs_by_phone is None:

@@ -326,4 +326,3 @@ class WriteResult:
 
     written: tuple[CellWrite, ...] = ()
     skipped: tuple[Skipped, ...] = ()
-    added_columns: tuple[tuple[SheetKey, int], ...] = field(default_factory=tuple)

@@ -308,7 +308,8 @@ VENDOR_TOLD = "업체 통보"
 @rule("dup.vendor_notice", mode="suggest", title="업체에 전달된 DB 중복 종결", scope="lead")
 def vendor_notice(lead: Lead, ctx: Context) -> list[Finding]:
     """dup.vendor_notice — a row the bot closed as 종결(중복) had been handed to a vendor:
-    the desk must tell that vendor its DB was closed.
+    the desk must tell that vendor its DB was closed, then write `업체 통보` in 비고 (the 봇
+    확인 message says so); the finding stays until then.
 
     Why: seed §3 closes every repeat but one; when the closed row was a vendor's (견적진행,
     장기견적, 장기무료 — e.g. both rows of the move had gone to vendors), that vendor is still
@@ -317,7 +318,7 @@ def vendor_notice(lead: Lead, ctx: Context) -> list[Finding]:
     the finding stays until staff write `업체 통보` in 비고 after telling the vendor.
 
     Example: 12.1 견적진행 (한빛이사) and 12.2 견적진행 (한결이사), same customer and move → the
-    12.2 row closes and gets 봇 확인 `한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요`.
+    12.2 row closes and gets 봇 확인 `한결이사에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '업체 통보'라고 적어 주세요`.
     """
     if lead.status != DUPLICATE:
         return []
@@ -326,7 +327,11 @@ def vendor_notice(lead: Lead, ctx: Context) -> list[Finding]:
         return []
     vendor = lead.vendor or "담당 업체"
     return [
-        finding("dup.vendor_notice", lead, f"{vendor}에 전달된 DB를 중복 종결 — 업체에 알려 주세요")
+        finding(
+            "dup.vendor_notice",
+            lead,
+            f"{vendor}에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '{VENDOR_TOLD}'라고 적어 주세요",
+        )
     ]
 
 

@@ -48,7 +48,7 @@ def test_the_row_a_vendor_is_quoting_survives_an_earlier_one_nobody_handed_over(
     quiet_second_run(first)
 
 
-def test_when_both_rows_went_to_vendors_the_later_closes_and_staff_are_told_to_notify_it():
+def test_when_both_rows_went_to_vendors_the_later_closes_and_staff_are_told_to_notify_it_and_note_it():
     snap = desk(
         [
             lead(intake="2024-12-01 10:00", status="견적진행", vendor="한빛이사"),
@@ -60,9 +60,12 @@ def test_when_both_rows_went_to_vendors_the_later_closes_and_staff_are_told_to_n
     assert first.status(3) == "종결(중복)"
     assert first.remarks(3) == "중복: 최초 접수 12.1 10:00 (견적진행)"
     assert first.findings(3) == [
-        "dup.vendor_notice: 한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요"
+        "dup.vendor_notice: 한결이사에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '업체 통보'라고 적어 주세요"
     ]
-    assert first.note(3) == "한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요"
+    assert (
+        first.note(3)
+        == "한결이사에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '업체 통보'라고 적어 주세요"
+    )
     second = quiet_second_run(first)
     assert second.rules_found(3) == {"dup.vendor_notice"}  # until staff say the vendor was told
 
@@ -364,7 +367,7 @@ def test_the_demo_desk_shows_one_case_of_each(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())  # as read, whatever the terminal width
     for line in (
         "이사 관리자 행 31 · dup.same 진행상황 부재 → 종결(중복)",
-        "이사 관리자 행 33 dup.vendor_notice 한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요",
+        "이사 관리자 행 33 dup.vendor_notice 한결이사에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '업체 통보'라고 적어 주세요",
         "이사 관리자 행 35 dup.note_number (참고) 행 34 비고에 적힌 번호로 들어온 DB",
         "이사 관리자 행 36 contact.attempts (참고) 부재 3회 (12.1, 12.2, 12.4) — 종결(연락두절) 확인",
         "이사 관리자 행 37 longterm.match (참고) 장기견적 가능: 한결이사",

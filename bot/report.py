@@ -204,7 +204,9 @@ def render_text(outcome: RunOutcome, source: str, width: int | None = None) -> s
     notes = len(writes) - len(cells)
     changed = _by_row(cells, lambda w: (w.sheet, w.row))
     title = f"Changes: {len(cells)} cells on {len(changed)} rows"
-    if notes:
+    if notes and not cells:
+        title = f"Changes: only 봇 확인, rewritten on {notes} rows"
+    elif notes:
         title += f"; 봇 확인 rewritten on {notes} rows"
     rows = {
         where: [line for w in group for line in _cell_lines(w)] for where, group in changed.items()
@@ -213,7 +215,7 @@ def render_text(outcome: RunOutcome, source: str, width: int | None = None) -> s
         where: " · " + ", ".join(dict.fromkeys(r for w in group for r in w.rules))
         for where, group in changed.items()
     }
-    lines += _rows_block(title, rows, tab, width, rules)
+    lines += _rows_block(title, rows, tab, width, rules) if rows or not notes else [title]
     found = _by_row(plan.findings, lambda f: (f.sheet, f.row))
     lines += [""] + _rows_block(
         f"Findings: {len(plan.findings)} on {len(found)} rows",

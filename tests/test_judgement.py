@@ -431,3 +431,11 @@ def test_an_earlier_inquiry_closed_for_the_vendors_row_does_not_make_it_a_reregi
     first = run(snap, now="2024-10-25 10:00")
     assert [first.status(r) for r in (2, 3, 4)] == ["종결(중복)", "수행불가", "견적진행"]
     assert run(applied(first), now="2024-10-25 10:00").plan.changes == ()
+
+
+def test_doctor_names_the_three_tabs_it_found(tmp_path):
+    lines = doctor_lines(tmp_path, demo.VENDORS)
+    assert any(
+        line.endswith("reachable; tabs '이사 관리자', 'OB 상세' and '장기고객 업체 리스트' found")
+        for line in lines
+    ), lines

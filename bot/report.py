@@ -141,6 +141,12 @@ def _terminal_width() -> int:
     return max(60, shutil.get_terminal_size((80, 24)).columns)
 
 
+def wrapped(text: str, first: str = "", width: int | None = None) -> list[str]:
+    """`first` then `text` as one paragraph (its line breaks are spaces), wrapped at the
+    terminal's width in display columns, the continuation lines indented under `text`."""
+    return _wrap(first, " ".join(text.split()), width or _terminal_width())
+
+
 def _cell_lines(w: CellWrite) -> list[tuple[str, str]]:
     """(column label, what changes) lines of one cell: one per line an append adds (or an
     undo takes away)."""

@@ -247,3 +247,15 @@ def test_undoing_a_run_again_says_which_undo_already_did_it_and_blames_no_staff(
     assert f"already undone by run {undo_id}" in out and "Nothing was written" in out
     assert "직원" not in out
     assert book.read_bytes() == before
+
+
+def test_history_fits_an_80_column_terminal(book, capsys, monkeypatch):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    run_id = history(capsys, "--workbook", str(book))[0]["id"]
+    cli(capsys, "undo", run_id, "--workbook", str(book), "--now", LATER, "--apply")
+    monkeypatch.setenv("COLUMNS", "80")
+
+    code, out = cli(capsys, "history", "--workbook", str(book))
+
+    assert code == 0 and f"undo of {run_id}  ok" in out
+    assert max(len(line) for line in out.splitlines() if str(book) not in line) <= 80

@@ -42,7 +42,9 @@ def test_the_row_a_vendor_is_quoting_survives_an_earlier_one_nobody_handed_over(
     )
     first = run(snap)
     assert first.status(2) == "종결(중복)"
-    assert first.remarks(2) == "중복: 최초 접수 12.2 15:13"
+    assert (
+        first.remarks(2) == "중복: 업체 진행 중인 12.2 15:13 접수 유지"
+    )  # not "최초": it came later
     assert first.status(3) == "견적진행"
     assert first.findings(2) == [] and first.findings(3) == []
     quiet_second_run(first)
@@ -58,7 +60,7 @@ def test_when_both_rows_went_to_vendors_the_later_closes_and_staff_are_told_to_n
     first = run(snap)
     assert first.status(2) == "견적진행"
     assert first.status(3) == "종결(중복)"
-    assert first.remarks(3) == "중복: 최초 접수 12.1 10:00 (견적진행)"
+    assert first.remarks(3) == "중복: 최초 접수 12.1 10:00 (종결 전 견적진행)"
     assert first.findings(3) == [
         "dup.vendor_notice: 한결이사에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '업체 통보'라고 적어 주세요"
     ]
@@ -75,7 +77,7 @@ def test_the_vendor_notice_goes_once_staff_write_that_the_vendor_was_told():
         intake="2024-12-02 15:13",
         status="종결(중복)",
         vendor="한결이사",
-        remarks="중복: 최초 접수 12.1 10:00 (견적진행)\n12.3 한결이사 업체 통보",
+        remarks="중복: 최초 접수 12.1 10:00 (종결 전 견적진행)\n12.3 한결이사 업체 통보",
     )
     assert run(desk([told])).findings(2) == []
 
@@ -439,3 +441,13 @@ def test_doctor_names_the_three_tabs_it_found(tmp_path):
         line.endswith("reachable; tabs '이사 관리자', 'OB 상세' and '장기고객 업체 리스트' found")
         for line in lines
     ), lines
+
+
+def test_a_vendor_db_closed_by_an_older_run_still_asks_staff_to_notify_the_vendor():
+    closed = lead(
+        intake="2024-12-02 15:13",
+        status="종결(중복)",
+        vendor="한결이사",
+        remarks="중복: 최초 접수 12.1 10:00 (견적진행)",  # as runs wrote it before 종결 전
+    )
+    assert run(desk([closed])).rules_found(2) == {"dup.vendor_notice"}

@@ -155,7 +155,7 @@ def check_vendor_tab(snapshot: Snapshot, title: str, report: Report) -> None:
         for problem in v.problems:
             report.warn(
                 f"tab '{tab.title}' row {v.row}, {problem.header}: '{problem.text}' is no area",
-                "write areas from their province (서울 강남구, 경기 성남시), separated by , / "
+                "write areas from their province (서울 강남구, 경기 성남시), separated by , ; / "
                 "or new lines; longterm.match cannot match this one.",
             )
 

@@ -155,8 +155,8 @@ def match(lead: Lead, ctx: Context) -> list[Finding]:
     Why: seed §2 — a move 60–90 days after 인입일 goes as 장기견적 only in a vendor's '기존
     영업지역', as 장기무료 in its '영업 외 지역' ("분배 가능 업체는 위 시트 '영업 외 지역'에 별도
     표시"), and stays 장기요청 "전달할 업체가 없을 경우". The list is the optional tab 장기고객
-    업체 리스트 (업체명, 기존 영업지역, 영업 외 지역; areas are region prefixes split by `,` `/`
-    or newlines). Without that tab this rule does nothing. Vendor names are compared ignoring
+    업체 리스트 (업체명, 기존 영업지역, 영업 외 지역; areas are region prefixes split by `,` `;`
+    `/` or newlines). Without that tab this rule does nothing. Vendor names are compared ignoring
     spaces. A 장기요청 (or unclassified) lead whose move is within `longterm.window_days` of its
     인입일 gets a suggestion; a 장기견적 / 장기무료 whose 배정업체 does not cover it, an action.
 

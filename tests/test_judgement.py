@@ -451,3 +451,9 @@ def test_a_vendor_db_closed_by_an_older_run_still_asks_staff_to_notify_the_vendo
         remarks="중복: 최초 접수 12.1 10:00 (견적진행)",  # as runs wrote it before 종결 전
     )
     assert run(desk([closed])).rules_found(2) == {"dup.vendor_notice"}
+
+
+def test_areas_separated_by_semicolons_are_matched_one_by_one():
+    vendors = [vendor("한결이사", "서울 강남구; 서울 서초구")]
+    after = run(desk([long_term("서울 서초구 반포동")], vendors=vendors))
+    assert after.findings(2) == ["longterm.match: 장기견적 가능: 한결이사"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 
 # The columns the bot writes, as staff call them.
@@ -43,3 +44,26 @@ def stands_in(text: str, cell: str) -> bool:
 def appended(old: str, new: str) -> str:
     """What an append added to a cell: `new` without the `old` it starts with."""
     return new[len(old.rstrip()) :].lstrip(", \n") if new.startswith(old.rstrip()) else new
+
+
+def width(text: str) -> int:
+    """Columns `text` takes on a terminal: Korean (wide) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """`text` with spaces after it up to `columns` terminal columns."""
+    return text + " " * max(0, columns - width(text))
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut with `…` to fit `limit` terminal columns."""
+    if width(text) <= limit:
+        return text
+    out, used = "", 0
+    for ch in text:
+        used += width(ch)
+        if used > limit - 1:
+            return out + "…"
+        out += ch
+    return out

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 from rules.context import LONGTERM, Context
 from rules.duplicates import address_words
 from rules.edits import Edits
-from rules.model import Finding, Lead, Severity, Vendor
+from rules.model import VENDORS, Finding, Lead, Severity, Vendor
 from rules.registry import finding, rule
 from rules.text import md_near, squash
 
@@ -145,10 +146,10 @@ def _covers(areas: tuple[str, ...], origin: tuple[str, ...]) -> bool:
     "longterm.match",
     mode="suggest",
     title="장기고객 업체 배정 확인",
-    scope="lead",
+    scope="desk",
     settings=("sheets.vendors.title", "longterm.window_days"),
 )
-def match(lead: Lead, ctx: Context) -> list[Finding]:
+def match(ctx: Context) -> Iterator[Finding]:
     """longterm.match — which vendors on the desk's list can take a long-term lead, and
     whether the vendor a 장기견적 / 장기무료 went to covers its 출발지.
 
@@ -164,10 +165,29 @@ def match(lead: Lead, ctx: Context) -> list[Finding]:
     `경기 성남시`): 장기요청, 인입 12.2, 이사 2.10, 출발지 `서울 강남구 역삼동` → 봇 확인
     `장기견적 가능: 한결이사`; 출발지 `경기 성남시 분당구` → `장기무료 가능: 바른이사`;
     장기견적 with 배정업체 `바른 이사`, 출발지 `서울 강남구` → `바른이사의 기존 영업지역(없음)에
-    출발지 없음 — 장기견적 확인`.
+    출발지 없음 — 장기견적 확인`. An area cell of the list that reads as no area (`분당구`: no
+    시·도) is a finding on that row of the list (alerts and reconcile show it; the bot writes
+    nothing there).
     """
     vendors = ctx.vendors
-    if not vendors or not lead.origin:
+    if not vendors:
+        return
+    for v in vendors:
+        for p in v.problems:
+            yield Finding(
+                VENDORS,
+                v.row,
+                "longterm.match",
+                f"{v.name}의 {p.header} '{p.text}'을(를) 지역으로 읽을 수 없음 — {p.expected}로"
+                " 적어 주세요",
+            )
+    for lead in ctx.leads:
+        yield from _match(lead, ctx, vendors)
+
+
+def _match(lead: Lead, ctx: Context, vendors: tuple[Vendor, ...]) -> list[Finding]:
+    """longterm.match on one lead."""
+    if not lead.origin:
         return []
     origin = address_words(lead.origin)
     if lead.status in ("장기요청", ""):

@@ -4,6 +4,7 @@ written only in 비고, failed call attempts, and which long-term vendor can tak
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 
 from bot import demo
@@ -457,3 +458,44 @@ def test_areas_separated_by_semicolons_are_matched_one_by_one():
     vendors = [vendor("한결이사", "서울 강남구; 서울 서초구")]
     after = run(desk([long_term("서울 서초구 반포동")], vendors=vendors))
     assert after.findings(2) == ["longterm.match: 장기견적 가능: 한결이사"]
+
+
+def vendor_list_workbook(tmp_path, vendors: list[list[CellValue]]):
+    path = tmp_path / "desk.xlsx"
+    create_workbook(
+        path,
+        {
+            "이사 관리자": [demo.LEAD_HEADERS],
+            "OB 상세": [demo.OB_HEADERS],
+            "장기고객 업체 리스트": [demo.VENDOR_HEADERS, *vendors],
+        },
+    )
+    return path
+
+
+def test_an_area_cell_that_reads_as_no_area_is_a_finding_on_the_vendor_lists_row(tmp_path, capsys):
+    path = vendor_list_workbook(tmp_path, [["한결이사", "서울 강남구"], ["바른이사", "분당구"]])
+    now = "2024-12-04T18:00:00+09:00"
+
+    assert main(["reconcile", "--workbook", str(path), "--now", now]) == 0
+    text = capsys.readouterr().out
+    assert main(["reconcile", "--workbook", str(path), "--now", now, "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["findings"]
+
+    message = (
+        "바른이사의 기존 영업지역 '분당구'을(를) 지역으로 읽을 수 없음 — 시·도로 시작하는 지역"
+        " (예: 서울 강남구, 경기 성남시)로 적어 주세요"
+    )
+    assert "장기고객 업체 리스트 행 3" in text and "longterm.match" in text
+    assert [(f["sheet"], f["row"], f["rule"], f["message"]) for f in found] == [
+        ("장기고객 업체 리스트", 3, "longterm.match", message)
+    ]
+    snap = desk([], vendors=[vendor("바른이사", "분당구")])
+    p = plan(snap, at("2024-12-04 18:00"), RuleSettings())
+    alert = compose_run_alert(
+        run_id="r1", now=p.now, written=(), skipped=0, findings=p.findings,
+        labels=RowLabels.from_desk(p.desk),
+    )  # fmt: skip
+    assert alert is not None
+    assert f"장기고객 업체 리스트 행 2: {message}" in alert.body
+    assert p.cell_writes() == ()  # nothing is written on the list

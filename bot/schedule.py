@@ -11,11 +11,11 @@ An APScheduler 3.x `BlockingScheduler` in Asia/Seoul with three jobs:
 - `nightly`: the same applied reconcile every day at `schedule.nightly` (the full sync).
 - `digest`: the morning digest at `schedule.digest` on working days.
 - `settlement`: at each month's settlement cut-off (`settlement.day`, `settlement.time`): the
-  snapshot of the month just settled and its statement summary (docs/SETTLEMENT.md).
-- `report_weekly`: last week's report on Mondays at `schedule.report_weekly` (unless `off`);
-  `report_monthly`: last month's report on settlement day at the cut-off
-  (`settlement.day`, `settlement.time`) unless `schedule.report_monthly` is false
-  (docs/REPORTS.md). Each is written beside the journal and sent once per channel.
+  snapshot of the month just settled and its statement summary (docs/SETTLEMENT.md), then
+  last month's report unless `schedule.report_monthly` is false (in the same tick, so the
+  report never goes out before the snapshot).
+- `report_weekly`: last week's report on Mondays at `schedule.report_weekly` (unless `off`).
+  Each report is written beside the journal and sent once per channel (docs/REPORTS.md).
 
 Every job has `max_instances=1`, `coalesce=True` and `misfire_grace_time =
 schedule.misfire_grace_seconds`, and takes its `now` from the clock when it fires.
@@ -65,6 +65,7 @@ from bot.digest import digest_of, send_digest
 from bot.errors import BadConfig, MovebotError
 from bot.lock import SheetLock
 from bot.ports import Clock, Journal, Notifier, SheetBackend
+from bot.reporting import scheduled_report
 from bot.settlement import settlement_job
 from rules.values import KST
 
@@ -74,14 +75,13 @@ Job = Callable[[], object]
 TickOutcome = Literal["ok", "skipped", "failed"]
 
 POLL, NIGHTLY, DIGEST = "poll", "nightly", "digest"
-REPORT_WEEKLY, REPORT_MONTHLY = "report_weekly", "report_monthly"
+REPORT_WEEKLY = "report_weekly"
 SETTLEMENT = "settlement"
 JOB_NAMES = {
     POLL: "polling reconcile",
     NIGHTLY: "nightly full sync",
     DIGEST: "morning digest",
     REPORT_WEEKLY: "weekly report",
-    REPORT_MONTHLY: "monthly report",
     SETTLEMENT: "settlement snapshot and statement",
 }
 
@@ -185,16 +185,14 @@ def settlement_trigger(settlement: SettlementConfig) -> CronTrigger:
 
 
 def report_triggers(settings: Settings) -> dict[str, CronTrigger]:
-    """The report jobs that are on: Mondays at `schedule.report_weekly`; settlement day at the
-    cut-off (`settlement.day`, `settlement.time`) when `schedule.report_monthly`."""
+    """The report jobs that are on: Mondays at `schedule.report_weekly`. (The monthly report
+    is sent by the settlement job, after its snapshot.)"""
     triggers = {}
     weekly = settings.schedule.report_weekly
     if weekly is not None:
         triggers[REPORT_WEEKLY] = _cron(
             "schedule.report_weekly", day_of_week="mon", hour=weekly.hour, minute=weekly.minute
         )
-    if settings.schedule.report_monthly:
-        triggers[REPORT_MONTHLY] = settlement_trigger(settings.settlement)
     return triggers
 
 
@@ -371,20 +369,21 @@ class Worker:
         return self.tick(SETTLEMENT, self._settlement, wait=wait)
 
     def _settlement(self, now: datetime) -> None:
+        """The snapshot and the statement summary, then last month's report (when
+        `schedule.report_monthly`): one tick, so the report never goes out before the
+        snapshot."""
         settlement_job(
             self.settings, self.backend, self.journal, self.notifier, now, source=self.source
         )
+        if self.settings.schedule.report_monthly:
+            scheduled_report(self.settings, self.backend, self.journal, self.notifier, now, "month")
 
     def weekly_report(self) -> TickOutcome:
         return self._report(REPORT_WEEKLY, "week")
 
-    def monthly_report(self) -> TickOutcome:
-        return self._report(REPORT_MONTHLY, "month")
-
     def _report(self, job: str, kind: Literal["week", "month"]) -> TickOutcome:
         """A report waits for a run holding the lock, like the digest (at the settlement
         cut-off, the settlement's own run goes first)."""
-        from bot.reporting import scheduled_report
 
         def run(now: datetime) -> object:
             s = self.settings
@@ -558,7 +557,7 @@ def run_worker(
         nightly_job=worker.nightly,
         digest_job=worker.digest,
         settlement_job=worker.settlement,
-        report_jobs={REPORT_WEEKLY: worker.weekly_report, REPORT_MONTHLY: worker.monthly_report},
+        report_jobs={REPORT_WEEKLY: worker.weekly_report},
         scheduler_cls=scheduler_cls,
     )
     scheduler.add_listener(_log_skipped_events, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)

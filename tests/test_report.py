@@ -457,21 +457,17 @@ def _jobs(settings: Settings) -> dict:
         settings,
         reconcile_job=lambda: None,
         digest_job=lambda: None,
-        report_jobs={"report_weekly": lambda: None, "report_monthly": lambda: None},
+        report_jobs={"report_weekly": lambda: None},
         scheduler_cls=BackgroundScheduler,
     )
     return {job.id: job for job in scheduler.get_jobs()}
 
 
-def test_the_weekly_report_goes_out_on_mondays_and_the_monthly_one_at_the_settlement():
+def test_the_weekly_report_goes_out_on_mondays():
     jobs = _jobs(Settings(schedule={"report_weekly": "08:45"}, settlement={"day": 5}))
     assert _fires(jobs["report_weekly"], "2024-12-04 18:00") == [
         "Mon 2024-12-09 08:45",
         "Mon 2024-12-16 08:45",
-    ]
-    assert _fires(jobs["report_monthly"], "2024-12-04 18:00") == [
-        "Thu 2024-12-05 10:00",
-        "Sun 2025-01-05 10:00",
     ]
 
 

@@ -387,9 +387,12 @@ def test_the_worker_snapshots_and_sends_the_statement_at_1000_on_the_3rd(tmp_pat
     ]  # fmt: skip
     assert body.splitlines()[0] == "11월 정산: 업체 2곳, 청구 4건, 75,000원"
     assert attached == ("정산_2024-11.xlsx",)
+    # then, in the same tick, November's report with its pictures
+    titles = [m.title for m in notifier.sent]
+    assert titles.index("2024년 11월 정산") < titles.index("2024년 11월 월간 보고 (11.1–11.30)")
 
 
-def test_the_settlement_summary_is_sent_once_per_month(tmp_path, journal):
+def test_the_settlement_summary_and_the_monthly_report_are_sent_once_per_month(tmp_path, journal):
     book = write_desk(tmp_path / "desk.xlsx")
     settings = Settings(source=SourceConfig(kind="workbook", path=book), base_dir=tmp_path)
     notifier = FakeNotifier(channels=("slack#1",))
@@ -406,7 +409,10 @@ def test_the_settlement_summary_is_sent_once_per_month(tmp_path, journal):
         assert w.settlement() == "ok"
         clock.now = datetime.fromisoformat(kst("2024-12-03 10:02"))  # a restarted worker
         assert w.settlement() == "ok"
-    assert len(notifier.sent) == 1
+    assert [m.title for m in notifier.sent] == [  # the statement, then the month's report
+        "2024년 11월 정산",
+        "2024년 11월 월간 보고 (11.1–11.30)",
+    ]
 
 
 def test_an_old_journal_gains_the_settlement_tables(tmp_path):

@@ -419,7 +419,6 @@ def test_the_bot_note_column_is_appended_once_when_the_grid_is_too_narrow(fake, 
     assert lead_tab.column_count == 14 and ob_tab.column_count == 8
     assert lead_tab.get("N1") == "봇 확인" and lead_tab.get("N2") == "연락처 확인 필요"
     assert ob_tab.get("H3") == "이사 관리자에 없는 번호"
-    assert result.added_columns == ((LEADS, 13), (OB, 7))
     assert len(result.written) == 4
     assert fake.count() == 5
 
@@ -759,7 +758,6 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     assert by_google.plan.changes == by_workbook.plan.changes
     assert by_google.result is not None and by_workbook.result is not None
     assert len(by_google.result.written) == len(by_workbook.result.written) > 0
-    assert by_google.result.added_columns == by_workbook.result.added_columns
     after_workbook, after_google = workbook.read(), google.read()
     for key in (LEADS, OB):
         assert after_google.tab(key).headers == after_workbook.tab(key).headers
@@ -992,7 +990,6 @@ def test_bot_note_goes_right_of_a_staff_note_merged_over_three_columns(fake, sa_
 
     assert lead_tab.get("Q1") == "봇 확인"
     assert lead_tab.get("O1") is None and lead_tab.get("N3") == "직원 메모: 병합된 칸"
-    assert (LEADS, 16) in result.added_columns
     assert not [s for s in result.skipped if s.write.sheet == LEADS]
 
 

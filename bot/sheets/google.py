@@ -714,7 +714,7 @@ class GoogleBackend:
             written=len(written),
             skipped=len(skipped),
         )
-        return WriteResult(written=tuple(written), skipped=tuple(skipped), added_columns=added)
+        return WriteResult(written=tuple(written), skipped=tuple(skipped))
 
     def _grid_columns(self, tab: Tab) -> tuple[int, _SheetMeta | None]:
         meta = self._sheets.get(tab.title)
@@ -856,14 +856,10 @@ class GoogleBackend:
             except MovebotError as err:
                 if not written:
                     raise
-                landed = {(w.sheet, w.column) for w in written}
                 raise WriteInterrupted(
                     f"{err} The write was split in {len(bodies)} parts to stay under Google's "
                     f"request size; parts 1 to {n - 1} ({len(written)} cells) had landed.",
-                    WriteResult(
-                        written=tuple(written),
-                        added_columns=tuple(a for a in added if a in landed),
-                    ),
+                    WriteResult(written=tuple(written)),
                 ) from None
             _log.debug("sheets.write.part", part=n, parts=len(bodies), bytes=len(payload))
             written.extend(body.writes)

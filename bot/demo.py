@@ -245,6 +245,13 @@ def run_demo(path: Path, app: App) -> int:
     November's snapshot at its cut-off; then preview, apply and preview again at `app`'s
     clock, and state November."""
     settings = app.settings
+    journal = settings.journal_path
+    for old in (
+        journal,
+        journal.with_name(journal.name + "-wal"),
+        journal.with_name(journal.name + "-shm"),
+    ):
+        old.unlink(missing_ok=True)  # it journaled the workbook this demo rewrites
     write_demo_workbook(path)
     now = app.clock()
     print(
@@ -263,14 +270,13 @@ def run_demo(path: Path, app: App) -> int:
     )
     print(render_text(early, str(path)))
     print(f"\n== {SETTLEMENT:%m-%d %H:%M}: the settlement job snapshots November ==\n")
-    snapshot = take(  # replacing one an earlier demo took of the workbook it rewrote
+    snapshot = take(
         settings,
         app.backend,
         app.journal,
         SETTLEMENT,
         None,
         source=source_name(settings),
-        replace=True,
     )
     print(f"{len(snapshot.rows)} November rows recorded as read at the cut-off.\n")
     print("== 1. Preview (nothing is written) ==\n")

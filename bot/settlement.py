@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import sys
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -166,6 +167,7 @@ class StatementView:
     statement: Statement
     snapshot: SettlementRecord | None
     cutoff: datetime
+    settled: bool = True  # False: asked before the month's cut-off, a running count
 
     @property
     def final(self) -> bool:
@@ -185,7 +187,8 @@ def statement_of(
     snapshot = journal.settlement(month) if journal is not None else None
     rows = snapshot.rows if snapshot else settled_rows(_read_leads(backend, now), month)
     statement = build_statement(month, rows, settings.settlement.fees)
-    return StatementView(statement, snapshot, cutoff_of(settings, month))
+    cutoff = cutoff_of(settings, month)
+    return StatementView(statement, snapshot, cutoff, settled=now >= cutoff)
 
 
 def _won(amount: int) -> str:
@@ -209,6 +212,11 @@ def heading(view: StatementView) -> list[str]:
     s = view.statement
     title = f"{_month_label(s.month)} 정산 (정산 시점 {view.cutoff:%Y-%m-%d %H:%M})"
     snap = view.snapshot
+    if snap is None and not view.settled:
+        return [
+            title,
+            "정산 전: 아직 정산 시점이 되지 않아 지금 시트의 상태로 계산한 중간 집계입니다.",
+        ]
     if snap is None:
         return [title, "미확정 (정산 시점 스냅샷 없음): 지금 시트의 상태로 계산한 금액입니다."]
     taken = f"{snap.taken_at.astimezone(KST):%Y-%m-%d %H:%M}"
@@ -316,6 +324,9 @@ def _sheets(view: StatementView) -> dict[str, list[list[Any]]]:
 def _check_out_file(path: Path) -> None:
     if path.suffix.lower() not in (".xlsx", ".csv"):
         raise BadInput(f"--out {path}: write the statement to a .xlsx or a .csv file.")
+    folder = path.parent.resolve()
+    if not folder.is_dir():
+        raise BadInput(f"--out {path}: there is no folder {folder}; create it or name another.")
 
 
 def write_statement(view: StatementView, path: Path) -> list[Path]:
@@ -466,6 +477,7 @@ def settlement_command(
     written = write_statement(view, Path(out_file)) if out_file else []
     for path in written:
         log.info("settlement.written", path=str(path))
+        print(f"Wrote {path}", file=sys.stderr)  # stdout stays the statement (or its JSON)
     if send_to is None:
         return 0
     results = send_statement(view, send_to, written[0] if written else None)

@@ -201,6 +201,45 @@ def test_a_statement_without_a_snapshot_is_headed_unconfirmed(book, capsys):
     assert not list(book.parent.glob("*.db"))  # stating a month writes nothing
 
 
+def test_a_month_asked_for_before_its_cut_off_is_a_running_count_not_unconfirmed(book, capsys):
+    code, out, _ = movebot(
+        capsys, "settlement", "2024-11", "--workbook", str(book), "--now", kst("2024-11-20 09:00")
+    )
+    assert code == 0
+    assert out.splitlines()[1] == (
+        "정산 전: 아직 정산 시점이 되지 않아 지금 시트의 상태로 계산한 중간 집계입니다."
+    )
+
+
+def test_out_into_a_missing_folder_is_refused_before_anything_is_read(book, capsys, tmp_path):
+    target = tmp_path / "nowhere" / "statement.xlsx"
+    code, out, err = movebot(
+        capsys, "settlement", "--workbook", str(book), "--now", kst("2024-12-10 09:00"),
+        "--out", str(target),
+    )  # fmt: skip
+    assert code == 2 and out == ""
+    assert f"there is no folder {target.parent}" in err and "Traceback" not in err
+
+
+def test_out_says_which_files_it_wrote(book, capsys, tmp_path):
+    target = tmp_path / "statement.csv"
+    code, out, err = movebot(
+        capsys, "settlement", "--workbook", str(book), "--now", kst("2024-12-10 09:00"),
+        "--out", str(target),
+    )  # fmt: skip
+    assert code == 0
+    assert f"Wrote {target}" in err and f"Wrote {tmp_path / 'statement.rows.csv'}" in err
+
+
+def test_the_demo_run_twice_starts_a_fresh_journal(tmp_path, capsys):
+    path = tmp_path / "examples" / "desk.xlsx"
+    for _ in range(2):
+        assert main(["demo", str(path)]) == 0
+    capsys.readouterr()
+    with Journal(path.parent / "desk.movebot.db") as journal:
+        assert len(journal.runs(limit=50)) == 2  # §4 A on 12.2, then the 12.4 run: once each
+
+
 def test_a_late_snapshot_says_so(book, capsys):
     # the bot was off over the weekend: the first run after 12.3 10:00 is on 12.4 at 18:00
     apply(capsys, book, "2024-12-04 18:00")

@@ -176,3 +176,21 @@ def _untie(
             del landing[key]
             why = TIED.format(rows=f"행 {tied[planned][1]}")
             skipped.extend(Skipped(w, why) for w in group)
+
+
+def already_landed(
+    writes: Sequence[CellWrite], fresh: Mapping[SheetKey, Tab]
+) -> tuple[list[CellWrite], list[CellWrite]]:
+    """The writes of rows that already hold the bot's new values, and the rest.
+
+    Before a write is retried the sheet is read again: a request whose answer was lost may
+    have landed. One request lands whole, so a row where any cell the bot changes holds its new
+    value counts as landed, all its cells with it (a later staff edit of one of them is the
+    staff's, and undo leaves it alone)."""
+    rows = {
+        (w.sheet, w.row)
+        for w in writes
+        if w.new != w.old and _cell(fresh[w.sheet], w.row, w.column) == cell_text(w.new)
+    }
+    landed = [w for w in writes if (w.sheet, w.row) in rows]
+    return landed, [w for w in writes if (w.sheet, w.row) not in rows]

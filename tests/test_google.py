@@ -647,6 +647,100 @@ def test_a_split_write_that_fails_midway_reports_the_part_that_landed(fake, sa_k
     assert lead_tab.get("D2") == "a" * 20_000 and lead_tab.get("D3") == "업체 연락 지연"
 
 
+# --- a write is never resent blind ------------------------------------------------------------
+
+
+def test_a_staff_edit_during_the_backoff_wins_and_the_rest_still_lands(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [
+        change(snap, LEADS, 2, "status", "부재"),
+        change(snap, LEADS, 3, "status", "상담요청"),
+    ]
+
+    def staff(api: FakeSheetsAPI) -> None:
+        lead_tab.set("C3", "고객 취소")
+
+    fake.fail(503, kind="values.batchUpdate", then=staff)
+
+    result = backend.write(snap, writes)
+
+    assert lead_tab.get("C3") == "고객 취소"  # the member of staff's edit stands
+    assert lead_tab.get("C2") == "부재"
+    assert [w.row for w in result.written] == [2]
+    assert [(s.write.row, "직원" in s.reason) for s in result.skipped] == [(3, True)]
+    retried = [c for c in fake.calls if c.kind == "values.batchUpdate"][-1]
+    assert [d["range"] for d in retried.body["data"]] == ["'이사 관리자'!C2"]
+
+
+def test_every_retry_verifies_again(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    reads = fake.count("values.batchGet")
+    fake.fail(503, kind="values.batchUpdate", times=3)
+
+    backend.write(snap, [change(snap, LEADS, 2, "status", "부재")])
+
+    assert lead_tab.get("C2") == "부재"
+    assert fake.count("values.batchUpdate") == 4
+    assert fake.count("values.batchGet") - reads == 1 + 3  # the verify read, then one a retry
+
+
+def test_a_write_whose_answer_was_lost_counts_as_written_and_is_not_sent_again(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [
+        change(snap, LEADS, 2, "status", "부재"),
+        change(snap, LEADS, 2, "remarks", "세 번 부재"),
+        change(snap, LEADS, 3, "status", "상담요청"),
+    ]
+    fake.lose_answer("values.batchUpdate")
+
+    result = backend.write(snap, writes)
+
+    assert (lead_tab.get("C2"), lead_tab.get("D2"), lead_tab.get("C3")) == (
+        "부재",
+        "세 번 부재",
+        "상담요청",
+    )
+    assert sorted((w.row, w.field) for w in result.written) == [
+        (2, "remarks"),
+        (2, "status"),
+        (3, "status"),
+    ]
+    assert not result.skipped
+    assert fake.count("values.batchUpdate") == 1  # nothing left to send again
+
+
+def test_a_lost_answer_then_a_staff_edit_keeps_the_staff_value_and_journals_the_landed_row(
+    fake, sa_key
+):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [
+        change(snap, LEADS, 2, "status", "부재"),
+        change(snap, LEADS, 2, "remarks", "세 번 부재"),
+    ]
+    fake.lose_answer("values.batchUpdate")
+    # a member of staff edits the cell after the write landed, before the bot reads it again
+    fake.before(
+        "values.batchUpdate",
+        lambda api: api.before("values.batchGet", lambda _: lead_tab.set("D2", "직원 메모")),
+    )
+
+    result = backend.write(snap, writes)
+
+    assert lead_tab.get("D2") == "직원 메모"
+    assert lead_tab.get("C2") == "부재"
+    # the bot wrote both cells: both are journaled (undo will leave the staff's memo alone)
+    assert sorted(w.field for w in result.written) == ["remarks", "status"]
+    assert fake.count("values.batchUpdate") == 1
+
+
 # --- retries ------------------------------------------------------------------------------------
 
 

@@ -13,7 +13,9 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
   gspread's `json=`, through requests, would send the 6-byte `\\uXXXX` escape), and the ~2 MB
   is measured on exactly the bytes sent. When a written column falls beyond a tab's grid, one
   `spreadsheets.batchUpdate` carrying every `appendDimension` comes first. `write([])` makes
-  no request.
+  no request. A write is never resent blind: before each retry of a `values.batchUpdate` the
+  verify read is done again and only the cells that still hold are sent (rows already holding
+  the bot's values landed: their answer was lost).
 
 gspread's `Client.open_by_key` and `Spreadsheet.worksheet(s)()` fetch the metadata on every
 call, so this module uses gspread's `HTTPClient` directly and addresses tabs by A1 ranges.
@@ -72,7 +74,7 @@ from rules.model import (
     WriteResult,
 )
 from rules.parse import FINGERPRINT_FIELDS
-from rules.settle import settle
+from rules.settle import already_landed, settle
 from rules.values import cell_text
 
 __all__ = [
@@ -703,7 +705,12 @@ class GoogleBackend:
             and w.field == "bot_note"
             and "bot_note" not in touched[w.sheet].columns
         )
-        written = self._put(touched, landing, added) if landing else []
+        written: list[CellWrite] = []
+        if landing:
+            written, edited = self._put(touched, landing, added, grid)
+            skipped.extend(edited)
+            headers = {(w.sheet, w.column) for w in written if w.row == touched[w.sheet].header_row}
+            added = tuple(a for a in added if a in headers)
         _log.info(
             "sheets.write",
             spreadsheet=self.spreadsheet_id,
@@ -821,30 +828,33 @@ class GoogleBackend:
         touched: Mapping[SheetKey, Tab],
         landing: Sequence[CellWrite],
         added: tuple[tuple[SheetKey, int], ...],
-    ) -> list[CellWrite]:
+        grid: Mapping[SheetKey, int],
+    ) -> tuple[list[CellWrite], list[Skipped]]:
         """One RAW values.batchUpdate per chunk whose body, as sent (UTF-8 JSON), is at most
         `max_body_bytes`; rows taken in sheet order, a row's cells never straddle two chunks.
+        Returns the cells that landed and the ones a retry found edited by staff.
 
-        A single row larger than the limit still goes, alone in its chunk."""
-        rows: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
-        for w in landing:
-            rows[(w.sheet, w.row)].append(w)
+        A single row larger than the limit still goes, alone in its chunk. A chunk is never
+        resent blind: before each retry its cells are read again (`_reverify`)."""
         prefixes = {key: _range_prefix_bytes(tab.title) for key, tab in touched.items()}
-        bodies = [_Body(prefixes)]
-        for _, group in sorted(rows.items(), key=lambda item: item[0]):
-            body = bodies[-1]
-            if body.writes and body.size + body.cost(group) > self.max_body_bytes:
-                body = _Body(prefixes)
-                bodies.append(body)
-            body.add(group)
-        sid = self.spreadsheet_id
-        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % sid
+        bodies = _bodies(landing, prefixes, self.max_body_bytes)
+        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
         written: list[CellWrite] = []
+        skipped: list[Skipped] = []
         for n, body in enumerate(bodies, 1):
-            payload = _encode({"valueInputOption": "RAW", "data": body.value_ranges(touched)})
             what = "writing" if len(bodies) == 1 else f"writing (part {n} of {len(bodies)})"
+            pending = list(body.writes)
+            tries = 0
 
-            def send(http: HTTPClient, payload: bytes = payload) -> Any:
+            def send(http: HTTPClient) -> Any:
+                nonlocal pending, tries
+                tries += 1
+                if tries > 1:
+                    pending = self._reverify(touched, pending, grid, written, skipped)
+                if not pending:
+                    return None
+                data = _bodies(pending, prefixes, None)[0].value_ranges(touched)
+                payload = _encode({"valueInputOption": "RAW", "data": data})
                 return http.request("post", url, data=payload, headers=dict(_JSON_HEADERS)).json()
 
             try:
@@ -858,12 +868,50 @@ class GoogleBackend:
                     f"request size; parts 1 to {n - 1} ({len(written)} cells) had landed.",
                     WriteResult(
                         written=tuple(written),
+                        skipped=tuple(skipped),
                         added_columns=tuple(a for a in added if a in landed),
                     ),
                 ) from None
-            _log.debug("sheets.write.part", part=n, parts=len(bodies), bytes=len(payload))
-            written.extend(body.writes)
-        return written
+            _log.debug("sheets.write.part", part=n, parts=len(bodies), cells=len(pending))
+            written.extend(pending)
+        return written, skipped
+
+    def _reverify(
+        self,
+        touched: Mapping[SheetKey, Tab],
+        pending: Sequence[CellWrite],
+        grid: Mapping[SheetKey, int],
+        written: list[CellWrite],
+        skipped: list[Skipped],
+    ) -> list[CellWrite]:
+        """Before a write is retried: read its cells again; rows already holding the bot's
+        values landed (the lost answer's request did), rows staff edited meanwhile are
+        skipped; the rest go again."""
+        fresh = self._verify_read(touched, pending, grid)
+        landed, rest = already_landed(pending, fresh)
+        written.extend(landed)
+        again, edited = settle(rest, fresh, touched)
+        skipped.extend(_formula_reasons(edited, fresh))
+        _log.info("sheets.write.reverified", landed=len(landed), skipped=len(edited))
+        return again
+
+
+def _bodies(
+    writes: Sequence[CellWrite], prefixes: Mapping[SheetKey, int], limit: int | None
+) -> list[_Body]:
+    """`writes` as values.batchUpdate bodies of at most `limit` bytes each (None: one body),
+    rows in sheet order, a row's cells never split."""
+    rows: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
+    for w in writes:
+        rows[(w.sheet, w.row)].append(w)
+    bodies = [_Body(prefixes)]
+    for _, group in sorted(rows.items(), key=lambda item: item[0]):
+        body = bodies[-1]
+        if limit is not None and body.writes and body.size + body.cost(group) > limit:
+            body = _Body(prefixes)
+            bodies.append(body)
+        body.add(group)
+    return bodies
 
 
 def _encode(body: Any) -> bytes:

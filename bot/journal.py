@@ -4,6 +4,12 @@ Tables: `runs` (one per applied run, empty ones too, and per undo), `changes` (e
 written, with its value before and after), `skipped` (writes that did not land, and why),
 `findings`, and `alerts` (which finding keys went to which channel, and whether it worked).
 
+The journal is written ahead: `pending` holds the cells a write is about to send, recorded
+before the request goes out and cleared when it answers (`record_writes`). Cells still pending
+belong to a run that was killed or cut off; the next run (or undo) reads them and moves those
+that landed into `changes` (`settle_pending`), and `start_run` closes a run of the same source
+still marked `running` as `interrupted` (a writing run holds the sheet's lock, so none is live).
+
 A preview writes nothing anywhere, the journal included: only `--apply` paths construct a
 `Journal`, and constructing one is the only thing that creates or opens the file.
 
@@ -111,6 +117,24 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_key ON alerts(key, sent_at);
 """
 
+# Added to journals of every version (additive: older movebots never read it).
+_PENDING_SCHEMA = """
+CREATE TABLE IF NOT EXISTS pending (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id       TEXT NOT NULL REFERENCES runs(id),
+    sheet        TEXT NOT NULL,
+    row          INTEGER NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    field        TEXT NOT NULL,
+    column       TEXT NOT NULL,
+    column_index INTEGER NOT NULL,
+    old          TEXT NOT NULL,
+    new          TEXT NOT NULL,
+    rules        TEXT NOT NULL
+)
+"""
+_CHANGE_COLUMNS = "run_id, sheet, row, fingerprint, field, column, column_index, old, new, rules"
+
 _CHUNK = 500  # SQLite host parameters per IN (...) list
 
 
@@ -148,6 +172,19 @@ class JournaledWrite:
     old: str  # the value before the run
     new: str  # the value the run left
     rules: tuple[str, ...]
+
+    def forward(self) -> CellWrite:
+        """The write as the run sent it."""
+        return CellWrite(
+            sheet=self.sheet,
+            row=self.row,
+            column=self.column,
+            field=self.field,
+            old=self.old,
+            new=self.new,
+            fingerprint=self.fingerprint,
+            rules=self.rules,
+        )
 
     def reverse(self, rule: str = "undo") -> CellWrite:
         """The write that restores the cell: planned from `new`, back to `old`."""
@@ -243,6 +280,7 @@ class Journal:
                 columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
                 if "recorded" not in columns:  # a journal from before runs kept their clock
                     db.execute("ALTER TABLE runs ADD COLUMN recorded TEXT")
+                db.execute(_PENDING_SCHEMA)
                 db.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -317,6 +355,11 @@ class Journal:
             try:
                 with self._tx() as db:
                     db.execute(
+                        "UPDATE runs SET outcome = 'interrupted', finished = ?, error = ? "
+                        "WHERE outcome = 'running' AND source = ?",
+                        (recorded, f"found unfinished by run {run_id}", source),
+                    )
+                    db.execute(
                         "INSERT INTO runs (id, kind, undo_of, started, recorded, source, applied) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (run_id, kind, undo_of, stamp, recorded, source, int(applied)),
@@ -326,29 +369,32 @@ class Journal:
                 continue  # the same second and the same four hex digits: draw again
         raise JournalUnavailable(f"Journal {self.path}: could not allocate a run id.")
 
-    def record_writes(self, run_id: str, result: WriteResult) -> None:
-        """Every cell the write landed (old and new value) and every write it skipped."""
+    def record_pending(self, run_id: str, writes: Iterable[CellWrite]) -> None:
+        """The cells a request is about to send: pending until `record_writes` settles them."""
+        with self._tx() as db:
+            db.executemany(
+                f"INSERT INTO pending ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_change_row(run_id, w) for w in writes],
+            )
+
+    def record_writes(self, run_id: str, result: WriteResult, answered: bool = True) -> None:
+        """Every cell the write landed (old and new value) and every write it skipped. The
+        run's pending cells are settled with it: all of them when the write answered, only
+        the landed ones when it failed (the rest stay pending for the next run to read)."""
         self._require(run_id)
         with self._tx() as db:
             db.executemany(
-                "INSERT INTO changes (run_id, sheet, row, fingerprint, field, column, "
-                "column_index, old, new, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        run_id,
-                        w.sheet,
-                        w.row,
-                        w.fingerprint,
-                        w.field,
-                        get_column_letter(w.column + 1),
-                        w.column,
-                        w.old,
-                        w.new,
-                        json.dumps(list(w.rules)),
-                    )
-                    for w in result.written
-                ],
+                f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_change_row(run_id, w) for w in result.written],
             )
+            if answered:
+                db.execute("DELETE FROM pending WHERE run_id = ?", (run_id,))
+            else:
+                db.executemany(
+                    "DELETE FROM pending WHERE run_id = ? AND sheet = ? AND row = ? "
+                    "AND column_index = ?",
+                    [(run_id, w.sheet, w.row, w.column) for w in result.written],
+                )
             db.executemany(
                 "INSERT INTO skipped (run_id, sheet, row, fingerprint, field, column, old, new, "
                 "rules, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -461,21 +507,29 @@ class Journal:
         """The cells a run wrote, in the order it wrote them. Unknown id: `UnknownRun`."""
         self._require(run_id)
         rows = self._query("SELECT * FROM changes WHERE run_id = ? ORDER BY seq", (run_id,))
-        return [
-            JournaledWrite(
-                run_id=r["run_id"],
-                sheet=r["sheet"],
-                row=r["row"],
-                fingerprint=r["fingerprint"],
-                field=r["field"],
-                column=r["column_index"],
-                column_letter=r["column"],
-                old=r["old"],
-                new=r["new"],
-                rules=tuple(json.loads(r["rules"])),
+        return [_journaled(r) for r in rows]
+
+    def pending(self, source: str) -> list[JournaledWrite]:
+        """The cells runs on `source` sent without learning whether they landed."""
+        rows = self._query(
+            "SELECT p.* FROM pending p JOIN runs r ON r.id = p.run_id WHERE r.source = ? "
+            "ORDER BY p.seq",
+            (source,),
+        )
+        return [_journaled(r) for r in rows]
+
+    def settle_pending(self, landed: Iterable[JournaledWrite], source: str) -> None:
+        """Pending cells of `source` settled: `landed` (found holding the value sent, on the
+        row given) join their run's changes; the others are dropped (they never landed)."""
+        with self._tx() as db:
+            db.executemany(
+                f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_change_row(w.run_id, w.forward()) for w in landed],
             )
-            for r in rows
-        ]
+            db.execute(
+                "DELETE FROM pending WHERE run_id IN (SELECT id FROM runs WHERE source = ?)",
+                (source,),
+            )
 
     def findings_of(self, run_id: str) -> list[Finding]:
         """The findings a run recorded, in the order it recorded them."""
@@ -542,3 +596,34 @@ class Journal:
                 "INSERT INTO alerts (run_id, key, channel, sent_at, ok) VALUES (?, ?, ?, ?, ?)",
                 [(run_id, key, channel, stamp, int(ok)) for key in dict.fromkeys(keys)],
             )
+
+
+def _change_row(run_id: str, w: CellWrite) -> tuple[Any, ...]:
+    """A cell write as a row of `changes` (or `pending`), in `_CHANGE_COLUMNS` order."""
+    return (
+        run_id,
+        w.sheet,
+        w.row,
+        w.fingerprint,
+        w.field,
+        get_column_letter(w.column + 1),
+        w.column,
+        w.old,
+        w.new,
+        json.dumps(list(w.rules)),
+    )
+
+
+def _journaled(r: sqlite3.Row) -> JournaledWrite:
+    return JournaledWrite(
+        run_id=r["run_id"],
+        sheet=r["sheet"],
+        row=r["row"],
+        fingerprint=r["fingerprint"],
+        field=r["field"],
+        column=r["column_index"],
+        column_letter=r["column"],
+        old=r["old"],
+        new=r["new"],
+        rules=tuple(json.loads(r["rules"])),
+    )

@@ -18,12 +18,12 @@ from bot.alerts import send_failure_alert, send_run_alert
 from bot.config import Settings
 from bot.engine import plan
 from bot.errors import BadInput, MovebotError, UserError
-from bot.journal import Outcome, new_run_id
+from bot.journal import JournaledWrite, Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
 from bot.sheets.google import spreadsheet_id
 from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
-from rules.settle import settle
+from rules.settle import found_landed, settle
 from rules.text import FIELD_LABELS
 
 log = structlog.get_logger("movebot.run")
@@ -139,6 +139,7 @@ def apply(
     structlog.contextvars.bind_contextvars(run_id=run_id)
     try:
         snapshot, p = _read_and_plan(settings, backend, now, only_rules, progress)
+        _settle_pending(journal, source_name(settings), snapshot)
         writes = p.cell_writes()
         if writes:
             progress(f"checking and writing {len(writes):,} cells")
@@ -167,16 +168,38 @@ def _write(
     journal: Journal,
     run_id: str,
 ) -> WriteResult:
-    """Write and journal every cell that landed, even when a split write fails half-way."""
+    """Write and journal every cell that landed, even when a split write fails half-way.
+
+    The journal is written ahead: each request's cells are pending before it goes out; cells
+    whose request never answered stay pending for the next run to settle."""
     try:
-        result = backend.write(snapshot, writes)
+        result = backend.write(
+            snapshot, writes, ahead=lambda cells: journal.record_pending(run_id, cells)
+        )
     except MovebotError as error:
         partial = getattr(error, "result", None)
         if isinstance(partial, WriteResult):
-            journal.record_writes(run_id, partial)
+            journal.record_writes(run_id, partial, answered=False)
         raise
     journal.record_writes(run_id, result)
     return result
+
+
+def _landed_pending(journal: Journal, source: str, snapshot: Snapshot) -> list[JournaledWrite]:
+    """The cells earlier runs on `source` sent without an answer that the sheet shows landed."""
+    pending = journal.pending(source)
+    tabs = {key: snapshot.tab(key) for key in (LEADS, OB)}
+    return [pending[i] for i in found_landed([w.forward() for w in pending], tabs)]
+
+
+def _settle_pending(journal: Journal, source: str, snapshot: Snapshot) -> None:
+    """Finish what a killed or cut-off run left pending: the cells that landed join its
+    journaled changes (so undo restores them), the others are dropped."""
+    if not journal.pending(source):
+        return
+    landed = _landed_pending(journal, source, snapshot)
+    journal.settle_pending(landed, source)
+    log.info("journal.pending_settled", landed=len(landed))
 
 
 def _log_plan(p: Plan) -> None:
@@ -251,7 +274,9 @@ def plan_undo(backend: SheetBackend, journal: Journal, undo_of: str, now: dateti
     snapshot = backend.read()
     restores: list[CellWrite] = []
     kept: list[tuple[CellWrite, str]] = []
-    for w in journal.writes_of(undo_of):
+    source = journal.require_run(undo_of).source
+    landed = [w for w in _landed_pending(journal, source, snapshot) if w.run_id == undo_of]
+    for w in journal.writes_of(undo_of) + landed:
         tab = snapshot.tab(w.sheet)
         if w.row == tab.header_row:
             continue  # the 봇 확인 header stays
@@ -292,6 +317,7 @@ def undo(
     clock = time.monotonic()
     run_id = journal.start_run("undo", source_name(settings), now, undo_of=undo_of)
     try:
+        _settle_pending(journal, source_name(settings), preview.snapshot)
         result = _write(backend, preview.snapshot, preview.restores, journal, run_id)
     except BaseException as error:
         message = scrub(str(error)) or type(error).__name__

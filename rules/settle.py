@@ -194,3 +194,28 @@ def already_landed(
     }
     landed = [w for w in writes if (w.sheet, w.row) in rows]
     return landed, [w for w in writes if (w.sheet, w.row) not in rows]
+
+
+def found_landed(writes: Sequence[CellWrite], tabs: Mapping[SheetKey, Tab]) -> list[int]:
+    """The indexes of `writes` (sent, their answer never known) that the sheet shows landed:
+    the cell, on its row or on the one row with the same fingerprint, holds the value sent."""
+    indexes: dict[SheetKey, dict[str, list[int]]] = {}
+    found: list[int] = []
+    for n, w in enumerate(writes):
+        tab = tabs.get(w.sheet)
+        if tab is None:
+            continue
+        row = w.row
+        i = row - tab.header_row - 1
+        if row != tab.header_row and not (
+            0 <= i < len(tab.rows) and fingerprint(tab, i) == w.fingerprint
+        ):
+            if w.sheet not in indexes:
+                indexes[w.sheet] = _row_index(tab)
+            rows = indexes[w.sheet].get(w.fingerprint, [])
+            if len(rows) != 1:
+                continue
+            row = rows[0]
+        if _cell(tab, row, w.column) == cell_text(w.new):
+            found.append(n)
+    return found

@@ -740,7 +740,8 @@ class FakeSheetsAPI:
         self.violations: list[str] = []
         self.failures: list[_Failure] = []
         self.hooks: list[tuple[str, Callable[[FakeSheetsAPI], None]]] = []
-        self.lost: list[str] = []  # request kinds whose next answer is lost (`lose_answer`)
+        # request kinds whose next answer is lost, and what the caller sees (`lose_answer`)
+        self.lost: list[tuple[str, BaseException]] = []
         self.accounts: dict[str, _ServiceAccount] = {}  # key id -> account
         self.tokens: dict[str, tuple[str, set[str]]] = {}  # token -> (email, scopes)
 
@@ -775,10 +776,12 @@ class FakeSheetsAPI:
             _Failure(status, kind, is_html, retry_after, message, then) for _ in range(times)
         )
 
-    def lose_answer(self, kind: str, times: int = 1) -> None:
+    def lose_answer(self, kind: str, times: int = 1, error: BaseException | None = None) -> None:
         """Serve the next `times` requests of `kind` (they land), then drop the connection
-        instead of answering: the caller sees `requests.ConnectionError`."""
-        self.lost.extend([kind] * times)
+        instead of answering: the caller sees `requests.ConnectionError` (or `error`: a
+        process killed while it waited for the answer)."""
+        dropped = requests.ConnectionError("the connection dropped before the answer came")
+        self.lost.extend([(kind, error or dropped)] * times)
 
     def before(self, kind: str, action: Callable[[FakeSheetsAPI], None]) -> None:
         """Run `action(self)` once, just before the next `kind` request is served."""
@@ -945,9 +948,10 @@ class FakeSheetsAPI:
             self.violations.append(str(err))
             result = self._error(400, str(err))
         call.status = result[0]
-        if method.kind in self.lost:
-            self.lost.remove(method.kind)
-            raise requests.ConnectionError("the connection dropped before the answer came")
+        for i, (kind, error) in enumerate(self.lost):
+            if kind == method.kind:
+                del self.lost[i]
+                raise error
         return result
 
     def _authorize(self, request: Any) -> None:

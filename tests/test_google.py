@@ -741,6 +741,99 @@ def test_a_lost_answer_then_a_staff_edit_keeps_the_staff_value_and_journals_the_
     assert fake.count("values.batchUpdate") == 1
 
 
+# --- the write-ahead journal --------------------------------------------------------------------
+
+
+class Killed(BaseException):
+    """The process killed (SIGKILL) while the bot waited for an answer: nothing after runs."""
+
+
+def _changed(tabs: dict[SheetKey, FakeSheet], before: dict) -> dict[tuple, Any]:
+    """The cells that differ from `before`, by (sheet, sheet row, 0-based column)."""
+    return {
+        (key, r + 1, c): v
+        for key, tab in tabs.items()
+        for (r, c), v in tab.cells.items()
+        if before.get((key, r, c)) != v
+    }
+
+
+def _cells(tabs: dict[SheetKey, FakeSheet]) -> dict[tuple, Any]:
+    return {(key, r, c): v for key, tab in tabs.items() for (r, c), v in tab.cells.items()}
+
+
+def _journaled(journal, run_id: str) -> dict[tuple, Any]:
+    return {(w.sheet, w.row, w.column): w.new for w in journal.writes_of(run_id)}
+
+
+def _apply_run(sa_key, tmp_path, journal, **options):
+    from bot.config import workbook_settings
+    from bot.runner import apply
+
+    settings = workbook_settings(tmp_path / "desk.xlsx", None)  # names the journal's source
+    now = datetime(2024, 12, 4, 18, 0, tzinfo=KST)
+    return apply(settings, make_backend(sa_key, **options), journal, FakeNotifier(()), now)
+
+
+def test_a_write_that_landed_but_never_answered_is_journaled_by_the_next_run(
+    fake, sa_key, tmp_path, journal
+):
+    tabs = dict(zip((LEADS, OB), add_desk(fake), strict=True))
+    before = _cells(tabs)
+    fake.lose_answer("values.batchUpdate")  # the write lands, its answer is lost ...
+    fake.before(  # ... and every read after it fails, so the run gives up
+        "values.batchUpdate", lambda api: api.fail(503, "values.batchGet", times=100)
+    )
+    with pytest.raises(ServiceFailure):
+        _apply_run(sa_key, tmp_path, journal, max_attempts=2)
+    first = journal.runs()[0]
+    assert first.outcome == "failed" and first.written == 0
+    assert len(journal.pending(first.source)) > 0
+    landed = _changed(tabs, before)
+    assert landed  # cells did change
+
+    fake.failures.clear()
+    _apply_run(sa_key, tmp_path, journal)
+
+    # every cell the first run changed is now in its journal, so undo can restore it
+    assert _journaled(journal, first.id) == landed
+    assert journal.pending(first.source) == []
+
+
+def test_a_run_killed_waiting_for_its_write_is_closed_and_journaled_by_the_next(
+    fake, sa_key, tmp_path, journal, monkeypatch
+):
+    tabs = dict(zip((LEADS, OB), add_desk(fake), strict=True))
+    before = _cells(tabs)
+    fake.lose_answer("values.batchUpdate", error=Killed())
+    with monkeypatch.context() as killed:
+        killed.setattr(type(journal), "finish_run", lambda *a, **k: None)  # dead: no more lines
+        with pytest.raises(Killed):
+            _apply_run(sa_key, tmp_path, journal)
+    first = journal.runs()[0]
+    assert first.outcome == "running"
+    landed = _changed(tabs, before)
+    assert landed
+
+    _apply_run(sa_key, tmp_path, journal)
+
+    first = journal.require_run(first.id)
+    assert first.outcome == "interrupted"  # never `running` forever
+    assert _journaled(journal, first.id) == landed
+
+    from bot.config import workbook_settings
+    from bot.runner import undo
+
+    settings = workbook_settings(tmp_path / "desk.xlsx", None)
+    now = datetime(2024, 12, 4, 19, 0, tzinfo=KST)
+    undo(settings, make_backend(sa_key), journal, first.id, now, apply=True)
+    # every cell is back, but the 봇 확인 header the run created (it stays, emptied)
+    after = _cells(tabs)
+    assert {k: v for k, v in after.items() if k[1] > 0} == {
+        k: v for k, v in before.items() if k[1] > 0
+    }
+
+
 # --- retries ------------------------------------------------------------------------------------
 
 

@@ -60,6 +60,7 @@ from bot.errors import (
     SourceChanged,
     UserError,
 )
+from bot.sheets import Ahead
 from rules.blocked import Range, with_blocked
 from rules.columns import HeaderMismatch, TabSpec, find_columns, header_key
 from rules.model import (
@@ -678,7 +679,9 @@ class GoogleBackend:
 
     # -- write -------------------------------------------------------------------------------
 
-    def write(self, snapshot: Snapshot, writes: Sequence[CellWrite]) -> WriteResult:
+    def write(
+        self, snapshot: Snapshot, writes: Sequence[CellWrite], ahead: Ahead | None = None
+    ) -> WriteResult:
         """Land `writes` where the sheet still agrees with them: widen the grid if needed,
         re-read the touched columns, settle, then one RAW `values.batchUpdate` per ~2 MB."""
         writes = list(writes)
@@ -707,7 +710,7 @@ class GoogleBackend:
         )
         written: list[CellWrite] = []
         if landing:
-            written, edited = self._put(touched, landing, added, grid)
+            written, edited = self._put(touched, landing, added, grid, ahead)
             skipped.extend(edited)
             headers = {(w.sheet, w.column) for w in written if w.row == touched[w.sheet].header_row}
             added = tuple(a for a in added if a in headers)
@@ -829,6 +832,7 @@ class GoogleBackend:
         landing: Sequence[CellWrite],
         added: tuple[tuple[SheetKey, int], ...],
         grid: Mapping[SheetKey, int],
+        ahead: Ahead | None,
     ) -> tuple[list[CellWrite], list[Skipped]]:
         """One RAW values.batchUpdate per chunk whose body, as sent (UTF-8 JSON), is at most
         `max_body_bytes`; rows taken in sheet order, a row's cells never straddle two chunks.
@@ -845,6 +849,8 @@ class GoogleBackend:
             what = "writing" if len(bodies) == 1 else f"writing (part {n} of {len(bodies)})"
             pending = list(body.writes)
             tries = 0
+            if ahead is not None:
+                ahead(pending)  # journaled as pending before the request goes out
 
             def send(http: HTTPClient) -> Any:
                 nonlocal pending, tries

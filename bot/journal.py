@@ -406,8 +406,8 @@ class Journal:
                         s.write.fingerprint,
                         s.write.field,
                         get_column_letter(s.write.column + 1),
-                        s.write.old,
-                        s.write.new,
+                        _storable(s.write.old),
+                        _storable(s.write.new),
                         json.dumps(list(s.write.rules)),
                         s.reason,
                     )
@@ -422,7 +422,15 @@ class Journal:
                 "INSERT INTO findings (run_id, sheet, row, fingerprint, rule, message, severity) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (run_id, f.sheet, f.row, f.fingerprint, f.rule, f.message, str(f.severity))
+                    (
+                        run_id,
+                        f.sheet,
+                        f.row,
+                        _storable(f.fingerprint),
+                        f.rule,
+                        _storable(f.message),
+                        str(f.severity),
+                    )
                     for f in findings
                 ],
             )
@@ -598,18 +606,23 @@ class Journal:
             )
 
 
+def _storable(text: str) -> str:
+    """Text SQLite can store (UTF-8): a lone surrogate (half an emoji in a cell) becomes `?`."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
 def _change_row(run_id: str, w: CellWrite) -> tuple[Any, ...]:
     """A cell write as a row of `changes` (or `pending`), in `_CHANGE_COLUMNS` order."""
     return (
         run_id,
         w.sheet,
         w.row,
-        w.fingerprint,
+        _storable(w.fingerprint),
         w.field,
         get_column_letter(w.column + 1),
         w.column,
-        w.old,
-        w.new,
+        _storable(w.old),
+        _storable(w.new),
         json.dumps(list(w.rules)),
     )
 

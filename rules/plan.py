@@ -177,7 +177,7 @@ def plan(
         mode = "suggest" if rule.id in hidden else mode_of(rule.id, settings)
         if mode == "off":
             continue
-        edits = Edits(rule.id, refuse_blocked)
+        edits = Edits(rule.id, refuse_blocked, snapshot.leads_tab.cell_limit)
         found = _run(rule, ctx, edits, calls)
         if mode == "apply":
             leads, changed = _apply(leads, edits.changes, position)

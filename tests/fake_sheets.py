@@ -820,7 +820,9 @@ class FakeSheetsAPI:
     @staticmethod
     def _json(status: int, body: Any, extra: dict[str, str] | None = None) -> tuple:
         headers = {"Content-Type": "application/json; charset=UTF-8", **(extra or {})}
-        return status, headers, json.dumps(body, ensure_ascii=False)
+        text = json.dumps(body, ensure_ascii=False)
+        # a cell may hold half an emoji (a lone UTF-16 surrogate): JSON carries it escaped
+        return status, headers, text.encode("utf-8", "backslashreplace")
 
     def _error(self, code: int, message: str) -> tuple:
         status = _STATUS_NAMES.get(code, "UNKNOWN")

@@ -834,6 +834,41 @@ def test_a_run_killed_waiting_for_its_write_is_closed_and_journaled_by_the_next(
     }
 
 
+# --- one bad cell stops nothing but itself -----------------------------------------------------
+
+
+def test_a_lone_surrogate_in_one_cell_blocks_that_row_only(fake, sa_key, tmp_path, journal):
+    lead_tab, _ = add_desk(fake)
+    lead_tab.set("D2", "메모 \ud83d")  # half an emoji: no UTF-8 body can carry it
+
+    outcome = _apply_run(sa_key, tmp_path, journal)
+
+    assert lead_tab.get("D2") == "메모 \ud83d"  # the row with the broken cell is left alone
+    assert lead_tab.get("C4") == "종결(중복)"  # the rest of the sheet is written
+    blocked = [f for f in outcome.plan.findings if f.rule == "write.blocked"]
+    assert [(f.sheet, f.row) for f in blocked] == [(LEADS, 2)]
+    assert "쓸 수 없는 글자" in blocked[0].message
+    assert "\ud83d" not in lead_tab.get("N2")  # 봇 확인 says so, holding no broken character
+    assert "쓸 수 없는 글자" in lead_tab.get("N2")
+    assert journal.runs()[0].outcome == "ok"
+
+
+def test_remarks_at_googles_cell_limit_become_a_finding_not_a_row_held_back(
+    fake, sa_key, tmp_path, journal
+):
+    lead_tab, _ = add_desk(fake)
+    lead_tab.set("D2", "가" * 49_995)
+
+    first = _apply_run(sa_key, tmp_path, journal)
+    second = _apply_run(sa_key, tmp_path, journal)
+
+    assert lead_tab.get("D2") == "가" * 49_995
+    assert "글자 수 한도" in lead_tab.get("N2")
+    assert [f.row for f in first.plan.findings if f.rule == "write.blocked"] == [2]
+    assert first.result is not None and first.result.skipped == ()
+    assert second.plan.changes == ()  # a fixed point: nothing held back, nothing retried
+
+
 # --- retries ------------------------------------------------------------------------------------
 
 

@@ -76,6 +76,7 @@ from rules.model import (
 )
 from rules.parse import FINGERPRINT_FIELDS
 from rules.settle import already_landed, settle
+from rules.text import unwritable
 from rules.values import cell_text
 
 __all__ = [
@@ -96,6 +97,7 @@ CELL_CHAR_LIMIT = 50_000  # Google Sheets' limit on the characters in one cell
 
 # Skipped reasons (Korean: desk staff read them in reports).
 TOO_LONG = "구글 시트 셀 글자 수 한도(50,000자)를 넘음"
+BAD_TEXT = "셀에 쓸 수 없는 글자(깨진 문자나 제어 문자)가 있음"
 FORMULA_CELL = "셀에 수식이 있어 봇이 덮어쓰지 않음"
 
 _log = structlog.get_logger("movebot.sheets.google")
@@ -674,6 +676,7 @@ class GoogleBackend:
             rows=tuple(_row(r) for r in values[1:]),
             grid_columns=meta.columns,
             merges=tuple(m for m in meta.merges if m[2] >= spec.header_row),
+            cell_limit=CELL_CHAR_LIMIT,
         )
         return tab if key == VENDORS else with_blocked(tab, meta.merges, (), meta.protected)
 
@@ -691,9 +694,7 @@ class GoogleBackend:
             tab = snapshot.tab(w.sheet)
             if w.column < 0 or w.row < tab.header_row:
                 raise ValueError(f"{tab.title}: no such cell (row {w.row}, column {w.column})")
-        ready, skipped = _refuse_rows(
-            writes, lambda w: TOO_LONG if len(w.new) > CELL_CHAR_LIMIT else None
-        )
+        ready, skipped = _refuse_rows(writes, _unsendable)
         if not ready:
             return WriteResult(skipped=tuple(skipped))
         touched: dict[SheetKey, Tab] = {w.sheet: snapshot.tab(w.sheet) for w in ready}
@@ -1034,6 +1035,14 @@ class _Body:
                 {"range": rng, "majorDimension": "ROWS", "values": [[w.new] for w in run.writes]}
             )
         return data
+
+
+def _unsendable(w: CellWrite) -> str | None:
+    """Why a write cannot go in any request (write.blocked turned off lets it reach here):
+    beyond the cell's limit, or a character no request can carry (a lone surrogate)."""
+    if len(w.new) > CELL_CHAR_LIMIT:
+        return TOO_LONG
+    return BAD_TEXT if unwritable(w.new) else None
 
 
 def _refuse_rows(

@@ -23,6 +23,7 @@ from bot.sheets.google import (
     FORMULA_CELL,
     GoogleBackend,
     WriteInterrupted,
+    _spans,
     a1_range,
     spreadsheet_id,
 )
@@ -382,12 +383,53 @@ def test_a_write_costs_one_verify_read_and_one_batch_update(fake, sa_key):
         "'이사 관리자'!D3",
     ]
     verify = [c for c in fake.calls if c.kind == "values.batchGet"][1]
-    assert verify.params["ranges"] == [
-        "'이사 관리자'!A1:A",
-        "'이사 관리자'!C1:D",
-        "'이사 관리자'!F1:F",
-    ]
+    # only the header and the touched rows (adjacent rows in one range), never whole columns
+    assert verify.params["ranges"] == ["'이사 관리자'!A1:F1", "'이사 관리자'!A3:F4"]
     assert verify.params["valueRenderOption"] == "FORMULA"
+
+
+def test_the_verify_read_asks_for_the_touched_rows_not_the_rows_between(fake, sa_key):
+    lead_tab, _ = add_desk(
+        fake,
+        leads=[
+            [f"2024-12-{1 + i % 28}", "", "견적진행", "", "", f"010-3000-{i:04d}"]
+            for i in range(190)
+        ],
+    )
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [change(snap, LEADS, row, "status", "부재") for row in range(2, 192, 2)]
+
+    result = backend.write(snap, writes)
+
+    assert len(result.written) == len(writes)
+    verify = [c for c in fake.calls if c.kind == "values.batchGet"][1]
+    assert len(verify.params["ranges"]) == 1 + len(writes)  # the header, then each row
+    assert all(lead_tab.get(f"C{w.row}") == "부재" for w in writes)
+
+
+def test_many_scattered_rows_are_verified_in_at_most_100_ranges_covering_each():
+    rows = set(range(2, 100_000, 97)) | {5, 6, 7}
+
+    spans = _spans(rows, header_row=1)
+
+    assert len(spans) <= 100 and spans[0] == (1, 1)
+    assert all(any(a <= r <= b for a, b in spans) for r in rows)
+    assert all(b1 < a2 for (_, b1), (a2, _) in zip(spans, spans[1:], strict=False))
+
+
+def test_a_row_moved_since_the_read_is_looked_for_in_whole_columns(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    lead_tab.insert_rows(2, 1)  # staff insert a row at the top
+
+    result = backend.write(snap, [change(snap, LEADS, 3, "status", "상담요청")])
+
+    assert [w.row for w in result.written] == [4]
+    assert lead_tab.get("C4") == "상담요청"
+    verifies = [c.params["ranges"] for c in fake.calls if c.kind == "values.batchGet"][1:]
+    assert verifies[-1] == ["'이사 관리자'!A1:A", "'이사 관리자'!C1:C", "'이사 관리자'!F1:F"]
 
 
 def test_writing_nothing_makes_no_request(fake, sa_key):

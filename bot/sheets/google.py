@@ -6,8 +6,9 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
 - `read()`: one `spreadsheets.get` (tab titles, grid sizes and merged blocks only) and one
   `values.batchGet` for both tabs, and the optional vendor list when the metadata shows that
   tab (UNFORMATTED_VALUE, dates as SERIAL_NUMBER).
-- `write()`: one `values.batchGet` re-reading the columns the plan touches (fingerprint columns
-  and written columns, whole columns from the header row down), `rules.settle` to decide what
+- `write()`: one `values.batchGet` re-reading the header row and the rows the plan touches
+  (fingerprint columns to written columns; adjacent rows in one range, at most 100 ranges;
+  whole columns only when a row moved or the 봇 확인 column is added), `rules.settle` to decide what
   may land, then one `values.batchUpdate` with `valueInputOption=RAW` (one more per ~2 MB of
   body). That body goes as compact UTF-8 JSON (Korean text as itself: 3 bytes a syllable, where
   gspread's `json=`, through requests, would send the 6-byte `\\uXXXX` escape), and the ~2 MB
@@ -74,7 +75,7 @@ from rules.model import (
     TabKey,
     WriteResult,
 )
-from rules.parse import FINGERPRINT_FIELDS
+from rules.parse import FINGERPRINT_FIELDS, fingerprint
 from rules.settle import already_landed, settle
 from rules.text import unwritable
 from rules.values import cell_text
@@ -782,29 +783,47 @@ class GoogleBackend:
         touched: Mapping[SheetKey, Tab],
         writes: Sequence[CellWrite],
         grid: Mapping[SheetKey, int],
+        narrow: bool = True,
     ) -> dict[SheetKey, Tab]:
-        """The fingerprint columns and written columns of each touched tab, as they are now."""
+        """The fingerprint columns and written columns of each touched tab, as they are now.
+
+        Narrow (the usual case): only the header row and the touched rows, adjacent rows in one
+        range, so the read and what follows it stay short at any sheet size. Whole columns
+        when a write adds the 봇 확인 column (its cells must all be empty) or when a touched
+        row no longer holds its fingerprint (a row moved: it is looked for in the whole tab)."""
         wanted: dict[SheetKey, set[int]] = defaultdict(set)
+        rows: dict[SheetKey, set[int]] = defaultdict(set)
         for w in writes:
             wanted[w.sheet].add(w.column)
+            rows[w.sheet].add(w.row)
         for key, tab in touched.items():
             for f in FINGERPRINT_FIELDS[key]:
                 if f in tab.columns:
                     wanted[key].add(tab.columns[f])
-        plan: list[tuple[SheetKey, int]] = []
+            if tab.header_row in rows[key]:
+                narrow = False
+        # (tab, first sheet row, first column) of each range asked for
+        plan: list[tuple[SheetKey, int, int]] = []
         ranges: list[str] = []
         for key, tab in touched.items():
-            for first, last in _runs(wanted[key]):
-                plan.append((key, first))
-                ranges.append(a1_range(tab.title, tab.header_row, first, last))
+            if narrow:
+                first, last = min(wanted[key]), max(wanted[key])
+                for r1, r2 in _spans(rows[key], tab.header_row):
+                    plan.append((key, r1, first))
+                    ranges.append(a1_range(tab.title, r1, first, last, r2))
+            else:
+                for first, last in _runs(wanted[key]):
+                    plan.append((key, tab.header_row, first))
+                    ranges.append(a1_range(tab.title, tab.header_row, first, last))
         # FORMULA: a formula cell reads as its formula, so it never matches a planned value
         # and the bot never writes over it; other cells read as with UNFORMATTED_VALUE.
         answers = self._batch_get(ranges, "re-reading", render="FORMULA")
         cells: dict[SheetKey, dict[int, dict[int, Any]]] = {k: defaultdict(dict) for k in touched}
-        for (key, first), answer in zip(plan, answers, strict=True):
+        for (key, row, first), answer in zip(plan, answers, strict=True):
+            offset = row - touched[key].header_row
             for i, values in enumerate(answer.get("values", [])):
                 for j, value in enumerate(values):
-                    cells[key][i][first + j] = value
+                    cells[key][offset + i][first + j] = value
         fresh: dict[SheetKey, Tab] = {}
         for key, tab in touched.items():
             by_row = cells[key]
@@ -812,19 +831,23 @@ class GoogleBackend:
             width = max((max(r) + 1 for r in by_row.values() if r), default=0)
             header = by_row.get(0, {})
             headers = tuple(_header_text(header.get(c)) for c in range(width))
-            rows = tuple(
-                _row([by_row.get(i, {}).get(c) for c in range(width)]) for i in range(1, height)
-            )
             fresh[key] = Tab(
                 key=key,
                 title=tab.title,
                 header_row=tab.header_row,
                 headers=headers,
                 columns=dict(tab.columns),
-                rows=rows,
+                rows=tuple(
+                    _row([by_row.get(i, {}).get(c) for c in range(width)]) for i in range(1, height)
+                ),
                 grid_columns=grid.get(key),
                 merges=tab.merges,
             )
+        if narrow and any(
+            fingerprint(fresh[w.sheet], w.row - fresh[w.sheet].header_row - 1) != w.fingerprint
+            for w in writes
+        ):
+            return self._verify_read(touched, writes, grid, narrow=False)
         return fresh
 
     def _put(
@@ -1035,6 +1058,26 @@ class _Body:
                 {"range": rng, "majorDimension": "ROWS", "values": [[w.new] for w in run.writes]}
             )
         return data
+
+
+_MAX_VERIFY_RANGES = 100  # ranges of one narrow verify read (its GET's query stays short)
+
+
+def _spans(rows: Iterable[int], header_row: int) -> list[tuple[int, int]]:
+    """The header row, then the sheet rows to verify as (first, last) spans: adjacent rows in
+    one span, the nearest spans joined until there are at most `_MAX_VERIFY_RANGES`."""
+    spans = _runs(r for r in rows if r > header_row)
+    if len(spans) >= _MAX_VERIFY_RANGES:
+        gaps = sorted(b[0] - a[1] for a, b in zip(spans, spans[1:], strict=False))
+        widest = gaps[len(spans) - _MAX_VERIFY_RANGES]  # joined: every gap up to this one
+        joined = [spans[0]]
+        for first, last in spans[1:]:
+            if first - joined[-1][1] <= widest:
+                joined[-1] = (joined[-1][0], last)
+            else:
+                joined.append((first, last))
+        spans = joined
+    return [(header_row, header_row), *spans]
 
 
 def _unsendable(w: CellWrite) -> str | None:

@@ -20,6 +20,8 @@ never counts for the next:
   the grid, like Google but in Python); "client" is that time without the fake's share. No
   network latency is modelled.
 - requests: Sheets requests per run (the OAuth token request not counted).
+- window: the client's share of the time between the verify read's answer and the write, on
+  the largest desk (`window.py`).
 - growth: how plan time grows from the smallest size to the largest, as the exponent k of
   t ~ n^k (1 = linear; n log n from 10k to 100k reads as about 1.1).
 
@@ -46,6 +48,8 @@ ROOT = HERE.parent
 for path in (ROOT, HERE):  # run from a checkout: movebot and generate.py, installed or not
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+import window  # noqa: E402
 
 import generate  # noqa: E402  (benchmarks/ is no package)
 
@@ -336,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     results = [bench_size(n, args.repeat, not args.no_google) for n in sizes]
     print(table(results))
+    if not args.no_google:
+        print(window.line(window.measure(max(sizes))))  # the verify→write window
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0

@@ -97,3 +97,12 @@ def test_the_generated_desk_as_xlsx_reads_as_its_google_grid_does(tmp_path):
 def test_the_workbook_backend_reads_the_demo_and_a_desk_as_openpyxl_does(capsys):
     assert compare_readers.main(["--sizes", "300"]) == 0
     assert "0 differences" in capsys.readouterr().out
+
+
+def test_the_window_benchmark_measures_a_first_and_a_daily_write():
+    import window
+
+    figures = window.measure(2_000)
+
+    assert figures["first"]["written"] > figures["daily"]["written"] > 0
+    assert "verify→write window at 2,000 leads" in window.line(figures)

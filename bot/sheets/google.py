@@ -838,7 +838,8 @@ class GoogleBackend:
                 headers=headers,
                 columns=dict(tab.columns),
                 rows=tuple(
-                    _row([by_row.get(i, {}).get(c) for c in range(width)]) for i in range(1, height)
+                    _row([by_row[i].get(c) for c in range(width)]) if i in by_row else ()
+                    for i in range(1, height)
                 ),
                 grid_columns=grid.get(key),
                 merges=tab.merges,

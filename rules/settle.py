@@ -2,7 +2,8 @@
 
 Staff work in the sheet while the bot runs. A write lands only where the cell still holds the
 value the plan was made from, on the same row, in a column that still has the header it had;
-a row that moved is found again by its fingerprint when that is unique. The writes of one row
+a row that moved is found again by its fingerprint when that is unique — now, and when the plan
+was made (rows that could be confused then are never relocated). The writes of one row
 land together or not at all, and 봇 확인 notes land only under a 봇 확인 header.
 """
 
@@ -68,6 +69,7 @@ def settle(
     # header rows first: the 봇 확인 header decides whether notes may go under it
     order = sorted(groups, key=lambda k: k[1] != fresh[k[0]].header_row)
     indexes: dict[SheetKey, dict[str, list[int]]] = {}
+    read_indexes: dict[SheetKey, dict[str, list[int]]] = {}  # of the tabs as planned
     # target row -> (the writes as planned, the writes re-addressed to the target)
     landing: dict[tuple[SheetKey, int], tuple[list[CellWrite], list[CellWrite]]] = {}
     skipped: list[Skipped] = []
@@ -115,6 +117,14 @@ def settle(
             here = fingerprint(tab, i) if 0 <= i < len(tab.rows) else None
             expected = group[0].fingerprint
             if here != expected:
+                if planned is not None:
+                    if sheet not in read_indexes:
+                        read_indexes[sheet] = _row_index(planned[sheet])
+                    if len(read_indexes[sheet].get(expected, ())) > 1:
+                        # rows that could be confused when the plan was made stay so: the
+                        # survivor of two identical rows is never closed as its own duplicate
+                        skip(group, ROW_AMBIGUOUS)
+                        continue
                 if sheet not in indexes:
                     indexes[sheet] = _row_index(tab)
                 rows = indexes[sheet].get(expected, [])

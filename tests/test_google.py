@@ -911,6 +911,27 @@ def test_remarks_at_googles_cell_limit_become_a_finding_not_a_row_held_back(
     assert second.plan.changes == ()  # a fixed point: nothing held back, nothing retried
 
 
+def test_a_rule_group_never_straddles_two_parts_of_a_split_write(fake, sa_key):
+    from dataclasses import replace
+
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key, max_attempts=2, max_body_bytes=30_000)
+    snap = backend.read()
+    # rows 2 and 4 change in one go (a duplicate closed and the cross-note on its survivor)
+    writes = [
+        replace(change(snap, LEADS, 2, "remarks", "a" * 20_000), groups=(7,)),
+        change(snap, LEADS, 3, "remarks", "b" * 20_000),
+        replace(change(snap, LEADS, 4, "status", "종결(중복)"), groups=(7,)),
+    ]
+    fake.before("values.batchUpdate", lambda api: api.fail(500, "values.batchUpdate", times=5))
+
+    with pytest.raises(WriteInterrupted) as caught:
+        backend.write(snap, writes)
+
+    assert sorted(w.row for w in caught.value.result.written) == [2, 4]  # the group whole
+    assert lead_tab.get("D3") == "업체 연락 지연" and lead_tab.get("C4") == "종결(중복)"
+
+
 # --- retries ------------------------------------------------------------------------------------
 
 

@@ -931,18 +931,42 @@ def _bodies(
     writes: Sequence[CellWrite], prefixes: Mapping[SheetKey, int], limit: int | None
 ) -> list[_Body]:
     """`writes` as values.batchUpdate bodies of at most `limit` bytes each (None: one body),
-    rows in sheet order, a row's cells never split."""
-    rows: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
-    for w in writes:
-        rows[(w.sheet, w.row)].append(w)
+    rows in sheet order; a row's cells, and the rows of one rule's change group (they land
+    together or not at all), never split between two bodies."""
     bodies = [_Body(prefixes)]
-    for _, group in sorted(rows.items(), key=lambda item: item[0]):
+    for group in _tied_rows(writes):
         body = bodies[-1]
         if limit is not None and body.writes and body.size + body.cost(group) > limit:
             body = _Body(prefixes)
             bodies.append(body)
         body.add(group)
     return bodies
+
+
+def _tied_rows(writes: Sequence[CellWrite]) -> list[list[CellWrite]]:
+    """The writes in sets that must travel in one request: each row's, joined with the rows
+    sharing a change group with it; in order of their first row, rows in sheet order."""
+    rows: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
+    for w in sorted(writes, key=lambda w: (w.sheet, w.row)):
+        rows[(w.sheet, w.row)].append(w)
+    parent = {row: row for row in rows}
+
+    def root(row: tuple[SheetKey, int]) -> tuple[SheetKey, int]:
+        while parent[row] != row:
+            parent[row] = parent[parent[row]]
+            row = parent[row]
+        return row
+
+    first_of: dict[int, tuple[SheetKey, int]] = {}
+    for row, group in rows.items():
+        for g in {g for w in group for g in w.groups}:
+            a, b = root(first_of.setdefault(g, row)), root(row)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    tied: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
+    for row, group in rows.items():  # in sheet order: each set's first row comes first
+        tied[root(row)].extend(group)
+    return list(tied.values())
 
 
 def _encode(body: Any) -> bytes:

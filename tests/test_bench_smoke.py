@@ -106,3 +106,16 @@ def test_the_window_benchmark_measures_a_first_and_a_daily_write():
 
     assert figures["first"]["written"] > figures["daily"]["written"] > 0
     assert "verify→write window at 2,000 leads" in window.line(figures)
+
+
+def test_staff_edits_at_any_moment_but_the_window_are_never_lost_and_every_cell_is_journaled():
+    import edit_storm
+
+    figures = edit_storm.storm(15, seed=1, leads=120)
+
+    for moment, counts in figures.items():
+        assert counts["trials"] == 3
+        assert counts["cells un-journaled"] == 0 and counts["runs stuck"] == 0, moment
+        if moment != "window":
+            assert counts["edits lost"] == 0, moment
+    assert "edits lost" in edit_storm.table(figures)

@@ -5,10 +5,10 @@ the clock at 2024-12-04 18:00 KST) and measured in fresh processes, so that one 
 never counts for the next:
 
 - plan: `bot.engine.plan` on the desk as the Google backend reads it (an in-memory `Snapshot`
-  built from the `values.batchGet` answer), best of `--repeat` runs. Plain single-threaded
-  Python: one core.
-- json.loads: parsing that batchGet answer (what every run does before it can plan), best of
-  `--repeat`; and plan / json.loads, the plan's cost in units of the cheapest possible read.
+  built from the `values.batchGet` answer), its CPU time, best of `--repeat` runs. Plain
+  single-threaded Python: one core.
+- json.loads: parsing that batchGet answer (what every run does before it can plan), its CPU
+  time, best of `--repeat`; and plan / json.loads, the plan's cost in units of the cheapest possible read.
 - peak RSS: the plan process's peak resident memory (ru_maxrss): interpreter and imports, the
   answer's text, its parsed JSON, the snapshot and the plan.
 - full run: read (spreadsheets.get + values.batchGet), plan, verify (values.batchGet) and
@@ -20,6 +20,12 @@ never counts for the next:
   the grid, like Google but in Python); "client" is that time without the fake's share. No
   network latency is modelled.
 - requests: Sheets requests per run (the OAuth token request not counted).
+- preview (issue 15): `movebot reconcile --workbook desk.xlsx --json` on the desk written as an
+  .xlsx, its CPU time (user + system, from the process's rusage: the machine may be busy) and
+  peak RSS, best of `--repeat` fresh processes; beside it, in the same run on the same file,
+  the floor: the CPU and peak RSS of a process that only reads that .xlsx into Python values
+  with python-calamine. The Google path's floor is json.loads of its batchGet answer: the full
+  run's client CPU is compared with it.
 - window: the client's share of the time between the verify read's answer and the write, on
   the largest desk (`window.py`).
 - growth: how plan time grows from the smallest size to the largest, as the exponent k of
@@ -33,6 +39,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import pickle
 import resource
 import subprocess
@@ -76,18 +83,18 @@ def measure_plan(payload: str, repeat: int = 3) -> dict[str, Any]:
     answer: Any = None
     for _ in range(repeat):
         answer = None
-        started = time.perf_counter()
+        started = time.process_time()
         answer = json.loads(payload)
-        loads = min(loads, time.perf_counter() - started)
+        loads = min(loads, time.process_time() - started)
     snapshot = generate.snapshot_from_answer(answer)
     answer = None  # the backend keeps only the snapshot
     seconds = math.inf
     result = None
     for _ in range(repeat):
         result = None
-        started = time.perf_counter()
+        started = time.process_time()  # CPU: the machine may be busy with other work
         result = plan(snapshot, generate.NOW, RuleSettings())
-        seconds = min(seconds, time.perf_counter() - started)
+        seconds = min(seconds, time.process_time() - started)
     assert result is not None
     return {
         "leads": len(snapshot.leads_tab.rows),
@@ -124,15 +131,16 @@ def full_runs(
     for title, rows in desk.sheets().items():
         tabs[title] = book.add_sheet(title, rows=len(rows), columns=GRID_COLUMNS)
         tabs[title].set_rows(rows)
-    in_fake = [0.0]  # seconds spent serving requests inside the fake
+    in_fake = [0.0, 0.0]  # seconds and CPU seconds spent serving requests inside the fake
 
     def timed(serve: Any) -> Any:
         def serve_timed(request: Any) -> Any:
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), time.process_time()
             try:
                 return serve(request)
             finally:
                 in_fake[0] += time.perf_counter() - started
+                in_fake[1] += time.process_time() - cpu
 
         return serve_timed
 
@@ -144,8 +152,8 @@ def full_runs(
         api.register_service_account(key.key_id, key.email, key.public_pem)
 
         def one_run() -> dict[str, Any]:
-            calls, fake_before = len(api.calls), in_fake[0]
-            started = time.perf_counter()
+            calls, fake_before, fake_cpu_before = len(api.calls), in_fake[0], in_fake[1]
+            started, cpu = time.perf_counter(), time.process_time()
             backend = GoogleBackend(
                 SHEET_ID,
                 TabSpec(generate.LEADS_TITLE),
@@ -156,12 +164,14 @@ def full_runs(
             p = plan(snapshot, desk.now, RuleSettings())
             result = backend.write(snapshot, p.cell_writes())
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu
             made = [c for c in api.calls[calls:] if c.kind != "token"]
             if result.skipped:
                 raise AssertionError(f"{len(result.skipped)} writes skipped: {result.skipped[0]}")
             return {
                 "seconds": seconds,
                 "client_s": seconds - (in_fake[0] - fake_before),
+                "client_cpu_s": cpu - (in_fake[1] - fake_cpu_before),
                 "requests": len(made),
                 "kinds": dict(Counter(c.kind for c in made)),
                 "changes": len(p.changes),
@@ -177,6 +187,45 @@ def full_runs(
             daily = one_run()
             idle = one_run()
     return {"first": first, "daily": daily, "idle": idle}
+
+
+# The floor a preview is measured against: reading the same .xlsx into Python values, no more.
+CALAMINE_READ = """
+import sys
+from python_calamine import CalamineWorkbook
+book = CalamineWorkbook.from_path(sys.argv[1])
+rows = [book.get_sheet_by_name(title).to_python() for title in book.sheet_names]
+"""
+MOVEBOT = "import sys; from bot.cli import main; sys.exit(main())"  # the `movebot` command
+
+
+def _cpu_and_rss(argv: list[str]) -> tuple[float, float]:
+    """The CPU seconds (user + system) and the peak RSS (MB) of one process running `argv`."""
+    with tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            err.seek(0)
+            raise RuntimeError(f"{argv[:4]} failed:\n{err.read().decode()[-3000:]}")
+    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def measure_preview(xlsx: Path, now: str, repeat: int = 3) -> dict[str, float]:
+    """`movebot reconcile --workbook xlsx --json` and the python-calamine read of the same file:
+    CPU and peak RSS, each the best of `repeat` fresh processes, taken in turns."""
+    preview = [sys.executable, "-c", MOVEBOT, "reconcile", "--workbook", str(xlsx), "--json"]
+    preview += ["--now", now]
+    floor = [sys.executable, "-c", CALAMINE_READ, str(xlsx)]
+    runs: dict[str, list[tuple[float, float]]] = {"preview": [], "calamine": []}
+    for _ in range(repeat):
+        runs["preview"].append(_cpu_and_rss(preview))
+        runs["calamine"].append(_cpu_and_rss(floor))
+    out = {}
+    for name, measured in runs.items():
+        out[f"{name}_cpu_s"] = min(cpu for cpu, _ in measured)
+        out[f"{name}_rss_mb"] = min(rss for _, rss in measured)
+    return out
 
 
 # -- orchestration ----------------------------------------------------------------------------
@@ -219,6 +268,10 @@ def bench_size(n: int, repeat: int, google: bool, seed: int = 0) -> dict[str, An
         payload.write_text(desk.batch_get_payload(), encoding="utf-8")
         out["plan"] = _in_fresh_process("plan", str(payload), str(repeat))
         print(f"  {n:,} leads: planned in {out['plan']['plan_s']:.2f} s", file=sys.stderr)
+        xlsx = Path(tmp) / "desk.xlsx"
+        desk.write_xlsx(xlsx)
+        out["preview"] = measure_preview(xlsx, desk.now.isoformat(), repeat)
+        print(f"  {n:,} leads: previewed the .xlsx", file=sys.stderr)
         if google:
             pickled = Path(tmp) / "desk.pickle"
             with open(pickled, "wb") as f:
@@ -272,6 +325,76 @@ def targets(results: list[dict[str, Any]]) -> list[str]:
     return lines
 
 
+def preview_table(results: list[dict[str, Any]]) -> list[str]:
+    """Per size: the .xlsx preview against its floors, CPU and memory (issue 15)."""
+    head = (
+        f"{'leads':>8} {'preview CPU s':>13} {'calamine read s':>15} {'ratio':>6} "
+        f"{'preview RSS MB':>14} {'calamine RSS MB':>15} {'Google client CPU s':>19} "
+        f"{'json.loads s':>12} {'ratio':>6}"
+    )
+    lines = ["", head, "-" * len(head)]
+    for r in results:
+        v, p = r["preview"], r["plan"]
+        google = ratio = "—"
+        if "google" in r:
+            client = r["google"]["first"]["client_cpu_s"]
+            google, ratio = f"{client:.2f}", f"{client / p['loads_s']:.1f}×"
+        lines.append(
+            f"{r['n']:>8,} {v['preview_cpu_s']:>13.2f} {v['calamine_cpu_s']:>15.2f} "
+            f"{v['preview_cpu_s'] / v['calamine_cpu_s']:>5.1f}× {v['preview_rss_mb']:>14.0f} "
+            f"{v['calamine_rss_mb']:>15.0f} {google:>19} {p['loads_s']:>12.3f} {ratio:>6}"
+        )
+    lines.append(
+        "preview: movebot reconcile --workbook desk.xlsx --json, the whole process; calamine "
+        "read: a process\nthat only reads the same .xlsx with python-calamine; Google client "
+        "CPU: the first full run without\nthe fake server's share; json.loads: its batchGet "
+        "answer. CPU = user + system, best of the runs."
+    )
+    return lines
+
+
+def goals(results: list[dict[str, Any]]) -> list[str]:
+    """Issue 15's table: each figure measured in this run beside its goal."""
+    last = results[-1]
+    v, p, n = last["preview"], last["plan"], last["n"]
+    rows = [
+        (
+            "preview CPU / calamine read CPU of the same .xlsx",
+            f"{v['preview_cpu_s'] / v['calamine_cpu_s']:.1f}× "
+            f"({v['preview_cpu_s']:.2f} s / {v['calamine_cpu_s']:.2f} s)",
+            "<= 2.0×",
+            v["preview_cpu_s"] <= 2.0 * v["calamine_cpu_s"],
+        ),
+        (
+            "preview peak RSS (calamine read alone)",
+            f"{v['preview_rss_mb']:.0f} MB ({v['calamine_rss_mb']:.0f} MB)",
+            "<= 250 MB",
+            v["preview_rss_mb"] <= 250,
+        ),
+    ]
+    if "google" in last:
+        g = last["google"]
+        client = g["first"]["client_cpu_s"]
+        rows.append(
+            (
+                "Google full run client CPU / json.loads of its batchGet",
+                f"{client / p['loads_s']:.1f}× ({client:.2f} s / {p['loads_s']:.3f} s)",
+                "<= 6×",
+                client <= 6 * p["loads_s"],
+            )
+        )
+        requests = " / ".join(str(g[k]["requests"]) for k in ("first", "daily", "idle"))
+        rows.append(("Sheets requests first / daily / idle", requests, "5 / 4 / 2", None))
+    k = growth(results)
+    if k is not None:
+        rows.append((f"plan growth {results[0]['n']:,} -> {n:,}", f"n^{k:.2f}", "n^1.0", None))
+    lines = [f"\nIssue 15 at {n:,} leads + {p['obs']:,} OB rows (measured in this run | goal):"]
+    for figure, measured, goal, ok in rows:
+        verdict = "" if ok is None else ("met" if ok else "MISSED")
+        lines.append(f"  {figure:<56} {measured:<28} {goal:<10} {verdict}")
+    return lines
+
+
 def table(results: list[dict[str, Any]]) -> str:
     head = (
         f"{'leads':>8} {'OB':>7} {'plan s':>7} {'json.loads s':>12} {'plan/json':>9} "
@@ -297,6 +420,7 @@ def table(results: list[dict[str, Any]]) -> str:
         "fake Sheets API, in brackets without\nthe fake server's own time; requests: Sheets "
         "requests of the first, daily and idle runs."
     )
+    lines += preview_table(results)
     k = growth(results)
     if k is not None:
         lines.append(
@@ -307,6 +431,7 @@ def table(results: list[dict[str, Any]]) -> str:
         lines.extend(targets(results))
     else:
         lines.append("(DESIGN.md's targets are for 100,000 leads: run with the default sizes)")
+    lines.extend(goals(results))
     for r in results:
         if "google" not in r:
             continue

@@ -27,10 +27,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import apprise
 import structlog
 
-from bot import kakaowork, ports
+from bot import ports
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
 from bot.ports import ChannelResult
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, RULES
@@ -235,6 +234,10 @@ class Notifier:
     """
 
     def __init__(self, urls: Sequence[Any] = ()) -> None:
+        import apprise  # here: a run that alerts nobody (a preview) does not pay its import
+
+        from bot import kakaowork  # noqa: F401  (registers kakaowork:// with apprise)
+
         asset = apprise.AppriseAsset(app_id="movebot", app_desc="movebot")
         self._apprise = apprise.Apprise(asset=asset)
         self._channels: list[_AppriseChannel] = []
@@ -295,6 +298,10 @@ class Notifier:
     def _send_apprise(self, c: _AppriseChannel, title: str, body: str) -> ChannelResult:
         if not c.loaded:
             return ChannelResult(c.label, False, "apprise did not understand the URL")
+        import apprise
+
+        from bot import kakaowork
+
         try:
             with kakaowork.failures() as why:
                 ok = bool(

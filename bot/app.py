@@ -18,7 +18,6 @@ from bot.errors import BadConfig
 from bot.journal import Journal
 from bot.lock import SheetLock
 from bot.ports import Clock, SheetBackend
-from bot.sheets.google import GoogleBackend
 from bot.sheets.workbook import WorkbookBackend
 from rules.columns import TabSpec
 from rules.values import KST
@@ -54,6 +53,8 @@ class App:
             raise BadConfig(
                 "Setting source.spreadsheet is empty: give the Google Sheet's id or its full URL."
             )
+        from bot.sheets.google import GoogleBackend  # here: a workbook run needs no gspread
+
         return GoogleBackend(
             source.spreadsheet,
             leads,

@@ -25,7 +25,7 @@ from bot.journal import UnknownRun
 from bot.logs import configure_logging
 from bot.masking import scrub
 from bot.ports import Clock
-from bot.report import outcome_json, render_text, render_undo
+from bot.report import render_text, render_undo, write_outcome_json
 from bot.schedule import run_worker
 from rules import RULE_IDS, RULES
 from rules.values import KST
@@ -157,7 +157,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         else:
             outcome = runner.preview(settings, app.backend, now, only_rules=only, progress=progress)
     source = settings.source.spreadsheet or str(settings.resolve(settings.source.path))
-    print(outcome_json(outcome) if args.json else render_text(outcome, source))
+    if args.json:
+        write_outcome_json(outcome, sys.stdout)
+    else:
+        print(render_text(outcome, source))
     return 0
 
 

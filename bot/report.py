@@ -7,7 +7,7 @@ import shutil
 import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 from openpyxl.utils import get_column_letter
 
@@ -64,22 +64,50 @@ def skipped_json(plan: Plan, s: Skipped) -> dict[str, Any]:
     }
 
 
-def outcome_json(outcome: RunOutcome) -> str:
+def write_outcome_json(outcome: RunOutcome, out: IO[str]) -> None:
+    """The run as one JSON object, exactly as `json.dumps(..., ensure_ascii=False, indent=2)`
+    writes it, streamed to `out` one change, finding or skipped write at a time: the JSON of a
+    first run's 57k changes is never one string in memory, and the flat objects are written
+    without the pure-Python encoder that `indent` makes json use."""
     plan = outcome.plan
     skipped = outcome.result.skipped if outcome.result else ()
     summary: dict[str, Any] = dict(plan.summary)
     summary["written"] = len(outcome.result.written) if outcome.result else 0
     summary["skipped"] = len(skipped)
-    body = {
-        "run_id": outcome.run_id,
-        "now": plan.now.isoformat(),
-        "applied": outcome.applied,
-        "changes": [change_json(plan, c) for c in plan.changes],
-        "findings": [finding_json(plan, f) for f in plan.findings],
-        "skipped": [skipped_json(plan, s) for s in skipped],
-        "summary": summary,
-    }
-    return json.dumps(body, ensure_ascii=False, indent=2)
+    out.write("{")
+    for key, value in (
+        ("run_id", outcome.run_id),
+        ("now", plan.now.isoformat()),
+        ("applied", outcome.applied),
+    ):
+        out.write(f"\n  {_json_text(key)}: {_json(value, 1)},")
+    lists: tuple[tuple[str, Iterable[dict[str, Any]]], ...] = (
+        ("changes", (change_json(plan, c) for c in plan.changes)),
+        ("findings", (finding_json(plan, f) for f in plan.findings)),
+        ("skipped", (skipped_json(plan, s) for s in skipped)),
+    )
+    for key, items in lists:
+        out.write(f"\n  {_json_text(key)}: [")
+        separator = ""
+        for item in items:
+            fields = ",".join(f"\n      {_json_text(k)}: {_json(v, 3)}" for k, v in item.items())
+            out.write(f"{separator}\n    {{{fields}\n    }}")
+            separator = ","
+        out.write("\n  ]," if separator else "],")
+    out.write(f'\n  "summary": {_json(summary, 1)}\n}}\n')
+
+
+_json_text = json.encoder.encode_basestring  # a str as json.dumps(ensure_ascii=False) writes it
+
+
+def _json(value: Any, depth: int) -> str:
+    """`value` as json.dumps(ensure_ascii=False, indent=2) writes it `depth` levels deep (a
+    JSON text holds no raw newline, so indenting its lines cannot touch a string)."""
+    if type(value) is str:
+        return _json_text(value)
+    if type(value) is int:
+        return str(value)
+    return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * depth)
 
 
 def _width(text: str) -> int:

@@ -21,7 +21,6 @@ from bot.errors import BadInput, MovebotError, UserError
 from bot.journal import JournaledWrite, Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
-from bot.sheets.google import spreadsheet_id
 from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
 from rules.settle import found_landed, settle
 from rules.text import FIELD_LABELS
@@ -59,6 +58,8 @@ def source_name(settings: Settings) -> str:
 
 
 def _spreadsheet_id(text: str) -> str:
+    from bot.sheets.google import spreadsheet_id  # here: a workbook run needs no gspread
+
     try:
         return spreadsheet_id(text)
     except UserError:

@@ -1,17 +1,21 @@
 """Raw tabs -> typed rows. A value that does not read becomes a `ValueProblem`, never an error.
 
-Sheets of 100k rows are read here on every run, so the loops below read cells by column index,
-take the common cell kinds (text, sheet serials) without a detour, and remember within a run
-what repeats (dates, phones, statuses).
+Sheets of 100k rows are read here on every run, so a tab is read a column at a time: each
+field's cells are turned into values in one pass (the common cell kinds, text, datetimes and
+sheet serials, without a detour; what repeats, serials, phones and statuses, remembered within
+a run), and the rows are built from those columns (`_build`).
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from collections import deque
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from dataclasses import fields, replace
 from datetime import date, datetime
+from itertools import repeat, zip_longest
+from typing import Any, TypeVar
 
 from rules import values
 from rules.blocked import TYPED
@@ -34,12 +38,19 @@ FINGERPRINT_FIELDS = {"leads": ("intake_at", "phone"), "ob": ("ob_date", "phone"
 _EPOCH = datetime(1899, 12, 30)
 
 
+def _serial_text(number: float) -> str:
+    return str(int(number)) if number.is_integer() else f"{number:.6f}".rstrip("0")
+
+
 def _fingerprint_part(value: CellValue) -> str:
     """The same for a date read by openpyxl (datetime) and by the Sheets API (serial)."""
     if type(value) is str:
         return value.strip()
     if type(value) is float and math.isfinite(value):  # a serial: the same as further down
-        return str(int(value)) if value.is_integer() else f"{value:.6f}".rstrip("0")
+        return _serial_text(value)
+    if type(value) is datetime and value.tzinfo is None:  # a date read from an .xlsx
+        delta = value - _EPOCH
+        return _serial_text(delta.days + delta.seconds / 86400)
     if isinstance(value, datetime | date):
         if not isinstance(value, datetime):
             value = datetime(value.year, value.month, value.day)
@@ -48,11 +59,7 @@ def _fingerprint_part(value: CellValue) -> str:
     if isinstance(value, bool):
         return str(value)
     if isinstance(value, float):
-        if not math.isfinite(value):
-            return str(value)
-        if value.is_integer():
-            return str(int(value))
-        return f"{value:.6f}".rstrip("0")
+        return _serial_text(value) if math.isfinite(value) else str(value)
     if value is None:
         return ""
     return str(value).strip()
@@ -99,10 +106,13 @@ def _text(value: CellValue) -> str:
 _NOT_A_PHONE = Phone(text="", key=None, display="")  # marks text parse_phone refused
 _UNSEEN = Phone(text="", key=None, display="")  # marks text not read yet
 _NUMBER_TYPES = (int, float)  # exactly: bool is no number here
+_NO_DATE: tuple[datetime | None, bool] = (None, False)
+_Row = TypeVar("_Row")
 
 
 class _Reader:
-    """Reads the rows of one tab by column index, collecting the cells that do not parse.
+    """Reads one tab a column at a time: the rows that are not blank, each wanted field's cells
+    on them, and the cells that do not parse, by row.
 
     `phones` may be shared by the readers of one snapshot: a customer's number stands on
     several leads and on their OB rows.
@@ -112,61 +122,87 @@ class _Reader:
         self, tab: Tab, wanted: Sequence[str], phones: dict[str, Phone | None] | None = None
     ) -> None:
         self.tab = tab
-        cols = tab.columns
-        # A field without a column reads the None that `rows` puts after the widest one used.
-        self.width = max((cols[f] for f in wanted if f in cols), default=-1) + 1
-        self.col = {f: cols.get(f, self.width) for f in wanted}
-        self.fingerprint_cols = [self.col[f] for f in FINGERPRINT_FIELDS[tab.key]]
+        self.cols = {f: tab.columns[f] for f in wanted if f in tab.columns}
         # number cell -> (moment, has time), None when it is no date; a number always has its
         # year, so this does not depend on the resolving rule or its anchor.
         self.serials: dict[int | float, tuple[datetime, bool] | None] = {}
         self.phones: dict[str, Phone | None] = {} if phones is None else phones
-        self.problems: list[ValueProblem] = []
-
-    def rows(self) -> list[tuple[int, tuple[CellValue, ...]]]:
-        """(sheet row, cells) of each row that is not blank, the cells cut or padded so that
-        every wanted column is there and the one after them is None."""
-        out = []
-        first = self.tab.header_row + 1
-        width = self.width
-        note = self.tab.columns.get("bot_note", -1)  # the bot's own note does not make a row
-        for i, row in enumerate(self.tab.rows):
+        self.problems: dict[int, list[ValueProblem]] = {}  # by index into `rows`
+        self.numbers: list[int] = []  # the sheet row of each row read
+        rows: list[Sequence[CellValue]] = []  # the tab's own rows: not copied
+        first = tab.header_row + 1
+        note = tab.columns.get("bot_note", -1)  # the bot's own note does not make a row
+        for i, row in enumerate(tab.rows):
             for j, v in enumerate(row):
                 if v is not None and not (type(v) is str and not v.strip()) and j != note:
+                    self.numbers.append(first + i)
+                    rows.append(row)
                     break
-            else:
-                continue  # a blank row
-            if type(row) is not tuple:  # a backend's rows are tuples; anything else is made one
-                row = tuple(row)
-            n = len(row)
-            if n <= width:
-                row = row + (None,) * (width + 1 - n)
-            elif row[width] is not None:
-                row = row[:width] + (None,)
-            out.append((first + i, row))
-        return out
+        # the rows turned into columns in one pass (None past a row's end); only references
+        self.columns: list[tuple[CellValue, ...]] = list(zip_longest(*rows))
+        self.size = len(rows)
 
-    def problem(self, field: str, value: CellValue, expected: str) -> None:
+    def drop(self, indexes: Collection[int]) -> list[int]:
+        """Forget the rows at `indexes` and their problems; the indexes the kept rows had."""
+        gone = set(indexes)
+        kept = [i for i in range(self.size) if i not in gone]
+        self.numbers = [self.numbers[i] for i in kept]
+        self.columns = [tuple(column[i] for i in kept) for column in self.columns]
+        found = self.problems
+        self.problems = {new: found[old] for new, old in enumerate(kept) if old in found}
+        self.size = len(kept)
+        return kept
+
+    def column(self, field: str) -> Sequence[CellValue]:
+        """The field's cell on each row (None past a row's end, or when no column has it)."""
+        c = self.cols.get(field)
+        if c is None or c >= len(self.columns):
+            return (None,) * self.size
+        return self.columns[c]
+
+    def fingerprints(self) -> list[str]:
+        first, second = (self.column(f) for f in FINGERPRINT_FIELDS[self.tab.key])
+        fp = _fingerprint_part
+        return [fp(a) + "|" + fp(b) for a, b in zip(first, second, strict=True)]
+
+    def problem(self, i: int, field: str, value: CellValue, expected: str) -> None:
         header = str(self.tab.headers[self.tab.columns[field]]).strip()
-        self.problems.append(ValueProblem(field, header, _text(value), expected))
+        self.problems.setdefault(i, []).append(ValueProblem(field, header, _text(value), expected))
 
-    def take_problems(self) -> tuple[ValueProblem, ...]:
-        found = tuple(self.problems)
-        self.problems.clear()
-        return found
+    def problems_by_row(self) -> list[tuple[ValueProblem, ...]]:
+        found = self.problems
+        return [tuple(found[i]) if i in found else () for i in range(self.size)]
+
+    def dates(
+        self,
+        field: str,
+        cells: Sequence[CellValue],
+        resolve: Callable[[values.DateText, date], datetime],
+        anchors: Iterable[date],
+    ) -> list[tuple[datetime | None, bool]]:
+        """Each cell's moment and whether it has a time of day, a year-less date resolved
+        against its row's anchor; (None, False) when empty or unreadable (then a value
+        problem of its row)."""
+        date_of = self.date
+        return [
+            _NO_DATE if v is None else date_of(i, field, v, resolve, anchor)
+            for i, (v, anchor) in enumerate(
+                zip(cells, anchors, strict=False)
+            )  # anchors: repeat(today) too
+        ]
 
     def date(
         self,
+        i: int,
         field: str,
         value: CellValue,
         resolve: Callable[[values.DateText, date], datetime],
         anchor: date,
     ) -> tuple[datetime | None, bool]:
-        """The cell's moment and whether it has a time of day; (None, False) when empty or
-        unreadable (then a value problem)."""
-        if value is None:
-            return None, False
-        if type(value) in _NUMBER_TYPES:
+        kind = type(value)
+        if kind is datetime:
+            return values.read_datetime(value)  # type: ignore[arg-type]
+        if kind in _NUMBER_TYPES:
             number: int | float = value  # type: ignore[assignment]
             if number in self.serials:
                 hit = self.serials[number]
@@ -177,19 +213,19 @@ class _Reader:
                     hit = None
                 self.serials[number] = hit
             if hit is None:
-                self.problem(field, value, "날짜")
-                return None, False
+                self.problem(i, field, value, "날짜")
+                return _NO_DATE
             return hit
-        if type(value) is str and not value.strip():
-            return None, False
+        if kind is str and not value.strip():  # type: ignore[union-attr]
+            return _NO_DATE
         try:
             d = values.read_date(value)
             return resolve(d, anchor), d.time is not None
         except ValueError:
-            self.problem(field, value, "날짜")
-            return None, False
+            self.problem(i, field, value, "날짜")
+            return _NO_DATE
 
-    def phone(self, field: str, value: CellValue, report: bool) -> Phone | None:
+    def phone(self, i: int, field: str, value: CellValue, report: bool) -> Phone | None:
         """The cell's phone. Text that is no phone at all becomes a keyless Phone (so
         phone.invalid sees it on leads) and, where `report`, a value problem."""
         if type(value) is str:
@@ -208,19 +244,73 @@ class _Reader:
             except ValueError:
                 pass
         if report:
-            self.problem(field, value, "전화번호")
+            self.problem(i, field, value, "전화번호")
         return _unreadable_phone(_text(value))
 
-    def number(
-        self, field: str, value: CellValue, read: Callable[[CellValue], float], expected: str
-    ) -> float | None:
-        if value is None or _text(value) == "":
-            return None
-        try:
-            return read(value)
-        except ValueError:
-            self.problem(field, value, expected)
-            return None
+    def build(self, cls: type[_Row], **columns: Sequence[Any]) -> tuple[_Row, ...]:
+        """The rows read as `cls` rows (`_build`): their sheet rows, fingerprints and value
+        problems, and the given fields' columns."""
+        return _build(
+            cls,
+            row=self.numbers,
+            fingerprint=self.fingerprints(),
+            problems=self.problems_by_row(),
+            **columns,
+        )
+
+    def phones_in(self, field: str, report: bool) -> list[Phone | None]:
+        return [self.phone(i, field, v, report) for i, v in enumerate(self.column(field))]
+
+    def numbers_in(
+        self, field: str, read: Callable[[CellValue], float], expected: str
+    ) -> list[float | None]:
+        out: list[float | None] = []
+        for i, value in enumerate(self.column(field)):
+            number = None
+            if value is not None and _text(value) != "":
+                try:
+                    number = read(value)
+                except ValueError:
+                    self.problem(i, field, value, expected)
+            out.append(number)
+        return out
+
+
+def _texts(cells: Iterable[CellValue]) -> list[str]:
+    return [v if type(v) is str else values.cell_text(v) for v in cells]
+
+
+def _stripped(cells: Iterable[CellValue]) -> list[str]:
+    return [v.strip() if type(v) is str else _text(v) for v in cells]
+
+
+def _moments(
+    dates: Sequence[tuple[datetime | None, bool]],
+) -> tuple[list[datetime | None], list[bool]]:
+    """`_Reader.dates` as two columns: the moments, and whether each has a time of day."""
+    return [at for at, _ in dates], [has_time for _, has_time in dates]
+
+
+def _phones_in(value: CellValue) -> tuple[Phone, ...]:
+    """A 예비번호 cell's phones, the parts that are no phone as keyless ones."""
+    phones, unreadable = values.parse_phones(value)
+    return phones + tuple(_unreadable_phone(part) for part in unreadable)
+
+
+def _build(cls: type[_Row], **columns: Sequence[Any]) -> tuple[_Row, ...]:
+    """Rows of the frozen slotted dataclass `cls` from one list per field, every field given,
+    set a field at a time through its slot: a frozen dataclass's __init__ sets each field of
+    each row with its own `object.__setattr__` call, ~0.4 s of a 100k-lead run (issue 15)."""
+    names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+    if sorted(names) != sorted(columns) or hasattr(cls, "__post_init__"):
+        raise TypeError(f"{cls.__name__}: give exactly its fields {names}")
+    rows = [object.__new__(cls) for _ in range(len(columns[names[0]]))]
+    for name in names:
+        cells = columns[name]
+        if len(cells) != len(rows):
+            raise ValueError(f"{cls.__name__}.{name}: {len(cells)} cells for {len(rows)} rows")
+        deque(map(cls.__dict__[name].__set__, rows, cells), maxlen=0)
+    return tuple(rows)
 
 
 _WRITABLE = ("status", "remarks", "alt_phones")  # the lead cells change rules write
@@ -233,90 +323,62 @@ _LEAD_CELLS = (
 def parse_leads(
     tab: Tab, today: date, phones: dict[str, Phone | None] | None = None
 ) -> tuple[Lead, ...]:
-    """The lead rows of `tab`; `phones` is a cache of read numbers the caller may share."""
+    """The lead rows of `tab`; `phones` is a cache of read numbers the caller may share.
+
+    Read a column at a time (each cell's problems kept in its row's order: 인입일, 통화예정일,
+    이사예정일)."""
     r = _Reader(tab, _LEAD_CELLS, phones)
-    c = r.col
-    c_intake, c_due, c_status, c_remarks = c["intake_at"], c["call_due"], c["status"], c["remarks"]
-    c_name, c_phone, c_alt, c_move = c["name"], c["phone"], c["alt_phones"], c["move_date"]
-    c_origin, c_dest, c_type = c["origin"], c["destination"], c["move_type"]
-    c_vendor, c_manager, c_note = c["vendor"], c["manager"], c["bot_note"]
-    c_fp1, c_fp2 = r.fingerprint_cols
-    tab_blocked = tab.blocked
+    resolve_after = values.resolve_after
+    intake = r.dates("intake_at", r.column("intake_at"), values.resolve_not_after, repeat(today))
+    status_texts = _texts(r.column("status"))
+    phone_cells, alt = r.column("phone"), r.column("alt_phones")
+    dividers = [
+        i
+        for i, (at, _) in enumerate(intake)
+        if at is None and not status_texts[i].strip() and _blank(phone_cells[i]) and _blank(alt[i])
+    ]
+    if dividers:  # rows staff typed between blocks (`▼ 3월 인입분`): no leads
+        kept = r.drop(dividers)
+        intake, status_texts = [intake[i] for i in kept], [status_texts[i] for i in kept]
+    anchors = [at.date() if at else today for at, _ in intake]
+    call_due = r.dates("call_due", r.column("call_due"), resolve_after, anchors)
+    move_cells = r.column("move_date")
+    undecided = [type(v) is str and v.strip().replace(" ", "") == "미정" for v in move_cells]
+    move = r.dates(
+        "move_date",
+        [None if u else v for v, u in zip(move_cells, undecided, strict=True)],
+        resolve_after,
+        anchors,
+    )
+    canonical = {t: values.canonical_status(t) or t.strip() for t in set(status_texts)}
+    remarks, alt = r.column("remarks"), r.column("alt_phones")
     writable = [(f, tab.columns[f]) for f in _WRITABLE if f in tab.columns]
-    fp, cell_text, read_date = _fingerprint_part, values.cell_text, r.date
-    read_serial = values.read_serial
-    resolve_after, resolve_not_after = values.resolve_after, values.resolve_not_after
-    statuses: dict[str, str] = {}
-    leads = []
-    phones = r.phones
-    for sheet_row, row in r.rows():
-        v = row[c_intake]
-        intake_at: datetime | None
-        if type(v) is float:  # a serial, as the Sheets API gives a date with a time
-            try:
-                intake_at, intake_has_time = read_serial(v)
-            except ValueError:
-                intake_at, intake_has_time = read_date("intake_at", v, resolve_not_after, today)
-        else:
-            intake_at, intake_has_time = read_date("intake_at", v, resolve_not_after, today)
-        anchor = intake_at.date() if intake_at else today
-        v = row[c_due]
-        call_due = None if v is None else read_date("call_due", v, resolve_after, anchor)[0]
-        v = row[c_move]
-        undecided = type(v) is str and v.strip().replace(" ", "") == "미정"
-        move_at = None
-        if v is not None and not undecided:
-            move_at = read_date("move_date", v, resolve_after, anchor)[0]
-        status_text = v if type(v := row[c_status]) is str else cell_text(v)
-        status = statuses.get(status_text)
-        if status is None:
-            status = values.canonical_status(status_text) or status_text.strip()
-            statuses[status_text] = status
-        v = row[c_phone]
-        phone = phones.get(v, _UNSEEN) if type(v) is str else _UNSEEN
-        if phone is _UNSEEN or phone is _NOT_A_PHONE:
-            phone = r.phone("phone", v, report=False)
-        alt_raw = row[c_alt]
-        alt_phones: tuple[Phone, ...] = ()
-        if alt_raw is not None:
-            alt_phones, unreadable = values.parse_phones(alt_raw)
-            if unreadable:
-                alt_phones += tuple(_unreadable_phone(part) for part in unreadable)
-        if (
-            intake_at is None
-            and not status_text.strip()
-            and _blank(row[c_phone])
-            and _blank(alt_raw)
-        ):
-            r.problems.clear()  # a divider staff typed between blocks (`▼ 3월 인입분`): no lead
-            continue
-        leads.append(
-            Lead(
-                row=sheet_row,
-                fingerprint=fp(row[c_fp1]) + "|" + fp(row[c_fp2]),
-                intake_at=intake_at,
-                intake_has_time=intake_has_time,
-                call_due=call_due.date() if call_due else None,
-                status=status,
-                status_text=status_text,
-                remarks=v if type(v := row[c_remarks]) is str else cell_text(v),
-                name=v.strip() if type(v := row[c_name]) is str else _text(v),
-                phone=phone,
-                alt_phones=alt_phones,
-                alt_phones_text=cell_text(alt_raw),
-                move_date=move_at.date() if move_at else None,
-                move_date_undecided=undecided,
-                origin=v.strip() if type(v := row[c_origin]) is str else _text(v),
-                destination=v.strip() if type(v := row[c_dest]) is str else _text(v),
-                move_type=v.strip() if type(v := row[c_type]) is str else _text(v),
-                vendor=v.strip() if type(v := row[c_vendor]) is str else _text(v),
-                manager=v.strip() if type(v := row[c_manager]) is str else _text(v),
-                bot_note=v if type(v := row[c_note]) is str else cell_text(v),
-                problems=r.take_problems() if r.problems else (),
-                blocked=_blocked(row[c_remarks], alt_raw, tab_blocked, sheet_row, writable),
-            )
-        )
-    return tuple(leads)
+    intake_at, intake_has_time = _moments(intake)
+    return r.build(
+        Lead,
+        intake_at=intake_at,
+        intake_has_time=intake_has_time,
+        call_due=[at.date() if at else None for at, _ in call_due],
+        status=[canonical[t] for t in status_texts],
+        status_text=status_texts,
+        remarks=_texts(remarks),
+        name=_stripped(r.column("name")),
+        phone=r.phones_in("phone", report=False),
+        alt_phones=[() if v is None else _phones_in(v) for v in alt],
+        alt_phones_text=_texts(alt),
+        move_date=[at.date() if at else None for at, _ in move],
+        move_date_undecided=undecided,
+        origin=_stripped(r.column("origin")),
+        destination=_stripped(r.column("destination")),
+        move_type=_stripped(r.column("move_type")),
+        vendor=_stripped(r.column("vendor")),
+        manager=_stripped(r.column("manager")),
+        bot_note=_texts(r.column("bot_note")),
+        blocked=[
+            _blocked(v, a, tab.blocked, row, writable)
+            for v, a, row in zip(remarks, alt, r.numbers, strict=True)
+        ],
+    )
 
 
 _OB_CELLS = (
@@ -328,58 +390,29 @@ _OB_CELLS = (
 def parse_obs(
     tab: Tab, today: date, phones: dict[str, Phone | None] | None = None
 ) -> tuple[ObCall, ...]:
-    """The OB rows of `tab`; `phones` is a cache of read numbers the caller may share."""
+    """The OB rows of `tab`; `phones` is a cache of read numbers the caller may share.
+
+    Read a column at a time (each cell's problems kept in its row's order: OB 날짜, 짐 양,
+    견적금액, 고객 연락처)."""
     r = _Reader(tab, _OB_CELLS, phones)
-    c = r.col
-    c_date, c_phone, c_detail, c_reason = c["ob_date"], c["phone"], c["detail"], c["cancel_reason"]
-    c_vendor, c_tons, c_quote, c_note = (
-        c["vendor"],
-        c["load_tons"],
-        c["quote_amount"],
-        c["bot_note"],
+    ob = r.dates("ob_date", r.column("ob_date"), values.resolve_not_after, repeat(today))
+    tons = r.numbers_in("load_tons", values.parse_tons, "톤 수")
+    quotes = r.numbers_in("quote_amount", values.parse_money, "금액")
+    ob_at, ob_has_time = _moments(ob)
+    return r.build(
+        ObCall,
+        ob_at=ob_at,
+        ob_has_time=ob_has_time,
+        phone=r.phones_in("phone", report=True),
+        detail=_stripped(r.column("detail")),
+        cancel_reason=_stripped(r.column("cancel_reason")),
+        vendor=_stripped(r.column("vendor")),
+        load_tons=tons,
+        load_text=_stripped(r.column("load_tons")),
+        quote_amount=[None if q is None else int(q) for q in quotes],
+        quote_text=_stripped(r.column("quote_amount")),
+        bot_note=_texts(r.column("bot_note")),
     )
-    c_fp1, c_fp2 = r.fingerprint_cols
-    fp, cell_text, phones = _fingerprint_part, values.cell_text, r.phones
-    read_serial, resolve_not_after = values.read_serial, values.resolve_not_after
-    obs = []
-    for sheet_row, row in r.rows():
-        v = row[c_date]
-        ob_at: datetime | None
-        if type(v) is float:  # a serial, as the Sheets API gives a date with a time
-            try:
-                ob_at, ob_has_time = read_serial(v)
-            except ValueError:
-                ob_at, ob_has_time = r.date("ob_date", v, resolve_not_after, today)
-        else:
-            ob_at, ob_has_time = r.date("ob_date", v, resolve_not_after, today)
-        tons = quote = None
-        if row[c_tons] is not None:
-            tons = r.number("load_tons", row[c_tons], values.parse_tons, "톤 수")
-        if row[c_quote] is not None:
-            quote = r.number("quote_amount", row[c_quote], values.parse_money, "금액")
-        v = row[c_phone]
-        phone = phones.get(v, _UNSEEN) if type(v) is str else _UNSEEN
-        if phone is _UNSEEN or phone is _NOT_A_PHONE:
-            phone = r.phone("phone", v, report=True)
-        obs.append(
-            ObCall(
-                row=sheet_row,
-                fingerprint=fp(row[c_fp1]) + "|" + fp(row[c_fp2]),
-                ob_at=ob_at,
-                ob_has_time=ob_has_time,
-                phone=phone,
-                detail=cell_text(row[c_detail]).strip(),
-                cancel_reason=v.strip() if type(v := row[c_reason]) is str else _text(v),
-                vendor=v.strip() if type(v := row[c_vendor]) is str else _text(v),
-                load_tons=tons,
-                load_text=_text(row[c_tons]),
-                quote_amount=int(quote) if quote is not None else None,
-                quote_text=_text(row[c_quote]),
-                bot_note=v if type(v := row[c_note]) is str else cell_text(v),
-                problems=r.take_problems() if r.problems else (),
-            )
-        )
-    return tuple(obs)
 
 
 _AREA_SEPARATORS = re.compile(r"[,/\n]")
@@ -448,9 +481,7 @@ def with_cell(lead: Lead, field: str, text: str) -> Lead:
     if field == "remarks":
         return replace(lead, remarks=text)
     if field == "alt_phones":
-        phones, unreadable = values.parse_phones(text)
-        phones += tuple(_unreadable_phone(part) for part in unreadable)
-        return replace(lead, alt_phones=phones, alt_phones_text=text)
+        return replace(lead, alt_phones=_phones_in(text), alt_phones_text=text)
     if field == "bot_note":
         return replace(lead, bot_note=text)
     raise ValueError(f"the bot does not write {field}")

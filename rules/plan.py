@@ -174,9 +174,11 @@ def plan(
     hidden = {rule_id for rule_id in RULES if not named(rule_id, settings)}
     refuse_blocked = mode_of(WRITE_BLOCKED, settings) != "off"
     for rule in CHANGE_RULES:
-        mode = "suggest" if rule.id in hidden else mode_of(rule.id, settings)
+        mode = mode_of(rule.id, settings)
         if mode == "off":
             continue
+        if rule.id in hidden:
+            mode = "suggest"
         edits = Edits(rule.id, refuse_blocked, snapshot.leads_tab.cell_limit)
         found = _run(rule, ctx, edits, calls)
         if mode == "apply":
@@ -188,8 +190,7 @@ def plan(
         findings.extend(found)
     changes = _in_date_order(changes, wall.date())
     for rule in FINDING_RULES:
-        mode = "suggest" if rule.id in hidden else mode_of(rule.id, settings)
-        if mode == "off":
+        if mode_of(rule.id, settings) == "off":
             continue
         findings.extend(_run(rule, ctx, None))
     new_columns: list[tuple[SheetKey, int]] = []

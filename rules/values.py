@@ -539,6 +539,15 @@ def read_serial(number: int | float) -> tuple[datetime, bool]:
     return _at(d.year, d), d.time is not None
 
 
+def read_datetime(value: datetime) -> tuple[datetime, bool]:
+    """A datetime cell as `read_date` and either resolver read it, in one step: the moment to
+    the second, and whether it has a time of day (midnight counts as none)."""
+    moment = value
+    if value.microsecond or value.tzinfo is not None:
+        moment = value.replace(microsecond=0, tzinfo=None)
+    return moment, bool(moment.hour or moment.minute or moment.second)
+
+
 def read_date(value: CellValue) -> DateText:
     """A date as staff type it, a sheet serial number, or a datetime (RULES.md §3).
 

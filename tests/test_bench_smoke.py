@@ -99,6 +99,16 @@ def test_the_workbook_backend_reads_the_demo_and_a_desk_as_openpyxl_does(capsys)
     assert "0 differences" in capsys.readouterr().out
 
 
+def test_make_bench_prints_the_preview_beside_its_floors_and_the_issue_15_table(capsys):
+    assert bench.main(["--sizes", "300", "--repeat", "1", "--no-google"]) == 0
+
+    out = capsys.readouterr().out
+    assert "preview CPU s calamine read s" in out
+    assert "Issue 15 at 300 leads + 90 OB rows" in out
+    assert "preview CPU / calamine read CPU of the same .xlsx" in out
+    assert "preview peak RSS (calamine read alone)" in out
+
+
 def test_the_window_benchmark_measures_a_first_and_a_daily_write():
     import window
 

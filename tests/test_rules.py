@@ -549,6 +549,17 @@ def test_naming_bot_note_writes_it_from_every_rule_without_their_changes():
     assert notes[3].startswith("고객취소인데")
 
 
+def test_a_rule_turned_off_stays_out_of_the_bot_note_when_only_bot_note_is_named():
+    snap = desk([lead(status="종결 (중복)"), lead(status="종결(고객취소)", phone="010-2000-2002")])
+    settings = RuleSettings(
+        only_rules=frozenset({"bot.note"}),
+        modes={"cancel.ob_missing": "off", "status.normalize": "off"},
+    )
+    notes = {c.row: c.new for c in plan(snap, at("2024-12-04 18:00"), settings).changes}
+    assert "고객취소인데" not in notes.get(3, "")
+    assert "변경 제안" not in notes.get(2, "")
+
+
 def test_a_rule_that_crashes_on_a_row_becomes_a_finding_and_the_run_goes_on(monkeypatch):
     from rules import plan as planning
 

@@ -260,8 +260,12 @@ def _cell(value: Any) -> CellValue:
     return str(value)
 
 
+_AS_IS = (int, float, bool)  # with text that is not "": what `_cell` keeps as it is
+
+
 def _row(values: Sequence[Any]) -> tuple[CellValue, ...]:
-    row = [_cell(v) for v in values]
+    # `_cell` inlined for the common cells: 100k rows of an answer are 1.7 million cells
+    row = [v if (type(v) is str and v) or type(v) in _AS_IS else _cell(v) for v in values]
     while row and row[-1] is None:
         row.pop()
     return tuple(row)

@@ -674,8 +674,18 @@ def _row(cells: list[Any]) -> tuple[CellValue, ...]:
     end = len(cells)
     while end and cells[end - 1] == "":
         end -= 1
-    # interned: one str for the many cells of one text (statuses, vendors, places), less memory
-    return tuple([(intern(v) if v else None) if type(v) is str else _value(v) for v in cells[:end]])
+    # interned: one str for the many cells of one text (statuses, vendors, places), less memory;
+    # a datetime (a date cell) is already what a Tab holds
+    return tuple(
+        [
+            (intern(v) if v else None)
+            if type(v) is str
+            else v
+            if type(v) is datetime
+            else _value(v)
+            for v in cells[:end]
+        ]
+    )
 
 
 def _value(v: Any) -> CellValue:

@@ -88,8 +88,27 @@ class Package:
         the error cells (`#N/A`, `#REF!`, ..., which it reads as empty: 1-based row -> 0-based
         column -> the error as the cell shows it), and the cells holding a formula (1-based
         row, 0-based column; it reads their last result)."""
-        xml = self.archive.read(self.parts[title])
+        part = self.parts[title]
+        if not self._may_hold_facts(part):
+            return {}, set()
+        xml = self.archive.read(part)
         return _error_cells(xml), _formula_cells(xml)
+
+    def _may_hold_facts(self, part: str) -> bool:
+        """Whether the part's XML may hold an error cell (`t="e"`) or a formula (`<f`, `<x:f`),
+        read a piece at a time: a 100k-row sheet is ~70 MB of XML, not to be held at once
+        only to find neither in it. (A `<formula>` of a validation also counts: then the
+        XML is read whole, as always before.)"""
+        tail = b""
+        with self.archive.open(part) as xml:
+            while piece := xml.read(1 << 20):
+                window = tail + piece
+                if b't="e"' in window or b"t='e'" in window:
+                    return True
+                if b"f" in window and (b"<f" in window or b":f" in window):
+                    return True  # (one byte is found fastest: most pieces hold no f at all)
+                tail = window[-4:]  # a marker split between two pieces
+        return False
 
 
 @functools.cache

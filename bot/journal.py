@@ -21,12 +21,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -118,22 +119,13 @@ CREATE TABLE IF NOT EXISTS alerts (
 CREATE INDEX IF NOT EXISTS alerts_key ON alerts(key, sent_at);
 """
 
-# Added to journals of every version (additive: older movebots never read it).
-_PENDING_SCHEMA = """
-CREATE TABLE IF NOT EXISTS pending (
-    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
-    run_id       TEXT NOT NULL REFERENCES runs(id),
-    sheet        TEXT NOT NULL,
-    row          INTEGER NOT NULL,
-    fingerprint  TEXT NOT NULL,
-    field        TEXT NOT NULL,
-    column       TEXT NOT NULL,
-    column_index INTEGER NOT NULL,
-    old          TEXT NOT NULL,
-    new          TEXT NOT NULL,
-    rules        TEXT NOT NULL
+# Added to journals of every version (additive: older movebots never read it): the columns of
+# `changes`, for cells sent whose answer is not known yet.
+_PENDING_SCHEMA = (
+    re.search(r"CREATE TABLE IF NOT EXISTS changes \(.*?\n\)", _SCHEMA, re.DOTALL)
+    .group(0)  # type: ignore[union-attr]
+    .replace(" changes ", " pending ", 1)
 )
-"""
 _CHANGE_COLUMNS = "run_id, sheet, row, fingerprint, field, column, column_index, old, new, rules"
 
 _CHUNK = 500  # SQLite host parameters per IN (...) list
@@ -189,16 +181,7 @@ class JournaledWrite:
 
     def reverse(self, rule: str = "undo") -> CellWrite:
         """The write that restores the cell: planned from `new`, back to `old`."""
-        return CellWrite(
-            sheet=self.sheet,
-            row=self.row,
-            column=self.column,
-            field=self.field,
-            old=self.new,
-            new=self.old,
-            fingerprint=self.fingerprint,
-            rules=(rule,),
-        )
+        return replace(self.forward(), old=self.new, new=self.old, rules=(rule,))
 
 
 def _stamp(when: datetime) -> str:

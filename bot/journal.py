@@ -6,7 +6,8 @@ written, with its value before and after), `skipped` (writes that did not land, 
 
 The journal is written ahead: `pending` holds the cells a write is about to send, recorded
 before the request goes out and cleared when it answers (`record_writes`). Cells still pending
-belong to a run that was killed or cut off; the next run (or undo) reads them and moves those
+belong to a run that was killed or cut off; `suspects` holds written cells the read-back
+found on a row that moved inside the write's window; the next run (or undo) reads them and moves those
 that landed into `changes` (`settle_pending`), and `start_run` closes a run of the same source
 still marked `running` as `interrupted` (a writing run holds the sheet's lock, so none is live).
 
@@ -121,11 +122,10 @@ CREATE INDEX IF NOT EXISTS alerts_key ON alerts(key, sent_at);
 
 # Added to journals of every version (additive: older movebots never read it): the columns of
 # `changes`, for cells sent whose answer is not known yet.
-_PENDING_SCHEMA = (
-    re.search(r"CREATE TABLE IF NOT EXISTS changes \(.*?\n\)", _SCHEMA, re.DOTALL)
-    .group(0)  # type: ignore[union-attr]
-    .replace(" changes ", " pending ", 1)
-)
+_CHANGES_SCHEMA = re.search(r"CREATE TABLE IF NOT EXISTS changes \(.*?\n\)", _SCHEMA, re.DOTALL)
+_PENDING_SCHEMA = _CHANGES_SCHEMA.group(0).replace(" changes ", " pending ", 1)  # type: ignore[union-attr]
+# ... and `suspects`: cells written on a row the read-back found moved (staff check them)
+_SUSPECTS_SCHEMA = _CHANGES_SCHEMA.group(0).replace(" changes ", " suspects ", 1)  # type: ignore[union-attr]
 _CHANGE_COLUMNS = "run_id, sheet, row, fingerprint, field, column, column_index, old, new, rules"
 
 _CHUNK = 500  # SQLite host parameters per IN (...) list
@@ -268,6 +268,7 @@ class Journal:
                 if "recorded" not in columns:  # a journal from before runs kept their clock
                     db.execute("ALTER TABLE runs ADD COLUMN recorded TEXT")
                 db.execute(_PENDING_SCHEMA)
+                db.execute(_SUSPECTS_SCHEMA)
                 db.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -373,6 +374,10 @@ class Journal:
             db.executemany(
                 f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 [_change_row(run_id, w) for w in result.written],
+            )
+            db.executemany(
+                f"INSERT INTO suspects ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_change_row(run_id, w) for w in result.suspect],
             )
             if answered:
                 db.execute("DELETE FROM pending WHERE run_id = ?", (run_id,))

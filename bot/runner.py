@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
+from openpyxl.utils import get_column_letter
 
 from bot.alerts import send_failure_alert, send_run_alert
 from bot.config import Settings
@@ -22,7 +23,13 @@ from bot.journal import JournaledWrite, Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
 from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
-from rules.settle import found_landed, settle
+from rules.settle import (
+    SUSPECT_TITLE,
+    WRITE_SUSPECT,
+    found_landed,
+    settle,
+    suspect_finding,
+)
 from rules.text import FIELD_LABELS
 
 log = structlog.get_logger("movebot.run")
@@ -145,6 +152,7 @@ def apply(
         if writes:
             progress(f"checking and writing {len(writes):,} cells")
         result = _write(backend, snapshot, writes, journal, run_id)
+        p = _with_suspects(p, result)
         journal.record_findings(run_id, p.findings)
         journal.finish_run(run_id, _later(now, clock), "ok", _counts(p, result))
         log.info("run.applied", written=len(result.written), skipped=len(result.skipped))
@@ -184,6 +192,15 @@ def _write(
         raise
     journal.record_writes(run_id, result)
     return result
+
+
+def _with_suspects(p: Plan, result: WriteResult) -> Plan:
+    """The plan's findings and one per suspect cell (the read-back found its row moved), so
+    the alert tells staff which cell to check and the journal keeps it."""
+    if not result.suspect:
+        return p
+    found = [suspect_finding(w, get_column_letter(w.column + 1)) for w in result.suspect]
+    return replace(p, findings=(*p.findings, *found))
 
 
 def _landed_pending(journal: Journal, source: str, snapshot: Snapshot) -> list[JournaledWrite]:
@@ -236,6 +253,7 @@ def _alert_run(
         findings=p.findings,
         labels=labels,
         repeat_after=settings.alerts.repeat_after,
+        titles={WRITE_SUSPECT: SUSPECT_TITLE},
     )
     return sum(r.ok for r in sent)
 

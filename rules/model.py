@@ -330,3 +330,6 @@ class WriteResult:
     written: tuple[CellWrite, ...] = ()
     skipped: tuple[Skipped, ...] = ()
     added_columns: tuple[tuple[SheetKey, int], ...] = field(default_factory=tuple)
+    # written cells the read-back found on a row that no longer holds their fingerprint: the
+    # row moved inside the window between the verify read and the write (rules.settle.moved)
+    suspect: tuple[CellWrite, ...] = ()

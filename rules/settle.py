@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from rules.columns import header_key
-from rules.model import CellValue, CellWrite, SheetKey, Skipped, Tab
+from rules.model import CellValue, CellWrite, Finding, SheetKey, Skipped, Tab
 from rules.parse import fingerprint
 from rules.text import FIELD_LABELS
 from rules.values import cell_text
@@ -229,3 +229,34 @@ def found_landed(writes: Sequence[CellWrite], tabs: Mapping[SheetKey, Tab]) -> l
         if _cell(tab, row, w.column) == cell_text(w.new):
             found.append(n)
     return found
+
+
+WRITE_SUSPECT = "write.suspect"
+SUSPECT_TITLE = "쓰는 사이 행이 옮겨진 칸"
+
+
+def moved(written: Sequence[CellWrite], back: Mapping[SheetKey, Tab]) -> list[CellWrite]:
+    """The written cells whose row, read back right after the write, no longer holds the
+    fingerprint it was written for: staff moved rows (inserted, deleted, sorted) between the
+    verify read and the write, so the cell may have landed on another customer's row."""
+    out = []
+    for w in written:
+        tab = back[w.sheet]
+        i = w.row - tab.header_row - 1
+        if w.row != tab.header_row and not (
+            0 <= i < len(tab.rows) and fingerprint(tab, i) == w.fingerprint
+        ):
+            out.append(w)
+    return out
+
+
+def suspect_finding(w: CellWrite, column_letter: str) -> Finding:
+    """What staff are told of a suspect cell: exactly which cell to check (RULES.md §5)."""
+    return Finding(
+        w.sheet,
+        w.row,
+        WRITE_SUSPECT,
+        f"{column_letter}{w.row} 칸({FIELD_LABELS[w.field]})에 봇이 쓰는 사이 행이 옮겨져 다른 "
+        "행에 썼을 수 있음 — 이 칸과 위아래 행을 확인해 주세요",
+        fingerprint=w.fingerprint,
+    )

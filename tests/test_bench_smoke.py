@@ -21,7 +21,7 @@ import generate
 from fake_sheets import FakeSheetsAPI, make_service_account_key
 
 
-def test_a_10k_desk_runs_in_four_requests_and_two_when_nothing_changes():
+def test_a_10k_desk_runs_in_five_requests_and_two_when_nothing_changes():
     desk = generate.generate(10_000)
     earlier, new_leads, new_obs = desk.without_latest(*bench.daily_rows(10_000, 3_000))
 
@@ -34,8 +34,8 @@ def test_a_10k_desk_runs_in_four_requests_and_two_when_nothing_changes():
         )
     first, daily, idle = runs["first"], runs["daily"], runs["idle"]
     assert first["changes"] > 1000 and first["written"] > 1000
-    assert first["requests"] <= 4
-    assert daily["changes"] > 0 and daily["requests"] <= 4
+    assert first["requests"] <= 5  # get, read, verify, write, read-back (+ widening once)
+    assert daily["changes"] > 0 and daily["requests"] <= 5
     assert idle["changes"] == 0  # a run over the bot's own output plans nothing
     assert idle["requests"] <= 2
 

@@ -363,7 +363,7 @@ def test_a_key_google_does_not_know_is_a_user_error(fake, tmp_path):
 # --- writing ------------------------------------------------------------------------------------
 
 
-def test_a_write_costs_one_verify_read_and_one_batch_update(fake, sa_key):
+def test_a_write_costs_one_verify_read_one_batch_update_and_one_read_back(fake, sa_key):
     lead_tab, _ = add_desk(fake)
     backend = make_backend(sa_key)
     snap = backend.read()
@@ -372,8 +372,8 @@ def test_a_write_costs_one_verify_read_and_one_batch_update(fake, sa_key):
                                   change(snap, LEADS, 4, "status", "종결(중복)")])  # fmt: skip
 
     assert len(result.written) == 3 and not result.skipped
-    assert fake.count() == 4
-    assert fake.count("values.batchGet") == 2 and fake.count("values.batchUpdate") == 1
+    assert fake.count() == 5  # get, read, verify, write, read-back
+    assert fake.count("values.batchGet") == 3 and fake.count("values.batchUpdate") == 1
     assert lead_tab.get("C3") == "상담요청" and lead_tab.get("C4") == "종결(중복)"
     assert lead_tab.get("D3") == "업체 연락 지연\n장기요청→상담요청"
     update = next(c for c in fake.calls if c.kind == "values.batchUpdate")
@@ -428,8 +428,9 @@ def test_a_row_moved_since_the_read_is_looked_for_in_whole_columns(fake, sa_key)
 
     assert [w.row for w in result.written] == [4]
     assert lead_tab.get("C4") == "상담요청"
-    verifies = [c.params["ranges"] for c in fake.calls if c.kind == "values.batchGet"][1:]
-    assert verifies[-1] == ["'이사 관리자'!A1:A", "'이사 관리자'!C1:C", "'이사 관리자'!F1:F"]
+    verify, back = [c.params["ranges"] for c in fake.calls if c.kind == "values.batchGet"][-2:]
+    assert verify == ["'이사 관리자'!A1:A", "'이사 관리자'!C1:C", "'이사 관리자'!F1:F"]
+    assert back == ["'이사 관리자'!A1:F1", "'이사 관리자'!A4:F4"]  # the read-back: the row written
 
 
 def test_writing_nothing_makes_no_request(fake, sa_key):
@@ -463,7 +464,7 @@ def test_the_bot_note_column_is_appended_once_when_the_grid_is_too_narrow(fake, 
     assert ob_tab.get("H3") == "이사 관리자에 없는 번호"
     assert result.added_columns == ((LEADS, 13), (OB, 7))
     assert len(result.written) == 4
-    assert fake.count() == 5
+    assert fake.count() == 6  # get, read, widen, verify, write, read-back
 
     # the next run finds the column and needs no widening
     again = make_backend(sa_key)
@@ -590,7 +591,7 @@ def test_a_write_over_two_megabytes_is_split_without_splitting_a_row(fake, sa_ke
     assert max(first_rows) < min(second_rows)  # a row's cells go in one request
     assert len(result.written) == 600
     assert lead_tab.get("D301") == "301:" + "x" * 7_000 and lead_tab.get("C2") == "부재"
-    assert fake.count() == 2 + 1 + 2
+    assert fake.count() == 2 + 1 + 2 + 1  # get, read; verify; two writes; read-back
 
 
 def test_the_write_body_goes_as_utf8_json_not_as_unicode_escapes(fake, sa_key):
@@ -727,7 +728,8 @@ def test_every_retry_verifies_again(fake, sa_key):
 
     assert lead_tab.get("C2") == "부재"
     assert fake.count("values.batchUpdate") == 4
-    assert fake.count("values.batchGet") - reads == 1 + 3  # the verify read, then one a retry
+    # the verify read, one a retry, the read-back
+    assert fake.count("values.batchGet") - reads == 1 + 3 + 1
 
 
 def test_a_write_whose_answer_was_lost_counts_as_written_and_is_not_sent_again(fake, sa_key):
@@ -874,6 +876,35 @@ def test_a_run_killed_waiting_for_its_write_is_closed_and_journaled_by_the_next(
     assert {k: v for k, v in after.items() if k[1] > 0} == {
         k: v for k, v in before.items() if k[1] > 0
     }
+
+
+def test_a_row_moved_inside_the_window_is_found_by_the_read_back_and_staff_told_which_cell(
+    fake, sa_key, tmp_path, journal
+):
+    lead_tab, _ = add_desk(fake)
+    # staff insert a row at the top after Google answered the verify read, before the write
+    fake.before("values.batchUpdate", lambda api: lead_tab.insert_rows(2, 1))
+
+    outcome = _apply_run(sa_key, tmp_path, journal)
+
+    assert outcome.result is not None
+    assert (LEADS, 4, "status") in {(w.sheet, w.row, w.field) for w in outcome.result.suspect}
+    told = [f.message for f in outcome.plan.findings if f.rule == "write.suspect"]
+    assert any(m.startswith("C4 칸(진행상황)에 봇이 쓰는 사이 행이 옮겨져") for m in told)
+    assert all("확인해 주세요" in m for m in told)
+    assert fake.count("values.batchGet") == 3  # read, verify, read-back: nothing more
+    recorded = {f.message for f in journal.findings_of(outcome.run_id)}
+    assert set(told) <= recorded
+
+
+def test_the_read_back_finds_nothing_when_no_row_moved(fake, sa_key, tmp_path, journal):
+    add_desk(fake)
+
+    outcome = _apply_run(sa_key, tmp_path, journal)
+
+    assert outcome.result is not None and outcome.result.written
+    assert outcome.result.suspect == ()
+    assert not [f for f in outcome.plan.findings if f.rule == "write.suspect"]
 
 
 # --- one bad cell stops nothing but itself -----------------------------------------------------
@@ -1040,7 +1071,8 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     calls = fake.count()
     by_google = apply(settings, google, journal, notifier, now)
 
-    assert fake.count() - calls <= 5  # get, read, widen (first time only), verify, write
+    # get, read, widen (first time only), verify, write, read-back
+    assert fake.count() - calls <= 6
     assert by_google.plan.changes == by_workbook.plan.changes
     assert by_google.result is not None and by_workbook.result is not None
     assert len(by_google.result.written) == len(by_workbook.result.written) > 0

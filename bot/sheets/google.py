@@ -14,7 +14,8 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
   gspread's `json=`, through requests, would send the 6-byte `\\uXXXX` escape), and the ~2 MB
   is measured on exactly the bytes sent. When a written column falls beyond a tab's grid, one
   `spreadsheets.batchUpdate` carrying every `appendDimension` comes first. `write([])` makes
-  no request. A write is never resent blind: before each retry of a `values.batchUpdate` the
+  no request. After the write, one `values.batchGet` reads the written rows back: a row that
+  moved inside the window is reported (`WriteResult.suspect`). A write is never resent blind: before each retry of a `values.batchUpdate` the
   verify read is done again and only the cells that still hold are sent (rows already holding
   the bot's values landed: their answer was lost).
 
@@ -76,7 +77,7 @@ from rules.model import (
     WriteResult,
 )
 from rules.parse import FINGERPRINT_FIELDS, fingerprint
-from rules.settle import already_landed, settle
+from rules.settle import already_landed, moved, settle
 from rules.text import unwritable
 from rules.values import cell_text
 
@@ -715,18 +716,29 @@ class GoogleBackend:
             and "bot_note" not in touched[w.sheet].columns
         )
         written: list[CellWrite] = []
+        suspect: list[CellWrite] = []
         if landing:
             written, edited = self._put(touched, landing, added, grid, ahead)
             skipped.extend(edited)
             headers = {(w.sheet, w.column) for w in written if w.row == touched[w.sheet].header_row}
             added = tuple(a for a in added if a in headers)
+            # the read-back: one request, the written rows as they are now
+            back = self._verify_read(touched, written, grid, what="reading back", fallback=False)
+            suspect = moved(written, back)
         _log.info(
             "sheets.write",
             spreadsheet=self.spreadsheet_id,
             written=len(written),
             skipped=len(skipped),
         )
-        return WriteResult(written=tuple(written), skipped=tuple(skipped), added_columns=added)
+        if suspect:
+            _log.warning("sheets.write.suspect", cells=len(suspect))
+        return WriteResult(
+            written=tuple(written),
+            skipped=tuple(skipped),
+            added_columns=added,
+            suspect=tuple(suspect),
+        )
 
     def _grid_columns(self, tab: Tab) -> tuple[int, _SheetMeta | None]:
         meta = self._sheets.get(tab.title)
@@ -788,13 +800,16 @@ class GoogleBackend:
         writes: Sequence[CellWrite],
         grid: Mapping[SheetKey, int],
         narrow: bool = True,
+        what: str = "re-reading",
+        fallback: bool = True,
     ) -> dict[SheetKey, Tab]:
         """The fingerprint columns and written columns of each touched tab, as they are now.
 
         Narrow (the usual case): only the header row and the touched rows, adjacent rows in one
         range, so the read and what follows it stay short at any sheet size. Whole columns
         when a write adds the 봇 확인 column (its cells must all be empty) or when a touched
-        row no longer holds its fingerprint (a row moved: it is looked for in the whole tab)."""
+        row no longer holds its fingerprint (a row moved: it is looked for in the whole tab),
+        unless `fallback` is off (the read-back after a write: one request, whatever it finds)."""
         wanted: dict[SheetKey, set[int]] = defaultdict(set)
         rows: dict[SheetKey, set[int]] = defaultdict(set)
         for w in writes:
@@ -821,7 +836,7 @@ class GoogleBackend:
                     ranges.append(a1_range(tab.title, tab.header_row, first, last))
         # FORMULA: a formula cell reads as its formula, so it never matches a planned value
         # and the bot never writes over it; other cells read as with UNFORMATTED_VALUE.
-        answers = self._batch_get(ranges, "re-reading", render="FORMULA")
+        answers = self._batch_get(ranges, what, render="FORMULA")
         cells: dict[SheetKey, dict[int, dict[int, Any]]] = {k: defaultdict(dict) for k in touched}
         for (key, row, first), answer in zip(plan, answers, strict=True):
             offset = row - touched[key].header_row
@@ -848,9 +863,13 @@ class GoogleBackend:
                 grid_columns=grid.get(key),
                 merges=tab.merges,
             )
-        if narrow and any(
-            fingerprint(fresh[w.sheet], w.row - fresh[w.sheet].header_row - 1) != w.fingerprint
-            for w in writes
+        if (
+            narrow
+            and fallback
+            and any(
+                fingerprint(fresh[w.sheet], w.row - fresh[w.sheet].header_row - 1) != w.fingerprint
+                for w in writes
+            )
         ):
             return self._verify_read(touched, writes, grid, narrow=False)
         return fresh

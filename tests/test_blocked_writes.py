@@ -123,3 +123,25 @@ def test_a_control_character_or_a_full_cell_is_a_finding_on_its_row_and_the_rest
     second = _run(capsys, book, LATER)
 
     assert second["changes"] == [] and second["skipped"] == []  # nothing held back, ever
+
+
+def test_a_report_and_its_json_print_half_an_emoji_a_cell_holds(book, capsys, monkeypatch):
+    from dataclasses import replace
+
+    from bot.sheets.workbook import WorkbookBackend
+
+    read = WorkbookBackend.read
+
+    def read_with_half_an_emoji(self):  # as the Google backend can read a cell
+        snap = read(self)
+        tab = snap.leads_tab
+        first = (*tab.rows[0][:2], "견적\ud83d진행", *tab.rows[0][3:])
+        return replace(snap, leads_tab=replace(tab, rows=(first, *tab.rows[1:])))
+
+    monkeypatch.setattr(WorkbookBackend, "read", read_with_half_an_emoji)
+
+    assert main(["reconcile", "--workbook", str(book), "--now", NOW, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "\\ud83d" in out  # the half emoji, as JSON writes it
+    json.loads(out)  # valid JSON
+    assert main(["reconcile", "--workbook", str(book), "--now", NOW]) == 0

@@ -21,15 +21,18 @@ Pieces, from pure to not:
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import structlog
 
 from bot import ports
+from bot.errors import BadConfig
 from bot.masking import fallback_label, register_secret, scrub, scrub_row_text
 from bot.ports import ChannelResult
 from rules import BOT_NOTE, CHANGE_RULES, FINDING_RULES, RULES
@@ -279,15 +282,20 @@ class Notifier:
         ]
 
     def send(
-        self, title: str, body: str, channels: Collection[str] | None = None
+        self,
+        title: str,
+        body: str,
+        channels: Collection[str] | None = None,
+        attach: Sequence[Path] = (),
     ) -> list[ChannelResult]:
-        """Deliver to every channel (or those labelled in `channels`). Never raises for a
+        """Deliver to every channel (or those labelled in `channels`), with the `attach` files
+        on the channels that take files (the others get the text alone). Never raises for a
         channel's failure: it is logged and comes back with ok=False."""
         title, body = scrub(title), scrub(body)
         results: list[ChannelResult] = []
         for c in self._channels:
             if channels is None or c.label in channels:
-                results.append(self._send_apprise(c, title, body))
+                results.append(self._send_apprise(c, title, body, attach))
         for r in results:
             if r.ok:
                 log.info("alert delivered", channel=r.channel)
@@ -297,7 +305,9 @@ class Notifier:
                 )
         return results
 
-    def _send_apprise(self, c: _AppriseChannel, title: str, body: str) -> ChannelResult:
+    def _send_apprise(
+        self, c: _AppriseChannel, title: str, body: str, attach: Sequence[Path] = ()
+    ) -> ChannelResult:
         if not c.loaded:
             return ChannelResult(c.label, False, "apprise did not understand the URL")
         import apprise
@@ -308,7 +318,11 @@ class Notifier:
             with kakaowork.failures() as why:
                 ok = bool(
                     self._apprise.notify(
-                        body=body, title=title, tag=c.tag, body_format=apprise.NotifyFormat.TEXT
+                        body=body,
+                        title=title,
+                        tag=c.tag,
+                        body_format=apprise.NotifyFormat.TEXT,
+                        attach=[str(p) for p in attach] or None,
                     )
                 )
         except Exception as e:  # a plugin bug must not fail the run
@@ -321,6 +335,55 @@ class Notifier:
 
 
 # --- with the journal ------------------------------------------------------------------------
+
+
+def require_channels(notifier: ports.Notifier, command: str) -> None:
+    """`--send` needs a channel: BadConfig (exit 2) before anything is read."""
+    if not notifier.channels:
+        raise BadConfig(
+            f"{command} --send: no alert channel is configured. Add apprise URLs under "
+            "alerts.urls in the config; `movebot doctor` checks them."
+        )
+
+
+def delivery_code(
+    results: Sequence[ChannelResult], what: str, say: Callable[[str], object] | None = None
+) -> int:
+    """Says on stderr (or `say`) which channels `what` did not reach; 1 when it reached none,
+    else 0."""
+    say = say or (lambda text: print(text, file=sys.stderr))
+    failed = [r for r in results if not r.ok]
+    for r in failed:
+        say(f"movebot: {what} not delivered to {r.channel}: {r.error or 'failed'}.")
+    if results and len(failed) == len(results):
+        say(f"movebot: the {what} reached no channel; `movebot doctor --send-test` checks them.")
+        return 1
+    return 0
+
+
+def send_once(
+    notifier: ports.Notifier,
+    journal: ports.Journal,
+    key: str,
+    title: str,
+    body: str,
+    *,
+    now: datetime,
+    since: datetime,
+    attach: Sequence[Path] = (),
+) -> list[ChannelResult]:
+    """Send to each channel that has not had `key` delivered since `since` (the worker's
+    digest and reports: two workers on one sheet send them once), journaling each delivery."""
+    channels = [
+        c for c in notifier.channels if not journal.recently_alerted([key], since, channel=c)
+    ]
+    if not channels:
+        log.info("already sent", key=key.split(":")[0])
+        return []
+    results = notifier.send(title, body, channels=channels, attach=attach)
+    for r in results:
+        journal.record_alerts(None, [key], r.channel, now, r.ok)
+    return results
 
 
 def _deliver_fresh(

@@ -27,6 +27,7 @@ from bot.masking import scrub
 from bot.ports import Clock
 from bot.report import render_text, render_undo, write_outcome_json
 from bot.schedule import run_worker
+from bot.settlement import settlement_command
 from rules import RULE_IDS, RULES
 from rules.values import KST
 
@@ -128,6 +129,24 @@ def cmd_digest(args: argparse.Namespace) -> int:
         )
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from bot.reporting import run_report
+
+    with app_from(args) as app:
+        journal_there = app.settings.journal_path.exists()  # a report never creates one
+        return run_report(
+            app.settings,
+            app.backend,
+            app.clock(),
+            journal=app.journal if journal_there else None,
+            kind=args.period,
+            label=args.label,
+            out_dir=Path(args.out) if args.out else None,
+            as_json=args.json,
+            send_to=app.notifier if args.send else None,
+        )
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     with app_from(args) as app:
         if sys.stdout.isatty():  # a person watching: a line for each job
@@ -220,6 +239,22 @@ def cmd_undo(args: argparse.Namespace) -> int:
         )
     print(render_undo(outcome))
     return 0
+
+
+def cmd_settlement(args: argparse.Namespace) -> int:
+    with app_from(args) as app:
+        return settlement_command(
+            app.settings,
+            app.backend,
+            lambda: app.journal,
+            app.clock(),
+            args.words,
+            source=runner.source_name(app.settings),
+            replace=args.replace,
+            as_json=args.json,
+            out_file=args.out,
+            send_to=app.notifier if args.send else None,
+        )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -317,6 +352,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_digest)
 
     p = sub.add_parser(
+        "report", parents=[common], help="the weekly or monthly report, with charts (HTML, PNG)"
+    )
+    source_options(p)
+    p.add_argument("--period", choices=("week", "month"), help="default: week")
+    p.add_argument(
+        "--for",
+        dest="label",
+        metavar="LABEL",
+        help="which one: 2024-W48 or 2024-11 (default: the last complete one)",
+    )
+    p.add_argument(
+        "--out", metavar="DIR", help="where to write it (default: reports/ beside the journal)"
+    )
+    p.add_argument("--now", help="the report's clock, ISO 8601 (default: now)")
+    p.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    p.add_argument(
+        "--send", action="store_true", help="send the summary and the PNG to the alert channels"
+    )
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
         "run", parents=[common], help="the scheduled worker (foreground; Ctrl-C / SIGTERM stop)"
     )
     source_options(p)
@@ -343,6 +399,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--now", help="the undo's clock, ISO 8601 (default: now)")
     p.add_argument("--apply", action="store_true", help="write the restores")
     p.set_defaults(func=cmd_undo)
+
+    p = sub.add_parser(
+        "settlement",
+        parents=[common],
+        help="a month's vendor statement; `settlement take` records the month's snapshot",
+        usage="movebot settlement [take] [YYYY-MM] [options]",
+    )
+    source_options(p)
+    p.add_argument(
+        "words", nargs="*", metavar="[take] [YYYY-MM]", help="default: the last settled month"
+    )
+    p.add_argument("--now", help="the clock, ISO 8601 (default: now, Asia/Seoul)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--out", metavar="FILE", help="also write the statement to FILE.xlsx or .csv")
+    p.add_argument("--send", action="store_true", help="send the summary to the alert channels")
+    p.add_argument("--replace", action="store_true", help="take: replace the month's snapshot")
+    p.set_defaults(func=cmd_settlement)
 
     p = sub.add_parser(
         "demo", parents=[common], help="build a workbook from the desk's own cases and run on it"

@@ -24,12 +24,14 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.exceptions import SettingsError
 
 from bot.errors import BadConfig
 from rules import RULE_IDS
+from rules.figures import ReportSettings
 from rules.settings import (
     DEFAULT_NO_ANSWER_WORDS,
     DEFAULT_PRICE_REASONS,
@@ -37,6 +39,7 @@ from rules.settings import (
     Mode,
     RuleSettings,
 )
+from rules.settlement import DEFAULT_FEES, check_fees
 
 log = structlog.get_logger(__name__)
 
@@ -80,9 +83,16 @@ def _mode(value: Any) -> Any:
     return value
 
 
+def _clock_or_off(value: Any) -> Any:
+    if value is False or (isinstance(value, str) and value.strip().lower() == "off"):
+        return None
+    return _clock(value)
+
+
 Duration = Annotated[timedelta, BeforeValidator(_duration)]
 RuleMode = Annotated[Mode, BeforeValidator(_mode)]
 Clock = Annotated[time, BeforeValidator(_clock)]
+ClockOrOff = Annotated[time | None, BeforeValidator(_clock_or_off)]
 
 
 class Section(BaseModel):
@@ -129,6 +139,14 @@ class LongtermConfig(Section):
 class SettlementConfig(Section):
     day: int = Field(3, ge=1, le=28)
     time: Clock = time(10, 0)
+    late_after: Duration = timedelta(minutes=30)  # a later snapshot is marked late
+    fees: dict[str, Annotated[int, Field(ge=0)]] = dict(DEFAULT_FEES)  # status -> won
+
+    @field_validator("fees")
+    @classmethod
+    def _known_statuses(cls, value: dict[str, int]) -> dict[str, int]:
+        check_fees(value)
+        return value
 
 
 class ObConfig(Section):
@@ -144,12 +162,36 @@ class ContactConfig(Section):
     no_answer_words: list[str] = list(DEFAULT_NO_ANSWER_WORDS)
 
 
+class ReportsConfig(Section):
+    dir: Path | None = None  # default: reports/ beside the journal
+    price_window_days: int = Field(90, ge=1)
+    price_min_samples: int = Field(5, ge=1)
+    price_outlier_ratio: float = Field(1.5, gt=1)
+
+
+class FollowupConfig(Section):
+    after_days: int = Field(3, ge=0)
+    until_days: int = Field(30, ge=0)
+    due_days: int = Field(7, ge=0)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> FollowupConfig:
+        if not self.after_days <= self.due_days <= self.until_days:
+            raise ValueError(
+                f"followup days must run after_days <= due_days <= until_days, not "
+                f"{self.after_days}, {self.due_days}, {self.until_days}"
+            )
+        return self
+
+
 class ScheduleConfig(Section):
     poll_minutes: int = Field(15, ge=1, le=720)
     hours: str = "09:00-19:00"  # office hours, KST
     working_days: str = "mon-fri"
     nightly: Clock = time(2, 0)  # full sync
     digest: Clock = time(8, 30)  # morning digest
+    report_weekly: ClockOrOff = time(9, 0)  # the weekly report on Mondays; off: none
+    report_monthly: bool = True  # the monthly report on settlement day
     misfire_grace_seconds: int = Field(300, ge=1)
 
     @field_validator("hours")
@@ -204,6 +246,8 @@ class Settings(BaseSettings):
     ob: ObConfig = ObConfig()
     returns: ReturnsConfig = ReturnsConfig()
     contact: ContactConfig = ContactConfig()
+    reports: ReportsConfig = ReportsConfig()
+    followup: FollowupConfig = FollowupConfig()
     schedule: ScheduleConfig = ScheduleConfig()
     alerts: AlertsConfig = AlertsConfig()
     journal: JournalConfig = JournalConfig()
@@ -241,8 +285,15 @@ class Settings(BaseSettings):
             status_hints=dict(self.ob.status_hints),
             return_pending_hours=self.returns.pending_after_hours,
             no_answer_words=tuple(self.contact.no_answer_words),
+            followup_after_days=self.followup.after_days,
+            followup_until_days=self.followup.until_days,
+            followup_due_days=self.followup.due_days,
             only_rules=only_rules,
         )
+
+    def report_settings(self) -> ReportSettings:
+        r = self.reports
+        return ReportSettings(r.price_window_days, r.price_min_samples, r.price_outlier_ratio)
 
     def resolve(self, path: Path | None) -> Path | None:
         if path is None:
@@ -264,6 +315,10 @@ class Settings(BaseSettings):
             return shared
         own = workbook.with_name(f"{workbook.stem}.movebot.db")
         return shared if shared.exists() and not own.exists() else own
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.resolve(self.reports.dir) or self.journal_path.parent / "reports"
 
 
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

@@ -1,7 +1,10 @@
 """`movebot demo`: the desk's own cases (seed sections 2–7) in a workbook, previewed and applied.
 
 Names and numbers are invented. The clock is fixed at 2024-12-04 18:00 KST, the week the
-desk wrote its process down, so every case reads as the seed tells it.
+desk wrote its process down, so every case reads as the seed tells it. Re-registration is
+decided at the moment the bot handles it, so the demo meets §4 A where the desk did: a run on
+12.2 reuses the November row, the 12.3 10:00 settlement job snapshots November, and the main
+run on 12.4 makes B a new DB.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ from pathlib import Path
 from bot import runner
 from bot.app import App
 from bot.report import render_text
+from bot.runner import source_name
+from bot.settlement import render_statement, statement_of, take
 from bot.sheets.workbook import create_workbook
 from rules.model import CellValue
 
@@ -151,6 +156,34 @@ LEADS: list[list[CellValue]] = [
     [_dt("2024-12-02 14:00"), None, "장기요청", "", "석다은", "010-2000-1307", "",
      _dt("2025-02-14"), "제주 제주시", "제주 서귀포시", "가정이사", "", "정해빈",
      "§2 장기: 맡을 업체 없음 -> 장기요청 유지"],
+    # §6 가격 이상 업체: price cancellations with tons and quote; 한빛이사's 11.27 quote is
+    # twice the usual price per ton (the report's outlier, the vendor to train)
+    [_dt("2024-11-04 10:00"), None, "종결(고객취소)", "", "장서윤", "010-2000-7101", "",
+     _dt("2024-12-07"), "경기 수원시 영통구", "경기 화성시", "가정이사", "든든이사", "정해빈",
+     "§6 가격 취소: 톤당 40만원"],
+    [_dt("2024-11-12 10:00"), None, "종결(고객취소)", "", "유하람", "010-2000-7102", "",
+     _dt("2024-12-10"), "서울 강서구", "서울 양천구", "원룸이사", "온누리이사", "이지은",
+     "§6 가격 취소: 톤당 45만원"],
+    [_dt("2024-11-19 10:00"), None, "종결(고객취소)", "", "노지안", "010-2000-7103", "",
+     _dt("2024-12-13"), "인천 부평구", "인천 서구", "가정이사", "바른이사", "이지은",
+     "§6 가격 취소: 톤당 50만원"],
+    [_dt("2024-11-26 11:00"), None, "종결(고객취소)", "", "엄태오", "010-2000-7104", "",
+     _dt("2024-12-18"), "서울 송파구", "경기 하남시", "가정이사", "한빛이사", "정해빈",
+     "§6 가격 이상: 톤당 100만원 (업체 교육 필요)"],
+    [_dt("2024-11-28 14:00"), None, "종결(고객취소)", "", "채다인", "010-2000-7105", "",
+     _dt("2024-12-19"), "경기 용인시", "경기 수원시", "가정이사", "든든이사", "이지은",
+     "§6 가격 취소: 톤당 45만원"],
+    # §5 업체 반환 in the report's week: one called back, one still waiting
+    [_dt("2024-11-29 10:00"), None, "확인요청", "업체 : 한빛이사", "표은우", "010-2000-6003", "",
+     _dt("2024-12-21"), "서울 강동구", "경기 남양주시", "가정이사", "한빛이사", "정해빈",
+     "§5 업체 반환 (한빛이사): OB 완료"],
+    [_dt("2024-11-30 15:00"), None, "확인요청", "업체 : 바른이사", "설지호", "010-2000-6004", "",
+     _dt("2024-12-23"), "서울 구로구", "경기 광명시", "원룸이사", "바른이사", "이지은",
+     "§5 업체 반환 (바른이사): OB 대기"],
+    # 해피콜: moved 11.29, no call since
+    [_dt("2024-11-10 10:00"), None, "계약완료", "", "인가온", "010-2000-7201", "",
+     _dt("2024-11-29"), "서울 마포구", "서울 서대문구", "가정이사", "한빛이사", "정해빈",
+     "해피콜: 이사 후 확인 전화 대상"],
 ]  # fmt: skip
 
 OBS: list[list[CellValue]] = [
@@ -168,6 +201,18 @@ OBS: list[list[CellValue]] = [
     [_dt("2024-12-01 10:00"), "010-2000-1304", "부재", "", "", None, None],
     [_dt("2024-12-02 15:00"), "010-2000-1304", "미응답, 문자 남김", "", "", None, None],
     [_dt("2024-12-04 10:00"), "010-2000-1304", "연결 안 됨", "", "", None, None],
+    [_dt("2024-11-05"), "010-2000-7101", "견적 부담으로 취소", "비싼 가격", "든든이사", "3톤",
+     "120만원"],
+    [_dt("2024-11-13"), "010-2000-7102", "다른 곳보다 비싸다고 취소", "비싼 가격", "온누리이사",
+     "2톤", "90만원"],
+    [_dt("2024-11-20"), "010-2000-7103", "가격 때문에 취소", "가격", "바른이사", "4톤",
+     "2,000,000"],
+    [_dt("2024-11-27"), "010-2000-7104", "견적이 너무 비싸다고 취소", "비싼 가격", "한빛이사",
+     "2.5톤", "250만원"],
+    [_dt("2024-11-29"), "010-2000-7105", "견적 부담으로 취소", "비싼 가격", "든든이사", "3톤",
+     "135만원"],
+    [_dt("2024-11-30"), "010-2000-6003", "고객 확인: 일정 조율 중, 업체 재배정 요청", "",
+     "한빛이사", None, None],
 ]  # fmt: skip
 
 # §2 장기고객 업체 리스트: where each vendor takes long-term DBs.
@@ -191,9 +236,14 @@ def write_demo_workbook(path: Path) -> None:
     )
 
 
+BEFORE_SETTLEMENT = _dt("2024-12-02 18:00+09:00")  # §4 A: the 12.2 re-registration
+SETTLEMENT = _dt("2024-12-03 10:00+09:00")  # November's cut-off
+
+
 def run_demo(path: Path, app: App) -> int:
-    """Write the demo workbook at `path` (`app`'s source), then preview, apply and preview
-    again at `app`'s clock."""
+    """Write the demo workbook at `path` (`app`'s source); handle §4 A on 12.2 and take
+    November's snapshot at its cut-off; then preview, apply and preview again at `app`'s
+    clock, and state November."""
     settings = app.settings
     write_demo_workbook(path)
     now = app.clock()
@@ -202,6 +252,27 @@ def run_demo(path: Path, app: App) -> int:
         f"{len(VENDORS)} long-term vendors."
     )
     print(f"The clock is fixed at {now.isoformat()}.\n")
+    print(f"== {BEFORE_SETTLEMENT:%m-%d %H:%M}: §4 A is handled before the settlement ==\n")
+    early = runner.apply(
+        settings,
+        app.backend,
+        app.journal,
+        app.notifier,
+        BEFORE_SETTLEMENT,
+        only_rules=frozenset({"rereg.reuse"}),
+    )
+    print(render_text(early, str(path)))
+    print(f"\n== {SETTLEMENT:%m-%d %H:%M}: the settlement job snapshots November ==\n")
+    snapshot = take(  # replacing one an earlier demo took of the workbook it rewrote
+        settings,
+        app.backend,
+        app.journal,
+        SETTLEMENT,
+        None,
+        source=source_name(settings),
+        replace=True,
+    )
+    print(f"{len(snapshot.rows)} November rows recorded as read at the cut-off.\n")
     print("== 1. Preview (nothing is written) ==\n")
     print(render_text(runner.preview(settings, app.backend, now), str(path)))
     print("\n== 2. Apply ==\n")
@@ -212,9 +283,15 @@ def run_demo(path: Path, app: App) -> int:
     print(
         f"{len(second.plan.changes)} changes planned; {len(second.plan.findings)} findings stay open."
     )
+    print("\n== November's statement (as of the 12.3 10:00 snapshot) ==\n")
+    print(render_statement(statement_of(settings, app.backend, now, None, app.journal)))
     print(f"\nOpen {path} to see the 진행상황, 비고, 예비번호 and 봇 확인 columns the bot wrote.")
     print("Then try:")
     print(f"  .venv/bin/movebot history --workbook {path}")
     print(f"  .venv/bin/movebot undo {applied.run_id} --workbook {path}          # preview")
     print(f"  .venv/bin/movebot digest --workbook {path} --now 2024-12-05T08:30:00+09:00")
-    return 0
+    print(f"  .venv/bin/movebot settlement 2024-11 --workbook {path} --now {now.isoformat()}")
+    print("\n== 4. Last week's report ==\n")
+    from bot.reporting import run_report
+
+    return run_report(settings, app.backend, now, journal=app.journal)

@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from datetime import time as time_of_day
 
 import structlog
 
+from bot.alerts import delivery_code, require_channels, send_once
 from bot.config import Settings
-from bot.errors import BadConfig
 from bot.masking import row_label
 from bot.ports import ChannelResult, Journal, Notifier, SheetBackend
 from rules.digest import Digest, build_digest, digest_json, render_digest
@@ -48,18 +47,15 @@ def send_digest(
     sheet is skipped, and each delivery is journaled; without one (`movebot digest --send`),
     every channel gets it."""
     title, body = render_digest(d)
-    channels: Sequence[str] = notifier.channels
-    key = digest_key(d)
-    if journal is not None:
+    if journal is None:
+        results = notifier.send(title, body)
+    else:
         midnight = datetime.combine(d.today, time_of_day(0), KST) - timedelta(microseconds=1)
-        channels = [c for c in channels if not journal.recently_alerted([key], midnight, channel=c)]
-        if not channels:
-            log.info("digest.already_sent", day=d.today.isoformat())
+        results = send_once(
+            notifier, journal, digest_key(d), title, body, now=d.now, since=midnight
+        )
+        if not results:
             return []
-    results = notifier.send(title, body, channels=channels)
-    if journal is not None:
-        for r in results:
-            journal.record_alerts(None, [key], r.channel, d.now, r.ok)
     log.info(
         "digest.sent",
         channels=len(results),
@@ -84,11 +80,8 @@ def run_digest(
 
     Exit code: 0; 1 when sending reached no channel at all. Sending with no channel configured
     is a BadConfig (exit 2), raised before the sheet is read."""
-    if send_to is not None and not send_to.channels:
-        raise BadConfig(
-            "digest --send: no alert channel is configured. Add apprise URLs under "
-            "alerts.urls in the config; `movebot doctor` checks them."
-        )
+    if send_to is not None:
+        require_channels(send_to, "digest")
     d = digest_of(backend.read(), now, settings)
     if as_json:
         out(json.dumps(digest_json(d), ensure_ascii=False))
@@ -97,16 +90,4 @@ def run_digest(
         out(f"{title}\n\n{body}")
     if send_to is None:
         return 0
-    results = send_digest(d, send_to)
-    say = err or _stderr
-    failed = [r for r in results if not r.ok]
-    for r in failed:
-        say(f"movebot: digest not delivered to {r.channel}: {r.error or 'failed'}.")
-    if results and len(failed) == len(results):
-        say("movebot: the digest reached no channel; `movebot doctor --send-test` checks them.")
-        return 1
-    return 0
-
-
-def _stderr(text: str) -> None:
-    print(text, file=sys.stderr)
+    return delivery_code(send_digest(d, send_to), "digest", err)

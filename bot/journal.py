@@ -2,14 +2,17 @@
 
 Tables: `runs` (one per applied run, empty ones too, and per undo), `changes` (every cell
 written, with its value before and after), `skipped` (writes that did not land, and why),
-`findings`, and `alerts` (which finding keys went to which channel, and whether it worked).
+`findings`, `alerts` (which finding keys went to which channel, and whether it worked), and
+`settlements` with `settlement_rows` (each month's rows as read at its settlement cut-off;
+a replaced snapshot stays beside its replacement).
 
 The journal is written ahead: `pending` holds the cells a write is about to send, recorded
 before the request goes out and cleared when it answers (`record_writes`). Cells still pending
-belong to a run that was killed or cut off; `suspects` holds written cells the read-back
-found on a row that moved inside the write's window; the next run (or undo) reads them and moves those
+belong to a run that was killed or cut off: the next run (or undo) reads them and moves those
 that landed into `changes` (`settle_pending`), and `start_run` closes a run of the same source
-still marked `running` as `interrupted` (a writing run holds the sheet's lock, so none is live).
+still marked `running` as `interrupted` (a writing run holds the sheet's lock, so none is
+live). `suspects` holds written cells the read-back found on a row that moved inside the
+write's window (staff are told to check them).
 
 A preview writes nothing anywhere, the journal included: only `--apply` paths construct a
 `Journal`, and constructing one is the only thing that creates or opens the file.
@@ -26,6 +29,7 @@ import re
 import secrets
 import sqlite3
 import threading
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -36,10 +40,12 @@ from typing import Any, Literal
 from openpyxl.utils import get_column_letter
 
 from bot.errors import UserError
+from rules.figures import BotActivity
 from rules.model import CellWrite, Finding, Severity, SheetKey, WriteResult
+from rules.settlement import Month, SettledRow
 from rules.values import KST
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: settlements, settlement_rows
 
 RunKind = Literal["reconcile", "undo"]
 # "running" until finish_run; then "ok", "failed" (an error stopped it) or "interrupted"
@@ -118,6 +124,28 @@ CREATE TABLE IF NOT EXISTS alerts (
     ok       INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS alerts_key ON alerts(key, sent_at);
+CREATE TABLE IF NOT EXISTS settlements (
+    seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+    month     TEXT NOT NULL,
+    cutoff    TEXT NOT NULL,
+    taken_at  TEXT NOT NULL,
+    late      INTEGER NOT NULL,
+    run_id    TEXT NOT NULL,
+    source    TEXT NOT NULL,
+    replaces  INTEGER REFERENCES settlements(seq)
+);
+CREATE INDEX IF NOT EXISTS settlements_month ON settlements(month, seq);
+CREATE TABLE IF NOT EXISTS settlement_rows (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    settlement   INTEGER NOT NULL REFERENCES settlements(seq),
+    row          INTEGER NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    vendor       TEXT NOT NULL,
+    move_type    TEXT NOT NULL,
+    intake_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS settlement_rows_of ON settlement_rows(settlement);
 """
 
 # Added to journals of every version (additive: older movebots never read it): the columns of
@@ -182,6 +210,37 @@ class JournaledWrite:
     def reverse(self, rule: str = "undo") -> CellWrite:
         """The write that restores the cell: planned from `new`, back to `old`."""
         return replace(self.forward(), old=self.new, new=self.old, rules=(rule,))
+
+
+@dataclass(frozen=True, slots=True)
+class SettlementRecord:
+    """One snapshot of a month's rows at its settlement. Times are aware, in Asia/Seoul."""
+
+    seq: int
+    month: Month
+    cutoff: datetime
+    taken_at: datetime  # when the rows were read (the run's clock)
+    late: bool  # read more than settlement.late_after after the cut-off
+    run_id: str  # the run that took it (a reconcile's id, or `settlement take`'s own)
+    source: str  # the spreadsheet id or workbook path
+    rows: tuple[SettledRow, ...]
+    replaces: int | None = None  # the snapshot this one replaced (`take --replace`)
+
+
+def settlement_recorded(path: Path, month: Month) -> bool:
+    """Whether the journal at `path` holds a snapshot of `month`, read without creating,
+    upgrading or writing the file (a preview writes nothing anywhere)."""
+    if not path.exists():
+        return False
+    try:
+        db = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT 1 FROM settlements WHERE month = ?", (str(month),))
+            return row.fetchone() is not None
+        finally:
+            db.close()
+    except sqlite3.Error:
+        return False  # no settlements table yet, or unreadable: an applied run would take one
 
 
 def _stamp(when: datetime) -> str:
@@ -258,8 +317,9 @@ class Journal:
                         "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
                         "AND name NOT LIKE 'sqlite_%'"
                     ).fetchone()[0]
-                    if tables:
+                    if tables and version == 0:
                         raise sqlite3.DatabaseError("it holds tables of something else")
+                    # every statement is IF NOT EXISTS: an older journal gains the new tables
                     for statement in _SCHEMA.split(";"):
                         if statement.strip():
                             db.execute(statement)
@@ -554,6 +614,39 @@ class Journal:
         )
         return [r["id"] for r in rows]
 
+    def activity(self, start: datetime, end: datetime) -> BotActivity:
+        """What the bot did in [start, end) (the runs whose `now` falls there), for the report
+        (docs/REPORTS.md `bot`): reconcile runs that finished ok, the cells reconcile runs wrote
+        and the writes they skipped, undo runs that finished ok, and cells written per rule."""
+        window = (_stamp(start), _stamp(end))
+        in_window = "r.started >= ? AND r.started < ?"
+        runs = self._query(
+            f"SELECT r.kind, count(*) AS n FROM runs r WHERE {in_window} AND r.outcome = 'ok' "
+            "GROUP BY r.kind",
+            window,
+        )
+        per_kind = {r["kind"]: r["n"] for r in runs}
+        written = self._query(
+            f"SELECT c.rules FROM changes c JOIN runs r ON r.id = c.run_id "
+            f"WHERE {in_window} AND r.kind = 'reconcile'",
+            window,
+        )
+        skipped = self._query(
+            f"SELECT count(*) AS n FROM skipped s JOIN runs r ON r.id = s.run_id "
+            f"WHERE {in_window} AND r.kind = 'reconcile'",
+            window,
+        )
+        by_rule: Counter[str] = Counter()
+        for row in written:
+            by_rule.update(json.loads(row["rules"]))
+        return BotActivity(
+            runs=per_kind.get("reconcile", 0),
+            cells_written=len(written),
+            skipped=skipped[0]["n"],
+            undone=per_kind.get("undo", 0),
+            by_rule=dict(sorted(by_rule.items())),
+        )
+
     # -- alerts ---------------------------------------------------------------------------
 
     def recently_alerted(
@@ -596,6 +689,99 @@ class Journal:
                 "INSERT INTO alerts (run_id, key, channel, sent_at, ok) VALUES (?, ?, ?, ?, ?)",
                 [(run_id, key, channel, stamp, int(ok)) for key in dict.fromkeys(keys)],
             )
+
+    # -- settlements ----------------------------------------------------------------------
+
+    def record_settlement(
+        self,
+        month: Month,
+        rows: Sequence[SettledRow],
+        *,
+        cutoff: datetime,
+        taken_at: datetime,
+        late: bool,
+        run_id: str,
+        source: str,
+        replace: bool = False,
+    ) -> SettlementRecord | None:
+        """Record the snapshot of `month`, unless one is already recorded (then None: another
+        run took it first). With `replace` the new one is recorded beside the old one and
+        becomes the month's snapshot."""
+        with self._tx() as db:
+            current = db.execute(
+                "SELECT max(seq) FROM settlements WHERE month = ?", (str(month),)
+            ).fetchone()[0]
+            if current is not None and not replace:
+                return None
+            seq = db.execute(
+                "INSERT INTO settlements (month, cutoff, taken_at, late, run_id, source, "
+                "replaces) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (str(month), _stamp(cutoff), _stamp(taken_at), int(late), run_id, source, current),
+            ).lastrowid
+            db.executemany(
+                "INSERT INTO settlement_rows (settlement, row, fingerprint, status, vendor, "
+                "move_type, intake_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        seq,
+                        r.row,
+                        r.fingerprint,
+                        r.status,
+                        r.vendor,
+                        r.move_type,
+                        r.intake_at.isoformat(),
+                    )
+                    for r in rows
+                ],  # fmt: skip
+            )
+        assert seq is not None
+        record = self._settlement(seq)
+        assert record is not None
+        return record
+
+    def settlement(self, month: Month) -> SettlementRecord | None:
+        """The month's snapshot (the latest, when it was replaced), or None."""
+        rows = self._query("SELECT max(seq) AS seq FROM settlements WHERE month = ?", (str(month),))
+        return self._settlement(rows[0]["seq"]) if rows[0]["seq"] is not None else None
+
+    def settlement_history(self, month: Month) -> list[SettlementRecord]:
+        """Every snapshot of the month, oldest first (a replaced one and its replacement)."""
+        rows = self._query(
+            "SELECT seq FROM settlements WHERE month = ? ORDER BY seq", (str(month),)
+        )
+        return [r for r in (self._settlement(row["seq"]) for row in rows) if r is not None]
+
+    def _settlement(self, seq: int) -> SettlementRecord | None:
+        head = self._query("SELECT * FROM settlements WHERE seq = ?", (seq,))
+        if not head:
+            return None
+        h = head[0]
+        rows = self._query(
+            "SELECT * FROM settlement_rows WHERE settlement = ? ORDER BY seq", (seq,)
+        )
+        cutoff, taken_at = _read_time(h["cutoff"]), _read_time(h["taken_at"])
+        assert cutoff is not None and taken_at is not None
+        return SettlementRecord(
+            seq=seq,
+            month=Month.parse(h["month"]),
+            cutoff=cutoff,
+            taken_at=taken_at,
+            late=bool(h["late"]),
+            run_id=h["run_id"],
+            source=h["source"],
+            replaces=h["replaces"],
+            rows=tuple(
+                SettledRow(
+                    r["row"],
+                    r["fingerprint"],
+                    r["status"],
+                    r["vendor"],
+                    r["move_type"],
+                    datetime.fromisoformat(r["intake_at"]),
+                )
+                for r in rows
+            ),
+        )
 
 
 def _storable(text: str) -> str:

@@ -6,15 +6,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from bot.journal import JournaledWrite, Outcome, RunKind, RunRecord
+from bot.journal import JournaledWrite, Outcome, RunKind, RunRecord, SettlementRecord
 from bot.sheets import SheetBackend
+from rules.figures import BotActivity
 from rules.model import CellWrite, Finding, WriteResult
+from rules.settlement import Month, SettledRow
 
 __all__ = ["ChannelResult", "Clock", "Journal", "Notifier", "SheetBackend"]
 
@@ -42,10 +44,14 @@ class Notifier(Protocol):
         ...
 
     def send(
-        self, title: str, body: str, channels: Collection[str] | None = None
+        self,
+        title: str,
+        body: str,
+        channels: Collection[str] | None = None,
+        attach: Sequence[Path] = (),
     ) -> list[ChannelResult]:
-        """Deliver to every channel (or those labelled in `channels`); never raises for a
-        channel's failure."""
+        """Deliver to every channel (or those labelled in `channels`), with the `attach` files
+        where a channel takes files; never raises for a channel's failure."""
         ...
 
 
@@ -89,3 +95,20 @@ class Journal(Protocol):
     def record_alerts(
         self, run_id: str | None, keys: Iterable[str], channel: str, sent_at: datetime, ok: bool
     ) -> None: ...
+
+    def record_settlement(
+        self,
+        month: Month,
+        rows: Sequence[SettledRow],
+        *,
+        cutoff: datetime,
+        taken_at: datetime,
+        late: bool,
+        run_id: str,
+        source: str,
+        replace: bool = False,
+    ) -> SettlementRecord | None: ...
+
+    def settlement(self, month: Month) -> SettlementRecord | None: ...
+
+    def activity(self, start: datetime, end: datetime) -> BotActivity: ...

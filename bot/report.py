@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import unicodedata
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, TypeVar
@@ -15,6 +14,8 @@ from bot.runner import RunOutcome, UndoOutcome
 from rules.model import CellWrite, Change, Finding, Plan, Skipped
 from rules.notes import INFO_MARK
 from rules.text import FIELD_LABELS, appended
+from rules.text import pad as _pad
+from rules.text import width as _width
 
 _T = TypeVar("_T")
 
@@ -94,7 +95,10 @@ def write_outcome_json(outcome: RunOutcome, out: IO[str]) -> None:
             out.write(f"{separator}\n    {{{fields}\n    }}")
             separator = ","
         out.write("\n  ]," if separator else "],")
-    out.write(f'\n  "summary": {_json(summary, 1)}\n}}\n')
+    due, taken = outcome.snapshot_due, outcome.snapshot_taken
+    out.write(f'\n  "summary": {_json(summary, 1)},')
+    out.write(f'\n  "settlement_snapshot_due": {_json(str(due) if due else None, 1)},')
+    out.write(f'\n  "settlement_snapshot_taken": {_json(str(taken) if taken else None, 1)}\n}}\n')
 
 
 _json_text = json.encoder.encode_basestring  # a str as json.dumps(ensure_ascii=False) writes it
@@ -108,14 +112,6 @@ def _json(value: Any, depth: int) -> str:
     if type(value) is int:
         return str(value)
     return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n" + "  " * depth)
-
-
-def _width(text: str) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * max(0, width - _width(text))
 
 
 def _one_line(text: str) -> str:
@@ -230,7 +226,13 @@ def render_text(outcome: RunOutcome, source: str, width: int | None = None) -> s
     lines.append("")
     if not outcome.applied:
         lines.append("Preview: nothing was written. Add --apply to write these changes.")
+        if outcome.snapshot_due:
+            lines.append(
+                f"An applied run would also take the settlement snapshot of {outcome.snapshot_due}."
+            )
     elif result is not None:
+        if outcome.snapshot_taken:
+            lines.append(f"Took the settlement snapshot of {outcome.snapshot_taken} (as read).")
         lines.append(
             f"Applied: {len(result.written)} cells written, {len(result.skipped)} not written."
         )

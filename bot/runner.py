@@ -22,6 +22,7 @@ from bot.errors import BadInput, MovebotError, UserError
 from bot.journal import JournaledWrite, Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
+from bot.settlement import record_snapshot, snapshot_due
 from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
 from rules.settle import (
     SUSPECT_TITLE,
@@ -30,6 +31,7 @@ from rules.settle import (
     settle,
     suspect_finding,
 )
+from rules.settlement import Month
 from rules.text import FIELD_LABELS
 
 log = structlog.get_logger("movebot.run")
@@ -42,6 +44,8 @@ class RunOutcome:
     applied: bool
     result: WriteResult | None = None
     alerted: int = 0  # channels an alert went to
+    snapshot_due: Month | None = None  # a preview: the month an applied run would snapshot
+    snapshot_taken: Month | None = None  # applied: the month whose snapshot this run took
 
 
 @dataclass(frozen=True)
@@ -126,9 +130,10 @@ def preview(
     progress: Progress = _quiet,
 ) -> RunOutcome:
     """Read and plan; nothing is written, journaled or sent. `progress` is told each step
-    (the CLI shows it on a terminal)."""
+    (the CLI shows it on a terminal). `snapshot_due` says whether an applied run would take
+    the settlement snapshot (read without touching the journal)."""
     _, p = _read_and_plan(settings, backend, now, only_rules, progress)
-    return RunOutcome(new_run_id(now), p, applied=False)
+    return RunOutcome(new_run_id(now), p, applied=False, snapshot_due=snapshot_due(settings, now))
 
 
 def apply(
@@ -148,6 +153,10 @@ def apply(
     try:
         snapshot, p = _read_and_plan(settings, backend, now, only_rules, progress)
         _settle_pending(journal, source_name(settings), snapshot)
+        assert p.desk is not None
+        settled = record_snapshot(  # the rows as read, before this run's changes
+            journal, settings, now, p.desk.leads, run_id=run_id, source=source_name(settings)
+        )
         writes = p.cell_writes()
         if writes:
             progress(f"checking and writing {len(writes):,} cells")
@@ -158,7 +167,14 @@ def apply(
         log.info("run.applied", written=len(result.written), skipped=len(result.skipped))
         progress("alerting")
         sent = _alert_run(settings, journal, notifier, run_id, now, p, result)
-        return RunOutcome(run_id, p, applied=True, result=result, alerted=sent)
+        return RunOutcome(
+            run_id,
+            p,
+            applied=True,
+            result=result,
+            alerted=sent,
+            snapshot_taken=settled.month if settled else None,
+        )
     except BaseException as error:
         outcome: Outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
         message = scrub(str(error)) or type(error).__name__

@@ -10,6 +10,12 @@ An APScheduler 3.x `BlockingScheduler` in Asia/Seoul with three jobs:
   (19:30 would be past the end). Office hours must end after they start on the same day.
 - `nightly`: the same applied reconcile every day at `schedule.nightly` (the full sync).
 - `digest`: the morning digest at `schedule.digest` on working days.
+- `settlement`: at each month's settlement cut-off (`settlement.day`, `settlement.time`): the
+  snapshot of the month just settled and its statement summary (docs/SETTLEMENT.md), then
+  last month's report unless `schedule.report_monthly` is false (in the same tick, so the
+  report never goes out before the snapshot).
+- `report_weekly`: last week's report on Mondays at `schedule.report_weekly` (unless `off`).
+  Each report is written beside the journal and sent once per channel (docs/REPORTS.md).
 
 Every job has `max_instances=1`, `coalesce=True` and `misfire_grace_time =
 schedule.misfire_grace_seconds`, and takes its `now` from the clock when it fires.
@@ -54,11 +60,13 @@ from apscheduler.triggers.cron import CronTrigger
 from bot import runner
 from bot.alerts import compose_failure_alert, send_failure_alert
 from bot.app import App
-from bot.config import ScheduleConfig, Settings
+from bot.config import ScheduleConfig, Settings, SettlementConfig
 from bot.digest import digest_of, send_digest
 from bot.errors import BadConfig, MovebotError
 from bot.lock import SheetLock
 from bot.ports import Clock, Journal, Notifier, SheetBackend
+from bot.reporting import scheduled_report
+from bot.settlement import settlement_job
 from rules.values import KST
 
 log = structlog.get_logger(__name__)
@@ -67,7 +75,15 @@ Job = Callable[[], object]
 TickOutcome = Literal["ok", "skipped", "failed"]
 
 POLL, NIGHTLY, DIGEST = "poll", "nightly", "digest"
-JOB_NAMES = {POLL: "polling reconcile", NIGHTLY: "nightly full sync", DIGEST: "morning digest"}
+REPORT_WEEKLY = "report_weekly"
+SETTLEMENT = "settlement"
+JOB_NAMES = {
+    POLL: "polling reconcile",
+    NIGHTLY: "nightly full sync",
+    DIGEST: "morning digest",
+    REPORT_WEEKLY: "weekly report",
+    SETTLEMENT: "settlement snapshot and statement",
+}
 
 
 # --- when ------------------------------------------------------------------------------------
@@ -162,6 +178,24 @@ def digest_trigger(schedule: ScheduleConfig) -> CronTrigger:
     )
 
 
+def settlement_trigger(settlement: SettlementConfig) -> CronTrigger:
+    """Every month on `settlement.day` at `settlement.time`, Asia/Seoul: the cut-off itself."""
+    at = settlement.time
+    return _cron("settlement.day", day=settlement.day, hour=at.hour, minute=at.minute)
+
+
+def report_triggers(settings: Settings) -> dict[str, CronTrigger]:
+    """The report jobs that are on: Mondays at `schedule.report_weekly`. (The monthly report
+    is sent by the settlement job, after its snapshot.)"""
+    triggers = {}
+    weekly = settings.schedule.report_weekly
+    if weekly is not None:
+        triggers[REPORT_WEEKLY] = _cron(
+            "schedule.report_weekly", day_of_week="mon", hour=weekly.hour, minute=weekly.minute
+        )
+    return triggers
+
+
 def job_options(schedule: ScheduleConfig) -> dict[str, Any]:
     return {
         "max_instances": 1,
@@ -176,6 +210,8 @@ def build_scheduler(
     reconcile_job: Job,
     digest_job: Job,
     nightly_job: Job | None = None,
+    settlement_job: Job | None = None,
+    report_jobs: dict[str, Job] | None = None,
     scheduler_cls: type[BaseScheduler] = BlockingScheduler,
 ) -> BaseScheduler:
     """A scheduler (not started) in Asia/Seoul with the `poll`, `nightly` and `digest` jobs.
@@ -184,8 +220,18 @@ def build_scheduler(
     `now` from the clock); `nightly_job` defaults to `reconcile_job`. BadConfig when the
     schedule settings do not make a schedule."""
     s = settings.schedule
-    triggers = {POLL: poll_trigger(s), NIGHTLY: nightly_trigger(s), DIGEST: digest_trigger(s)}
+    triggers: dict[str, BaseTrigger] = {
+        POLL: poll_trigger(s),
+        NIGHTLY: nightly_trigger(s),
+        DIGEST: digest_trigger(s),
+    }
     jobs = {POLL: reconcile_job, NIGHTLY: nightly_job or reconcile_job, DIGEST: digest_job}
+    for job_id, trigger in report_triggers(settings).items():
+        if report_jobs and job_id in report_jobs:
+            triggers[job_id], jobs[job_id] = trigger, report_jobs[job_id]
+    if settlement_job is not None:
+        triggers[SETTLEMENT] = settlement_trigger(settings.settlement)
+        jobs[SETTLEMENT] = settlement_job
     scheduler = scheduler_cls(timezone=KST)
     for job_id, trigger in triggers.items():
         scheduler.add_job(
@@ -315,6 +361,36 @@ class Worker:
     def digest(self) -> TickOutcome:
         wait = float(self.settings.schedule.misfire_grace_seconds)
         return self.tick(DIGEST, self._digest, wait=wait)
+
+    def settlement(self) -> TickOutcome:
+        """At the cut-off; a poll firing at the same minute may hold the lock (and take the
+        snapshot itself): wait for it like the digest does."""
+        wait = float(self.settings.schedule.misfire_grace_seconds)
+        return self.tick(SETTLEMENT, self._settlement, wait=wait)
+
+    def _settlement(self, now: datetime) -> None:
+        """The snapshot and the statement summary, then last month's report (when
+        `schedule.report_monthly`): one tick, so the report never goes out before the
+        snapshot."""
+        settlement_job(
+            self.settings, self.backend, self.journal, self.notifier, now, source=self.source
+        )
+        if self.settings.schedule.report_monthly:
+            scheduled_report(self.settings, self.backend, self.journal, self.notifier, now, "month")
+
+    def weekly_report(self) -> TickOutcome:
+        return self._report(REPORT_WEEKLY, "week")
+
+    def _report(self, job: str, kind: Literal["week", "month"]) -> TickOutcome:
+        """A report waits for a run holding the lock, like the digest (at the settlement
+        cut-off, the settlement's own run goes first)."""
+
+        def run(now: datetime) -> object:
+            s = self.settings
+            scheduled_report(s, self.backend, self.journal, self.notifier, now, kind)
+            return None
+
+        return self.tick(job, run, wait=float(self.settings.schedule.misfire_grace_seconds))
 
     def tick(
         self, job: str, run: Callable[[datetime], object], *, wait: float = 0.0
@@ -480,6 +556,8 @@ def run_worker(
         reconcile_job=worker.poll,
         nightly_job=worker.nightly,
         digest_job=worker.digest,
+        settlement_job=worker.settlement,
+        report_jobs={REPORT_WEEKLY: worker.weekly_report},
         scheduler_cls=scheduler_cls,
     )
     scheduler.add_listener(_log_skipped_events, EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)

@@ -1,7 +1,7 @@
 """The morning digest (DESIGN.md "The morning digest", RULES.md §6): what each 담당자 has to do
 today, read from the sheet as it stands.
 
-Per 담당자 (rows without one under 미지정), five lists:
+Per 담당자 (rows without one under 미지정), seven lists:
 
 - 오늘 통화 예정: 통화예정일 is today (KST), on any row that is not closed;
 - 통화 예정일 지남: open rows (an active status, or none yet) whose 통화예정일 is before today,
@@ -11,7 +11,10 @@ Per 담당자 (rows without one under 미지정), five lists:
 - 승격 후 업체 미배정: 상담요청 rows whose 비고 carries the bot's promotion note
   (`장기요청→상담요청 (이사 D-n)`) and whose 배정업체 is empty;
 - 판단 필요: the rows the desk's judgement calls flag (`dup.vendor_notice`,
-  `dup.note_number`, `contact.attempts`, `longterm.match`), with the rule's own message.
+  `dup.note_number`, `contact.attempts`, `longterm.match`), with the rule's own message;
+- 해피콜 대상 / 해피콜 지연: 계약완료 leads due their after-service call (docs/REPORTS.md
+  `followups`: moved `followup.after_days`–`followup.until_days` days ago, no OB call since),
+  up to `followup.due_days` after the move, and the older ones; longest waiting first.
 
 Each row is shown as alerts show it (`행 41 김*수 010-****-4269`), never with an unmasked name
 or phone: the caller hands in the masking (`label`). `build_digest` decides (snapshot + now +
@@ -28,6 +31,7 @@ from typing import Any
 
 from rules import RULES
 from rules.context import Context, is_closed, is_open
+from rules.figures import followups
 from rules.longterm import PROMOTION_NOTE
 from rules.message import MAX_BODY_CHARS, row_lines
 from rules.model import CellValue, Lead, Snapshot
@@ -54,6 +58,8 @@ LISTS: tuple[tuple[str, str], ...] = (
     ("returns", "업체 반환 OB 대기"),
     ("promoted", "승격 후 업체 미배정"),
     ("judgement", "판단 필요"),
+    ("followup_due", "해피콜 대상"),
+    ("followup_late", "해피콜 지연"),
 )
 _WEEKDAYS = "월화수목금토일"
 
@@ -81,6 +87,8 @@ class ManagerDigest:
     returns: tuple[DigestRow, ...] = ()
     promoted: tuple[DigestRow, ...] = ()
     judgement: tuple[DigestRow, ...] = ()
+    followup_due: tuple[DigestRow, ...] = ()
+    followup_late: tuple[DigestRow, ...] = ()
 
     def rows(self, name: str) -> tuple[DigestRow, ...]:
         rows: tuple[DigestRow, ...] = getattr(self, name)
@@ -200,6 +208,11 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: RuleSettings, labe
             lists[manager]["judgement"].append(
                 (lead.row, row(lead, "; ".join(judgement[lead.row])))
             )
+    by_row = {lead.row: lead for lead in desk.leads}
+    for f in followups(ctx):
+        name = "followup_late" if f.late else "followup_due"
+        labelled = row(by_row[f.row], f"이사 후 {f.days_since}일")
+        lists[f.manager][name].append(((-f.days_since, f.row), labelled))
 
     managers = []
     for manager, by_list in lists.items():
@@ -258,7 +271,7 @@ def render_digest(d: Digest, rows_per_list: int = ROWS_PER_LIST) -> tuple[str, s
 def digest_json(d: Digest) -> dict[str, Any]:
     """The digest for machines: `{"now", "source", "empty", "counts", "managers": [{"manager",
     "counts", "due_today": [{"row", "label", "detail"}], "overdue", "returns", "promoted",
-    "judgement"}]}`."""
+    "judgement", "followup_due", "followup_late"}]}`."""
     return {
         "now": d.now.isoformat(),
         "source": d.source,

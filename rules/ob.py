@@ -64,9 +64,10 @@ def orphan(ob: ObCall, ctx: Context) -> list[Finding]:
     return found
 
 
-def _is_price_reason(reason: str, ctx: Context) -> bool:
+def is_price_reason(reason: str, price_reasons: tuple[str, ...]) -> bool:
+    """Whether a 취소 사유 is about the price (config `ob.price_reasons`, whitespace ignored)."""
     text = squash(reason)
-    return any(squash(p) in text for p in ctx.settings.price_reasons)
+    return bool(text) and any(squash(p) in text for p in price_reasons)
 
 
 @rule(
@@ -86,7 +87,7 @@ def price_fields(ob: ObCall, ctx: Context) -> list[Finding]:
     짐 양 입력 필요`.
     """
     found: list[Finding] = []
-    if not ob.cancel_reason or not _is_price_reason(ob.cancel_reason, ctx):
+    if not is_price_reason(ob.cancel_reason, ctx.settings.price_reasons):
         return found
     missing = [
         label

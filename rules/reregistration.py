@@ -2,7 +2,8 @@
 
 The desk settles each intake month on day 3 of the next month at 10:00, on the statuses the
 DBs have then. Before that cut-off the old (closed) row can simply be reopened; after it, the
-old row is settled history and the new row is the one to work.
+old row is settled history and the new row is the one to work. Which side of the cut-off is
+the moment the bot handles the re-registration (the run's `now`), not the new row's 인입일.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rules.edits import Edits
 from rules.model import Lead
 from rules.registry import rule
 from rules.settings import RuleSettings
+from rules.settlement import Month, is_settled
 from rules.text import md, stands_in
 
 REUSED_NEW_ROW_NOTE = "재접수: 기존 DB 사용"
@@ -23,24 +25,18 @@ KEPT_NEW_ROW_NOTE = "재접수 (정산 후 신규 DB)"
 REOPENED_MARK = "(정산 전 기존 DB 활용)"  # ends the note on an old row the bot reopened
 
 
-def settlement_cutoff(intake: datetime, settings: RuleSettings) -> datetime:
-    """When the month of `intake` is settled: day 3 of the next month, 10:00 (configurable)."""
-    year, month = (intake.year + 1, 1) if intake.month == 12 else (intake.year, intake.month + 1)
-    return datetime.combine(
-        intake.replace(year=year, month=month, day=settings.settlement_day).date(),
-        settings.settlement_time,
-        tzinfo=intake.tzinfo,
-    )
-
-
 @dataclass(frozen=True)
 class Reregistration:
     old: Lead  # the latest closed row of the move
     new: Lead  # the open row that arrived after it
-    reuse: bool  # before the old row's settlement: reopen it
+    reuse: bool  # the old row's month not yet settled when the bot handles it: reopen it
 
 
-def reregistrations(customer: list[Lead], settings: RuleSettings) -> list[Reregistration]:
+def reregistrations(
+    customer: list[Lead], now: datetime, settings: RuleSettings
+) -> list[Reregistration]:
+    """The customer's re-registrations, each decided at the moment the bot handles it: `now`,
+    or the new row's 인입일 if that is later (a row is not handled before it arrives)."""
     found: list[Reregistration] = []
     if not any(is_closed(e) and e.status != DUPLICATE and e.intake_at for e in customer):
         return found  # no row of theirs that a new one could re-register
@@ -59,7 +55,8 @@ def reregistrations(customer: list[Lead], settings: RuleSettings) -> list[Reregi
                 continue
             old = closed[-1]
             assert old.intake_at is not None
-            reuse = new.intake_at < settlement_cutoff(old.intake_at, settings)
+            handled = max(now, new.intake_at)
+            reuse = not is_settled(Month.of(old.intake_at), handled, settings)
             found.append(Reregistration(old, new, reuse))
     return found
 
@@ -77,13 +74,15 @@ def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) ->
     old row goes back to 상담요청 and the new row becomes 종결(중복).
 
     Why: seed §4 example A — "11월 인입이고, 정산 전 재접수이기 때문에 종결 DB를
-    '상담요청'으로 변경". Decided by the new row's 인입일 against day 3, 10:00 of the month after
-    the old row's 인입일 (09:59 still reuses, 10:00 does not).
+    '상담요청'으로 변경". Decided when the bot handles it: only while the old row's month is not
+    yet settled (day 3, 10:00 of the next month) at the run's `now` — a row of a settled month
+    reopened afterwards would be billed in neither month (a 12.3 09:59 row handled at 09:59
+    reuses; handled at 10:00 or later it does not).
 
     Example: 11-20 인입 종결(고객취소); new row 12-02 → old row: 진행상황 `상담요청`, 비고 +
     `재접수 12.2 (정산 전 기존 DB 활용)`; new row: `종결(중복)`, 비고 + `재접수: 기존 DB 사용`.
     """
-    for r in reregistrations(customer, ctx.settings):
+    for r in reregistrations(customer, ctx.now, ctx.settings):
         if not r.reuse:
             continue
         assert r.new.intake_at is not None
@@ -113,7 +112,7 @@ def new_row_after_settlement(customer: list[Lead], ctx: Context, edits: Edits) -
     Example: 11-20 인입 종결(고객취소); new row 12-04 with no status → new row: 진행상황
     `상담요청`, 비고 + `재접수 (정산 후 신규 DB)`; the old row stays closed.
     """
-    for r in reregistrations(customer, ctx.settings):
+    for r in reregistrations(customer, ctx.now, ctx.settings):
         if r.reuse:
             continue
         reason = f"정산 후 재접수 (이전 행 {r.old.row})"

@@ -46,4 +46,7 @@ class RuleSettings:
     status_hints: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_STATUS_HINTS))
     return_pending_hours: int = 24
     no_answer_words: tuple[str, ...] = DEFAULT_NO_ANSWER_WORDS
+    followup_after_days: int = 3  # 해피콜 (digest, report): due this many days after the move,
+    followup_until_days: int = 30  # listed up to this many,
+    followup_due_days: int = 7  # and late (해피콜 지연) past this many
     only_rules: frozenset[str] | None = None  # `--rule`: only these rules' changes and findings

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date, datetime
 
 # The characters no cell can hold: the control characters XML (so .xlsx) forbids, and lone
@@ -61,3 +62,26 @@ def writable(text: str, limit: int) -> str:
     `limit` characters (its end marked `…`)."""
     text = _UNWRITABLE.sub("", text)
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def width(text: str) -> int:
+    """Columns `text` takes on a terminal: Korean (wide) characters take two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def pad(text: str, columns: int) -> str:
+    """`text` with spaces after it up to `columns` terminal columns."""
+    return text + " " * max(0, columns - width(text))
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut with `…` to fit `limit` terminal columns."""
+    if width(text) <= limit:
+        return text
+    out, used = "", 0
+    for ch in text:
+        used += width(ch)
+        if used > limit - 1:
+            return out + "…"
+        out += ch
+    return out

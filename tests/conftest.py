@@ -8,7 +8,7 @@ record what they were asked. apprise sends without its throttle.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import NamedTuple
@@ -40,12 +40,18 @@ class FakeNotifier:
         self.channels = channels
         self.refuse = refuse
         self.sent: list[Sent] = []
+        self.attached: list[tuple[str, ...]] = []  # per message, the names of its files
 
     def send(
-        self, title: str, body: str, channels: Collection[str] | None = None
+        self,
+        title: str,
+        body: str,
+        channels: Collection[str] | None = None,
+        attach: Sequence[Path] = (),
     ) -> list[ChannelResult]:
         targets = tuple(c for c in self.channels if channels is None or c in channels)
         self.sent.append(Sent(title, body, targets))
+        self.attached.append(tuple(p.name for p in attach))
         return [ChannelResult(c, self.refuse is None, self.refuse) for c in targets]
 
 

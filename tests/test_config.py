@@ -34,6 +34,8 @@ def config_file(tmp_path: Path, text: str) -> Path:
         ("rules:\n  dup.same: maybe\n", "rules.dup.same"),  # not apply / suggest / off
         ("rules:\n  no.rule: apply\n", "no.rule"),  # no such rule
         ("settlement:\n  time: noon\n", "settlement.time"),  # not a time of day
+        ("settlement:\n  late_after: later\n", "settlement.late_after"),  # not a duration
+        ("settlement:\n  fees:\n    견적진행: -5\n", "settlement.fees"),  # a negative fee
     ],
 )
 def test_a_mistake_in_the_file_is_named(tmp_path, text, named):
@@ -75,6 +77,23 @@ def test_an_environment_value_that_is_not_json_is_a_config_error(tmp_path, monke
     monkeypatch.setenv("MOVEBOT_ALERTS__URLS", "json://127.0.0.1:9/")
     with pytest.raises(BadConfig, match="JSON"):
         load_settings(None)
+
+
+def test_a_fee_for_a_status_the_desk_does_not_have_names_it_and_the_twenty(tmp_path):
+    config = config_file(tmp_path, "settlement:\n  fees:\n    견적중: 30000\n    계약완료: 30000\n")
+    with pytest.raises(BadConfig) as error:
+        load_settings(config)
+    message = str(error.value)
+    assert "settlement.fees" in message and "unknown status 견적중" in message
+    assert "상담요청, 견적진행, 청소문의" in message and "종결(기타)" in message
+
+
+def test_fees_in_the_file_replace_the_desks_defaults(tmp_path):
+    config = config_file(tmp_path, "settlement:\n  fees:\n    계약완료: 50000\n")
+    assert load_settings(config).settlement.fees == {"계약완료": 50000}
+    assert Settings().settlement.fees == {
+        "견적진행": 30000, "계약완료": 30000, "장기견적": 15000, "장기무료": 0,
+    }  # fmt: skip
 
 
 def test_the_old_kakaowork_section_is_read_as_its_url_with_a_warning(tmp_path, monkeypatch):

@@ -80,6 +80,8 @@ def test_each_manager_gets_calls_due_overdue_returns_and_promoted_leads():
         "returns": [],
         "promoted": [],
         "judgement": [],
+        "followup_due": [],
+        "followup_late": [],
     }
     assert rows_of(d, "정해빈") == {
         "due_today": [],
@@ -87,9 +89,19 @@ def test_each_manager_gets_calls_due_overdue_returns_and_promoted_leads():
         "returns": ["행 7 최*우 010-****-0007 (인입 후 2일)"],
         "promoted": ["행 9 한*윤 010-****-0009 (이사 D-60)"],
         "judgement": [],
+        "followup_due": [],
+        "followup_late": [],
     }
     assert rows_of(d, UNASSIGNED)["overdue"] == ["행 4 이*연 010-****-0004 (예정 12.1)"]
-    assert d.counts == {"due_today": 1, "overdue": 2, "returns": 1, "promoted": 1, "judgement": 0}
+    assert d.counts == {
+        "due_today": 1,
+        "overdue": 2,
+        "returns": 1,
+        "promoted": 1,
+        "judgement": 0,
+        "followup_due": 0,
+        "followup_late": 0,
+    }
 
 
 def test_overdue_calls_are_listed_oldest_first():

@@ -67,6 +67,14 @@ def test_readme_opens_with_the_two_commands():
     assert any(line.startswith("make test") for line in head)
 
 
+def test_the_settlement_page_documents_both_commands_and_every_setting():
+    from bot.config import SettlementConfig
+
+    text = (ROOT / "docs" / "SETTLEMENT.md").read_text(encoding="utf-8")
+    assert "movebot settlement [YYYY-MM]" in text and "movebot settlement take" in text
+    assert all(f"  {key}:" in text for key in SettlementConfig.model_fields)
+
+
 def test_every_workbook_a_readme_example_names_is_the_one_make_demo_writes():
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     named = set(re.findall(r"--workbook ([\w./-]+\.xlsx)", text))

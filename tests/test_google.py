@@ -1236,7 +1236,7 @@ def test_a_reregistration_lands_whole_or_not_at_all_when_staff_edit_one_of_its_r
     )
     backend = make_backend(sa_key)
     snap = backend.read()
-    p = plan(snap, datetime(2024, 12, 4, 18, tzinfo=KST), RuleSettings())
+    p = plan(snap, datetime(2024, 12, 2, 18, tzinfo=KST), RuleSettings())  # before 12.3 10:00
     assert {c.rule for c in p.changes} >= {"rereg.reuse"}
     lead_tab.set("D2", "가격 비쌈 / 고객 재통화 예정")  # staff, while the bot runs
 
@@ -1246,7 +1246,7 @@ def test_a_reregistration_lands_whole_or_not_at_all_when_staff_edit_one_of_its_r
     assert {s.write.row for s in result.skipped} >= {2, 3}
     assert any("행 2" in s.reason for s in result.skipped if s.write.row == 3)
     # the next run sees the same situation and plans the re-registration again
-    again = plan(backend.read(), datetime(2024, 12, 4, 19, tzinfo=KST), RuleSettings())
+    again = plan(backend.read(), datetime(2024, 12, 2, 19, tzinfo=KST), RuleSettings())
     assert "rereg.reuse" in {c.rule for c in again.changes}
 
 

@@ -22,6 +22,7 @@ from bot.report import change_json, finding_json, skipped_json, write_outcome_js
 from bot.runner import RunOutcome
 from rules.model import Skipped, WriteResult
 from rules.settings import RuleSettings
+from rules.settlement import Month
 
 from desk import at, desk, lead
 
@@ -30,7 +31,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 import generate  # noqa: E402
 
 NOW = "2024-12-04T18:00:00+09:00"
-PREVIEW_10K_SHA256 = "00ae491d3edee1ba1d6aabab88ddbaceea2c0358ae4cb77f519828892401d1d5"
+# Taken again for issue 12 (settlement as an event): the run's --json gained
+# settlement_snapshot_due / _taken, and re-registration is decided at the run's `now`, so on
+# 12.4 the desk's 37 November re-registrations are new DBs (rereg.reuse 148 -> 0 changes,
+# rereg.new 86 -> 160), with the 봇 확인 and findings that follow from the rows staying open.
+PREVIEW_10K_SHA256 = "bd473085e0f5164f2e49d5e6aea9011e59e7fda8a17004e0e25578a92fc77652"
 
 
 def _without_run_id(text: str) -> str:
@@ -63,6 +68,10 @@ def _dumped(outcome: RunOutcome) -> str:
         "findings": [finding_json(p, f) for f in p.findings],
         "skipped": [skipped_json(p, s) for s in skipped],
         "summary": summary,
+        "settlement_snapshot_due": str(outcome.snapshot_due) if outcome.snapshot_due else None,
+        "settlement_snapshot_taken": (
+            str(outcome.snapshot_taken) if outcome.snapshot_taken else None
+        ),
     }
     return json.dumps(body, ensure_ascii=False, indent=2) + "\n"
 
@@ -95,5 +104,6 @@ def test_the_streamed_json_is_what_json_dumps_writes():
     )
     nothing = RunOutcome("r2", plan(desk([]), at("2024-12-04 18:00"), RuleSettings()), False)
 
-    for outcome in (RunOutcome("r0", p, applied=False), applied, nothing):
+    due = RunOutcome("r0", p, applied=False, snapshot_due=Month(2024, 11))
+    for outcome in (due, applied, nothing):
         assert _streamed(outcome) == _dumped(outcome)

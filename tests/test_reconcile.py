@@ -55,11 +55,12 @@ def test_apply_writes_the_desks_outcomes_and_a_second_run_plans_nothing(book, ca
     assert code == 0 and out["applied"] is True and out["skipped"] == []
     status = column(book, "이사 관리자", "진행상황")
     remarks = column(book, "이사 관리자", "실패사유/비고")
-    # §3: the two 12.2 rows close; the 합가이사 rows stay; §2 D-60 promoted; §4 A reuses
+    # §3: the two 12.2 rows close; the 합가이사 rows stay; §2 D-60 promoted; §4 A, first
+    # handled on 12.4 (after November's 12.3 10:00 settlement), is a new DB: its old row stays
     assert status[2:4] == ["종결(중복)", "종결(중복)"]
     assert status[4:6] == ["계약완료", "계약완료"]
     assert status[8] == "상담요청" and "장기요청→상담요청 (이사 D-60)" in remarks[8]
-    assert status[12:14] == ["상담요청", "종결(중복)"]
+    assert status[12:14] == ["종결(고객취소)", "상담요청"]
     # staff text starting with "=" stays text after the bot appended to it
     assert remarks[6].startswith("=견적 재확인 필요\n")
     wb = openpyxl.load_workbook(book)
@@ -75,7 +76,12 @@ def test_apply_writes_the_desks_outcomes_and_a_second_run_plans_nothing(book, ca
 
 def test_json_output_has_the_documented_shape(book, capsys):
     _, out = reconcile(capsys, "--workbook", str(book))
-    assert set(out) == {"run_id", "now", "applied", "changes", "findings", "skipped", "summary"}
+    assert set(out) == {
+        "run_id", "now", "applied", "changes", "findings", "skipped", "summary",
+        "settlement_snapshot_due", "settlement_snapshot_taken",
+    }  # fmt: skip
+    # on 12.4 November is settled and no snapshot of it is journaled: an applied run takes one
+    assert (out["settlement_snapshot_due"], out["settlement_snapshot_taken"]) == ("2024-11", None)
     change = next(c for c in out["changes"] if c["rule"] == "longterm.promote")
     assert change == {
         "sheet": "이사 관리자",
@@ -253,11 +259,11 @@ def test_the_terminal_summary_groups_changes_by_row_and_fits_80_columns(book, ca
         return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
 
     assert max(width(line) for line in out.splitlines()) <= 80
-    assert "Changes: 27 cells on 16 rows; 봇 확인 rewritten on 19 rows" in out
+    assert "Changes: 32 cells on 22 rows; 봇 확인 rewritten on 20 rows" in out
     assert (
-        "  이사 관리자 행 13 · rereg.reuse, ob.sync\n"
-        "      진행상황  종결(고객취소) → 상담요청\n"
-        "      비고      + 11.21 OB 이사 일정 미정으로 취소\n"
-        "                + 재접수 12.2 (정산 전 기존 DB 활용)\n"
+        "  이사 관리자 행 4 · dup.same, ob.sync\n"
+        "      진행상황  (빈칸) → 종결(중복)\n"
+        "      비고      + 중복: 최초 접수 11.29 17:54\n"
+        "                + 12.2 OB 업체 연락 지연으로 인입, 업체 전달\n"
     ) in out
-    assert out.count("이사 관리자 행 13 ·") == 1  # one heading per row, its cells under it
+    assert out.count("이사 관리자 행 4 ·") == 1  # one heading per row, its cells under it

@@ -311,8 +311,8 @@ def _rereg(old_intake: str, new_intake: str, new_status: str = ""):
 
 
 def test_reregistration_before_settlement_reuses_old_row():
-    # seed §4 A: 11-20 인입, 종결, 12-02 재접수 -> 기존 DB를 상담요청으로
-    after = run(_rereg("2024-11-20 13:00", "2024-12-02 10:00"))
+    # seed §4 A: 11-20 인입, 종결, 12-02 재접수, handled on 12-02 -> 기존 DB를 상담요청으로
+    after = run(_rereg("2024-11-20 13:00", "2024-12-02 10:00"), now="2024-12-02 10:15")
     assert after.status(2) == "상담요청"
     assert "재접수 12.2 (정산 전 기존 DB 활용)" in after.remarks(2).splitlines()
     assert after.status(3) == "종결(중복)"
@@ -320,27 +320,39 @@ def test_reregistration_before_settlement_reuses_old_row():
 
 
 def test_reregistration_after_settlement_keeps_the_new_row():
-    # seed §4 B: 11-20 인입, 12-04 재접수 -> 신규 DB 상담요청
-    after = run(_rereg("2024-11-20 13:00", "2024-12-04 09:00"))
+    # seed §4 B: 11-20 인입, 12-04 재접수, handled on 12-04 -> 신규 DB 상담요청
+    after = run(_rereg("2024-11-20 13:00", "2024-12-04 09:00"), now="2024-12-04 09:15")
     assert after.status(2) == "종결(고객취소)"
     assert after.status(3) == "상담요청"
     assert after.remarks(3) == "재접수 (정산 후 신규 DB)"
 
 
-@pytest.mark.parametrize("new_intake", ["2024-12-02 10:00", "2024-11-30 10:00"])
-def test_reregistration_of_an_october_row_always_makes_a_new_db(new_intake):
-    # seed §4 C and D: an October DB is settled on 11-03
-    after = run(_rereg("2024-10-30 16:00", new_intake))
+def test_reregistration_of_an_october_row_always_makes_a_new_db():
+    # seed §4 C and D (the same case): an October DB was settled on 11-03; handled on 12-02
+    after = run(_rereg("2024-10-30 16:00", "2024-12-02 10:00"), now="2024-12-02 10:15")
     assert after.status(2) == "종결(고객취소)"
     assert after.status(3) == "상담요청"
+    assert after.remarks(3) == "재접수 (정산 후 신규 DB)"
 
 
-def test_reregistration_at_0959_on_settlement_day_still_reuses():
-    assert run(_rereg("2024-11-20 13:00", "2024-12-03 09:59")).status(2) == "상담요청"
+def test_reregistration_at_0959_on_settlement_day_handled_at_0959_reuses():
+    after = run(_rereg("2024-11-20 13:00", "2024-12-03 09:59"), now="2024-12-03 09:59")
+    assert (after.status(2), after.status(3)) == ("상담요청", "종결(중복)")
 
 
-def test_reregistration_at_1000_on_settlement_day_keeps_the_new_row():
-    after = run(_rereg("2024-11-20 13:00", "2024-12-03 10:00"))
+@pytest.mark.parametrize("handled", ["2024-12-03 10:00", "2024-12-09 09:00"])
+def test_reregistration_at_0959_first_handled_after_the_cutoff_is_a_new_db(handled):
+    # it arrived on Saturday the 3rd at 09:59; the bot first sees it at 10:00 or on Monday:
+    # November is settled, so reopening its row would bill it in neither month
+    after = run(_rereg("2024-11-20 13:00", "2024-12-03 09:59"), now=handled)
+    assert (after.status(2), after.status(3)) == ("종결(고객취소)", "상담요청")
+    assert after.remarks(3) == "재접수 (정산 후 신규 DB)"
+
+
+@pytest.mark.parametrize("handled", ["2024-12-03 09:59", "2024-12-03 10:00"])
+def test_reregistration_at_1000_on_settlement_day_never_reuses(handled):
+    # a clock that reads 09:59 has not met a row stamped 10:00 yet; it is handled on arrival
+    after = run(_rereg("2024-11-20 13:00", "2024-12-03 10:00"), now=handled)
     assert (after.status(2), after.status(3)) == ("종결(고객취소)", "상담요청")
 
 
@@ -350,9 +362,14 @@ def test_reregistration_keeps_a_status_staff_already_set_on_the_new_row():
     assert after.remarks(3) == "재접수 (정산 후 신규 DB)"
 
 
-def test_reregistration_is_decided_by_intake_not_by_when_the_bot_runs():
-    snap = _rereg("2024-11-20 13:00", "2024-12-02 10:00")
-    assert run(snap, now="2025-01-15 09:00").status(2) == "상담요청"
+def test_reregistration_is_decided_when_the_bot_runs_not_by_intake_alone():
+    # the case: 2025-02-14 row closed, the customer again on 2025-03-03 09:59, the bot
+    # first runs on 03-10: February is settled, its row stays closed and billed as it was
+    snap = _rereg("2025-02-14 13:00", "2025-03-03 09:59")
+    after = run(snap, now="2025-03-10 11:00")
+    assert after.status(2) == "종결(고객취소)"
+    assert "재접수 3.3 (정산 전 기존 DB 활용)" not in after.remarks(2)
+    assert (after.status(3), after.remarks(3)) == ("상담요청", "재접수 (정산 후 신규 DB)")
 
 
 def test_a_duplicate_closed_row_does_not_count_as_an_earlier_closing():
@@ -369,6 +386,8 @@ def test_settlement_day_and_time_are_configurable():
     snap = _rereg("2024-11-20 13:00", "2024-12-04 09:00")
     after = run(snap, settlement_day=5, settlement_time=time(18, 0))
     assert after.status(2) == "상담요청"
+    later = run(snap, now="2024-12-05 18:00", settlement_day=5, settlement_time=time(18, 0))
+    assert later.status(2) == "종결(고객취소)"
 
 
 # --- §5 업체 반환 ----------------------------------------------------------------------
@@ -586,10 +605,11 @@ def test_an_old_row_the_bot_reopened_is_not_taken_for_a_new_reregistration():
             lead(intake="2024-12-02 11:00"),
         ]
     )
-    first = run(snap)
+    first = run(snap, now="2024-12-02 18:00")
     assert [first.status(r) for r in (2, 3, 4)] == ["종결(고객취소)", "상담요청", "종결(중복)"]
-    second = run(applied(first))
-    assert [c for c in second.plan.changes if c.field != "bot_note"] == []
+    for now in ("2024-12-02 18:00", "2024-12-04 18:00"):  # before and after the cut-off
+        second = run(applied(first), now=now)
+        assert [c for c in second.plan.changes if c.field != "bot_note"] == []
 
 
 def test_a_closed_cleaning_inquiry_stays_a_cleaning_inquiry_for_the_next_run():
@@ -672,7 +692,7 @@ def test_the_lines_one_run_adds_to_a_remarks_cell_go_in_date_order_after_staffs(
         ],
         obs=[ob(ob_date="2024-11-21", detail="이사 일정 미정으로 취소")],
     )
-    assert run(snap, now="2024-12-04 18:00").remarks(2) == (
+    assert run(snap, now="2024-12-02 18:00").remarks(2) == (
         "고객 변심\n11.21 OB 이사 일정 미정으로 취소\n재접수 12.2 (정산 전 기존 DB 활용)"
     )
 

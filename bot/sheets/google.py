@@ -29,12 +29,14 @@ it, and it reads `APIError.code`, which is -1 when Google answers with an HTML p
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -705,23 +707,25 @@ class GoogleBackend:
             return WriteResult(skipped=tuple(skipped))
         touched: dict[SheetKey, Tab] = {w.sheet: snapshot.tab(w.sheet) for w in ready}
         grid = self._widen(touched, ready)
-        fresh = self._verify_read(touched, ready, grid)
-        landing, settled = settle(ready, fresh, touched)
-        skipped.extend(_formula_reasons(settled, fresh))
-        added = tuple(
-            (w.sheet, w.column)
-            for w in landing
-            if w.row == touched[w.sheet].header_row
-            and w.field == "bot_note"
-            and "bot_note" not in touched[w.sheet].columns
-        )
-        written: list[CellWrite] = []
+        with _no_gc_pause():  # the window between the verify read and the write
+            fresh = self._verify_read(touched, ready, grid)
+            landing, settled = settle(ready, fresh, touched)
+            skipped.extend(_formula_reasons(settled, fresh))
+            added = tuple(
+                (w.sheet, w.column)
+                for w in landing
+                if w.row == touched[w.sheet].header_row
+                and w.field == "bot_note"
+                and "bot_note" not in touched[w.sheet].columns
+            )
+            written: list[CellWrite] = []
+            if landing:
+                written, edited = self._put(touched, landing, added, grid, ahead)
+                skipped.extend(edited)
+        headers = {(w.sheet, w.column) for w in written if w.row == touched[w.sheet].header_row}
+        added = tuple(a for a in added if a in headers)
         suspect: list[CellWrite] = []
-        if landing:
-            written, edited = self._put(touched, landing, added, grid, ahead)
-            skipped.extend(edited)
-            headers = {(w.sheet, w.column) for w in written if w.row == touched[w.sheet].header_row}
-            added = tuple(a for a in added if a in headers)
+        if written:
             # the read-back: one request, the written rows as they are now
             back = self._verify_read(touched, written, grid, what="reading back", fallback=False)
             suspect = moved(written, back)
@@ -990,6 +994,19 @@ def _tied_rows(writes: Sequence[CellWrite]) -> list[list[CellWrite]]:
     for row, group in rows.items():  # in sheet order: each set's first row comes first
         tied[root(row)].extend(group)
     return list(tied.values())
+
+
+@contextmanager
+def _no_gc_pause() -> Iterator[None]:
+    """Python's cyclic garbage collector held off: over the objects of a 100,000-row sheet a
+    full collection pauses ~0.3 s, which must not fall between the verify read and the write."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _encode(body: Any) -> bytes:

@@ -25,7 +25,7 @@ from bot.journal import UnknownRun
 from bot.logs import configure_logging
 from bot.masking import scrub
 from bot.ports import Clock
-from bot.report import render_text, render_undo, write_outcome_json
+from bot.report import render_text, render_undo, wrapped, write_outcome_json
 from bot.schedule import run_worker
 from bot.settlement import settlement_command
 from rules import RULE_IDS, RULES
@@ -64,8 +64,11 @@ def settings_from(args: argparse.Namespace, source_required: bool = True) -> Set
         )
     journal = getattr(args, "journal", None)
     if journal:
+        # A path typed on the command line is relative to the current directory, not to the
+        # workbook's or config's folder (that is for paths written inside a config file).
+        path = Path(journal).expanduser().absolute()
         settings = settings.model_copy(
-            update={"journal": settings.journal.model_copy(update={"path": Path(journal)})}
+            update={"journal": settings.journal.model_copy(update={"path": path})}
         )
     return settings
 
@@ -212,17 +215,20 @@ def cmd_history(args: argparse.Namespace) -> int:
         return 0
     if not runs:
         print(f"The journal {path} has no runs.")
-    for r in runs:
+    for r in runs:  # a few short lines each, to fit 80 columns
         what = f"undo of {r.undo_of}" if r.kind == "undo" else r.kind
-        tail = f"  {r.error}" if r.error else ""
         clock = f"{r.started:%Y-%m-%d %H:%M} KST"
         if r.recorded is not None and f"{r.recorded:%Y-%m-%d %H:%M}" != clock[:16]:
             clock += f" (--now; run at {r.recorded:%Y-%m-%d %H:%M})"
-        print(
-            f"{r.id}  {clock}  {what:<28} {r.outcome:<11}"
-            f" written {r.written:>4}  skipped {r.skipped:>3}  findings {r.findings:>4}{tail}"
-            f"\n    {r.source}"
-        )
+        lines = [
+            f"{r.id}  {what}  {r.outcome}",
+            f"    {clock}",
+            f"    written {r.written}, skipped {r.skipped}, findings {r.findings}",
+            f"    {r.source}",
+        ]
+        if r.error:
+            lines += wrapped(r.error, "    ")
+        print("\n".join(lines))
     return 0
 
 
@@ -270,7 +276,7 @@ def rules_table(markdown: bool) -> str:
         lines = ["| id | default | what |", "|---|---|---|"]
         lines += [f"| `{i}` | {m} | {w} |" for i, m, w in rows]
         return "\n".join(lines)
-    return "\n".join(f"{i:<20} {m:<8} {w}" for i, m, w in rows)
+    return "\n".join(line for i, m, w in rows for line in wrapped(w, f"{i:<20} {m:<8} "))
 
 
 def _setting_lines(settings: Settings, key: str) -> list[str]:
@@ -296,8 +302,9 @@ def rule_doc(rule_id: str) -> str:
         "",
         f"Default mode: {rule.default_mode} ({kind}). Severity: {rule.severity}.",
         "",
-        rule.doc,
+        *(line for part in rule.doc.split("\n\n") for line in [*wrapped(part), ""]),
     ]
+    lines.pop()  # the blank line after the last paragraph
     if rule.settings:
         settings = load_settings(None)
         lines += ["", "Settings it reads (default):"]

@@ -155,9 +155,15 @@ def check_vendor_tab(snapshot: Snapshot, title: str, report: Report) -> None:
         for problem in v.problems:
             report.warn(
                 f"tab '{tab.title}' row {v.row}, {problem.header}: '{problem.text}' is no area",
-                "write areas from their province (서울 강남구, 경기 성남시), separated by , / "
+                "write areas from their province (서울 강남구, 경기 성남시), separated by , ; / "
                 "or new lines; longterm.match cannot match this one.",
             )
+
+
+def _quoted(*titles: str) -> str:
+    """'a', 'b' and 'c'"""
+    names = [f"'{t}'" for t in titles]
+    return ", ".join(names[:-1]) + f" and {names[-1]}"
 
 
 def check_source(app: App, report: Report) -> None:
@@ -177,7 +183,9 @@ def check_source(app: App, report: Report) -> None:
         report.fail("tabs", str(e))
         return
     except MissingHeader as e:
-        report.ok(f"{where} reachable; both tabs found")
+        report.ok(
+            f"{where} reachable; tabs {_quoted(settings.sheets.leads.title, settings.sheets.ob.title)} found"
+        )
         report.fail("headers", str(e))
         return
     except UserError as e:  # no such workbook, 403 sharing, 404 id, credentials refused
@@ -187,7 +195,10 @@ def check_source(app: App, report: Report) -> None:
         report.fail(f"{where} reachable", f"{e} Run `movebot doctor` again later.")
         return
     shared = " and shared with movebot" if settings.source.kind == "google" else ""
-    report.ok(f"{where} reachable{shared}; both tabs found")
+    titles = [snapshot.leads_tab.title, snapshot.ob_tab.title]
+    if snapshot.vendors_tab is not None:
+        titles.append(snapshot.vendors_tab.title)
+    report.ok(f"{where} reachable{shared}; tabs {_quoted(*titles)} found")
     if isinstance(backend, WorkbookBackend):
         try:
             backend.check_writable()

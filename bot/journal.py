@@ -41,7 +41,7 @@ from openpyxl.utils import get_column_letter
 
 from bot.errors import UserError
 from rules.figures import BotActivity
-from rules.model import CellWrite, Finding, Severity, SheetKey, WriteResult
+from rules.model import CellWrite, Finding, SheetKey, WriteResult
 from rules.settlement import Month, SettledRow
 from rules.values import KST
 
@@ -590,22 +590,6 @@ class Journal:
                 "DELETE FROM pending WHERE run_id IN (SELECT id FROM runs WHERE source = ?)",
                 (source,),
             )
-
-    def findings_of(self, run_id: str) -> list[Finding]:
-        """The findings a run recorded, in the order it recorded them."""
-        self._require(run_id)
-        rows = self._query("SELECT * FROM findings WHERE run_id = ? ORDER BY seq", (run_id,))
-        return [
-            Finding(
-                sheet=r["sheet"],
-                row=r["row"],
-                rule=r["rule"],
-                message=r["message"],
-                severity=Severity(r["severity"]),
-                fingerprint=r["fingerprint"],
-            )
-            for r in rows
-        ]
 
     def undone_by(self, run_id: str) -> list[str]:
         """The undo runs that undid `run_id` and finished ok, oldest first."""

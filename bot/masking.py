@@ -22,7 +22,7 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from rules.model import LEADS, OB, CellValue, Desk, Lead, ObCall
+from rules.model import LEADS, OB, VENDORS, CellValue, Desk, Lead, ObCall
 
 # Two-character surnames: a four-character name starting with one keeps it whole (남궁**).
 COMPOUND_SURNAMES = frozenset(
@@ -170,6 +170,8 @@ def ob_label(sheet_row: int, phone_text: CellValue) -> str:
 
 def fallback_label(sheet: str, sheet_row: int) -> str:
     """A row the caller has no label for: its sheet row only."""
+    if sheet == VENDORS:
+        return f"장기고객 업체 리스트 행 {sheet_row}"
     return f"OB 상세 행 {sheet_row}" if sheet == OB else f"행 {sheet_row}"
 
 

@@ -137,6 +137,12 @@ def _terminal_width() -> int:
     return max(60, shutil.get_terminal_size((80, 24)).columns)
 
 
+def wrapped(text: str, first: str = "", width: int | None = None) -> list[str]:
+    """`first` then `text` as one paragraph (its line breaks are spaces), wrapped at the
+    terminal's width in display columns, the continuation lines indented under `text`."""
+    return _wrap(first, " ".join(text.split()), width or _terminal_width())
+
+
 def _cell_lines(w: CellWrite) -> list[tuple[str, str]]:
     """(column label, what changes) lines of one cell: one per line an append adds (or an
     undo takes away)."""
@@ -200,7 +206,9 @@ def render_text(outcome: RunOutcome, source: str, width: int | None = None) -> s
     notes = len(writes) - len(cells)
     changed = _by_row(cells, lambda w: (w.sheet, w.row))
     title = f"Changes: {len(cells)} cells on {len(changed)} rows"
-    if notes:
+    if notes and not cells:
+        title = f"Changes: only 봇 확인, rewritten on {notes} rows"
+    elif notes:
         title += f"; 봇 확인 rewritten on {notes} rows"
     rows = {
         where: [line for w in group for line in _cell_lines(w)] for where, group in changed.items()
@@ -209,7 +217,7 @@ def render_text(outcome: RunOutcome, source: str, width: int | None = None) -> s
         where: " · " + ", ".join(dict.fromkeys(r for w in group for r in w.rules))
         for where, group in changed.items()
     }
-    lines += _rows_block(title, rows, tab, width, rules)
+    lines += _rows_block(title, rows, tab, width, rules) if rows or not notes else [title]
     found = _by_row(plan.findings, lambda f: (f.sheet, f.row))
     lines += [""] + _rows_block(
         f"Findings: {len(plan.findings)} on {len(found)} rows",

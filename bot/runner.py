@@ -346,6 +346,14 @@ def undo(
             "restores only the source its run wrote. Give that workbook or spreadsheet "
             "(--workbook or --config). Nothing was written."
         )
+    # an undo that was itself undone put the run's cells back: that run may be undone again
+    standing = [u for u in journal.undone_by(undo_of) if not journal.undone_by(u)]
+    if standing:
+        raise BadInput(
+            f"Run {undo_of} was already undone by run {standing[-1]}: its cells hold what "
+            f"they held before it. To put back what that undo changed, undo {standing[-1]}. "
+            "Nothing was written."
+        )
     preview = plan_undo(backend, journal, undo_of, now)
     if not apply:
         return preview

@@ -35,9 +35,22 @@ def is_closed(lead: Lead) -> bool:
 SERVICE_STATUSES = {"청소문의": "cleaning", "기타 서비스": "other"}
 
 
+def status_mark(status: str) -> str:
+    """What the 비고 note of a row the bot closed as 종결(중복) keeps of the status it had:
+    `(종결 전 견적진행)`."""
+    return f"(종결 전 {status})"
+
+
+def had_status(lead: Lead, status: str) -> bool:
+    """Whether a row closed as 종결(중복) had `status`: its note's mark, or `(청소문의)` as
+    runs before the mark said `종결 전` wrote it."""
+    return status_mark(status) in lead.remarks or f"({status})" in lead.remarks
+
+
 def service_of(lead: Lead) -> str:
     """moving, cleaning or other (RULES.md §2 "Service"). A row the bot closed as 종결(중복)
-    keeps the service its status gave it: its 비고 note names that status (`(청소문의)`)."""
+    keeps the service its status gave it: its 비고 note names that status
+    (`(종결 전 청소문의)`)."""
     if "청소" in lead.move_type:
         return "cleaning"
     service = SERVICE_STATUSES.get(lead.status)
@@ -45,7 +58,7 @@ def service_of(lead: Lead) -> str:
         return service
     if lead.status == DUPLICATE:
         for status, service in SERVICE_STATUSES.items():
-            if f"({status})" in lead.remarks:
+            if had_status(lead, status):
                 return service
     return "moving"
 
@@ -240,11 +253,6 @@ class Context:
     def positions_with(self, key: str) -> Sequence[int]:
         """The positions in `leads` of the leads holding the phone `key` (연락처 or 예비번호)."""
         return self._phones.by_key.get(key, ())
-
-    @cached_property
-    def leads_by_phone(self) -> dict[str, list[Lead]]:
-        leads = self.leads
-        return {key: [leads[i] for i in pos] for key, pos in self._phones.by_key.items()}
 
     @property
     def obs_by_phone(self) -> dict[str, list[ObCall]]:

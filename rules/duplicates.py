@@ -23,6 +23,7 @@ from rules.context import (
     is_closed,
     is_open,
     service_of,
+    status_mark,
 )
 from rules.edits import Edits
 from rules.model import Finding, Lead, Severity
@@ -152,31 +153,48 @@ def _number(lead: Lead) -> str:
     )
 
 
-def duplicate_note(survivor: Lead) -> str:
-    """The 비고 note of a row closed as a duplicate of `survivor`: `중복: 최초 접수 12.2 15:13`."""
+def _intake(survivor: Lead) -> str:
     if survivor.intake_at:
-        return f"중복: 최초 접수 {md_hm(survivor.intake_at, survivor.intake_has_time)}"
-    return f"중복: 최초 접수 행 {survivor.row}"
+        return md_hm(survivor.intake_at, survivor.intake_has_time)
+    return f"행 {survivor.row}"
+
+
+def _first_note(survivor: Lead) -> str:
+    return f"중복: 최초 접수 {_intake(survivor)}"
+
+
+def _vendor_note(survivor: Lead) -> str:
+    return f"중복: 업체 진행 중인 {_intake(survivor)} 접수 유지"
+
+
+def duplicate_note(survivor: Lead, closed: Lead) -> str:
+    """The 비고 note of `closed`, closed as a duplicate of `survivor`: `중복: 최초 접수 12.2
+    15:13` when the survivor came first, else `중복: 업체 진행 중인 12.2 15:13 접수 유지` (a
+    vendor holds the later row)."""
+    if intake_order(survivor) < intake_order(closed):
+        return _first_note(survivor)
+    return _vendor_note(survivor)
 
 
 def closed_as_duplicate_of(lead: Lead, survivor: Lead) -> bool:
-    """Whether the bot closed `lead` as a duplicate of `survivor` (its note names it)."""
+    """Whether the bot closed `lead` as a duplicate of `survivor` (its note names it; runs
+    before the vendor's note wrote `최초 접수` for a later survivor too)."""
     if lead.status != DUPLICATE:
         return False
-    note = duplicate_note(survivor)
+    notes = (_first_note(survivor), _vendor_note(survivor))
     return any(
-        line.strip() == note or line.strip().startswith(note + " (")
+        line.strip() in notes or line.strip().startswith(tuple(n + " (" for n in notes))
         for line in lead.remarks.splitlines()
     )
 
 
 def _close(edits: Edits, d: Duplicate, reason: str) -> None:
-    note = duplicate_note(d.survivor)
+    note = duplicate_note(d.survivor, d.row)
     if d.row.status in SERVICE_STATUSES or d.row.status in HANDED_TO_VENDOR:
         # the status is what made it a cleaning / other-service inquiry, or a DB a vendor
         # holds: keep that readable once it says 종결(중복), for staff and for the next run
         # (service_of, dup.vendor_notice)
-        note += f" ({d.row.status})"
+        note += f" {status_mark(d.row.status)}"
     edits.set_status(d.row, DUPLICATE, reason)
     edits.append(d.row, "remarks", note, reason, d.row.intake_day)
 
@@ -197,7 +215,9 @@ def same_customer_same_move(customer: list[Lead], ctx: Context, edits: Edits) ->
     Example (seed §3 picture): 11-29 17:54 견적진행, 12-02 15:13 (empty), 12-02 15:19 (empty), one
     phone, same addresses → the two 12-02 rows get 진행상황 `종결(중복)` and 비고
     `중복: 최초 접수 11.29 17:54`. Row 9 부재 (12.1) and row 10 견적진행 with 한결이사 (12.2) →
-    row 9 closes with `중복: 최초 접수 12.2 …`; row 10 stays with its vendor.
+    row 9 closes with `중복: 업체 진행 중인 12.2 … 접수 유지` (the kept row is not the first);
+    row 10 stays with its vendor. A closed row a vendor held, or a 청소문의 / 기타 서비스 row,
+    keeps its old status in the note: `중복: 최초 접수 12.1 10:00 (종결 전 견적진행)`.
     """
     close, contracted = duplicates_of(customer)
     for d in close:
@@ -301,23 +321,27 @@ def same_name_same_move(ctx: Context) -> Iterator[Finding]:
                 )
 
 
-_CLOSED_VENDOR_DB = re.compile(r"중복: 최초 접수 [^\n]*\((" + "|".join(HANDED_TO_VENDOR) + r")\)")
+# the note of a vendor's DB closed as 종결(중복) (`(견적진행)`: as older runs wrote the mark)
+_CLOSED_VENDOR_DB = re.compile(
+    r"중복: [^\n]*\((?:종결 전 )?(?:" + "|".join(HANDED_TO_VENDOR) + r")\)"
+)
 VENDOR_TOLD = "업체 통보"
 
 
 @rule("dup.vendor_notice", mode="suggest", title="업체에 전달된 DB 중복 종결", scope="lead")
 def vendor_notice(lead: Lead, ctx: Context) -> list[Finding]:
     """dup.vendor_notice — a row the bot closed as 종결(중복) had been handed to a vendor:
-    the desk must tell that vendor its DB was closed.
+    the desk must tell that vendor its DB was closed, then write `업체 통보` in 비고 (the 봇
+    확인 message says so); the finding stays until then.
 
     Why: seed §3 closes every repeat but one; when the closed row was a vendor's (견적진행,
     장기견적, 장기무료 — e.g. both rows of the move had gone to vendors), that vendor is still
     working on a DB that no longer counts (and is no longer billed at the settlement). The bot
-    keeps the closed row's old status in its note (`중복: 최초 접수 12.1 10:00 (견적진행)`), so
-    the finding stays until staff write `업체 통보` in 비고 after telling the vendor.
+    keeps the closed row's old status in its note (`중복: 최초 접수 12.1 10:00 (종결 전
+    견적진행)`), so the finding stays until staff write `업체 통보` in 비고 after telling the vendor.
 
     Example: 12.1 견적진행 (한빛이사) and 12.2 견적진행 (한결이사), same customer and move → the
-    12.2 row closes and gets 봇 확인 `한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요`.
+    12.2 row closes and gets 봇 확인 `한결이사에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '업체 통보'라고 적어 주세요`.
     """
     if lead.status != DUPLICATE:
         return []
@@ -326,7 +350,11 @@ def vendor_notice(lead: Lead, ctx: Context) -> list[Finding]:
         return []
     vendor = lead.vendor or "담당 업체"
     return [
-        finding("dup.vendor_notice", lead, f"{vendor}에 전달된 DB를 중복 종결 — 업체에 알려 주세요")
+        finding(
+            "dup.vendor_notice",
+            lead,
+            f"{vendor}에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '{VENDOR_TOLD}'라고 적어 주세요",
+        )
     ]
 
 

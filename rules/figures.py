@@ -32,8 +32,9 @@ SERVICES = {"moving": "이사", "cleaning": "청소", "other": "기타 서비스
 HANDED_STATUSES = frozenset({"견적진행", "계약완료", "장기견적", "장기무료"})
 CONTRACTED = "계약완료"
 RETURN_RULE = "return.pending"
-# `업체 : 한빛이사` in 비고: the vendor that handed the DB back (seed §5)
-RETURNED_BY = re.compile(r"업체\s*:\s*(\S[^\n]*)")
+# `업체 : <the vendor's reason>` in 비고: the mark of a DB a vendor handed back (seed §5)
+RETURNED = re.compile(r"업체\s*:\s*\S")
+NO_VENDOR = "(미배정)"
 _WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 
@@ -186,8 +187,8 @@ def cancel_reasons(obs: tuple[ObCall, ...], period: Period) -> dict[str, int]:
 def vendor_returns(leads: list[Lead], calls: Mapping[int, list[ObCall]]) -> list[dict[str, Any]]:
     returned: dict[str, list[Lead]] = defaultdict(list)
     for lead in leads:
-        if m := RETURNED_BY.search(lead.remarks):
-            returned[m[1].strip()].append(lead)
+        if RETURNED.search(lead.remarks):
+            returned[lead.vendor.strip() or NO_VENDOR].append(lead)
     rows = [
         {
             "vendor": vendor,

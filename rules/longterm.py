@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import lru_cache
 
 from rules.context import LONGTERM, Context
 from rules.duplicates import address_words
 from rules.edits import Edits
-from rules.model import Finding, Lead, Severity, Vendor
+from rules.model import VENDORS, Finding, Lead, Severity, Vendor
 from rules.registry import finding, rule
 from rules.text import md_near, squash
 
@@ -145,18 +146,18 @@ def _covers(areas: tuple[str, ...], origin: tuple[str, ...]) -> bool:
     "longterm.match",
     mode="suggest",
     title="장기고객 업체 배정 확인",
-    scope="lead",
+    scope="desk",
     settings=("sheets.vendors.title", "longterm.window_days"),
 )
-def match(lead: Lead, ctx: Context) -> list[Finding]:
+def match(ctx: Context) -> Iterator[Finding]:
     """longterm.match — which vendors on the desk's list can take a long-term lead, and
     whether the vendor a 장기견적 / 장기무료 went to covers its 출발지.
 
     Why: seed §2 — a move 60–90 days after 인입일 goes as 장기견적 only in a vendor's '기존
     영업지역', as 장기무료 in its '영업 외 지역' ("분배 가능 업체는 위 시트 '영업 외 지역'에 별도
     표시"), and stays 장기요청 "전달할 업체가 없을 경우". The list is the optional tab 장기고객
-    업체 리스트 (업체명, 기존 영업지역, 영업 외 지역; areas are region prefixes split by `,` `/`
-    or newlines). Without that tab this rule does nothing. Vendor names are compared ignoring
+    업체 리스트 (업체명, 기존 영업지역, 영업 외 지역; areas are region prefixes split by `,` `;`
+    `/` or newlines). Without that tab this rule does nothing. Vendor names are compared ignoring
     spaces. A 장기요청 (or unclassified) lead whose move is within `longterm.window_days` of its
     인입일 gets a suggestion; a 장기견적 / 장기무료 whose 배정업체 does not cover it, an action.
 
@@ -164,10 +165,29 @@ def match(lead: Lead, ctx: Context) -> list[Finding]:
     `경기 성남시`): 장기요청, 인입 12.2, 이사 2.10, 출발지 `서울 강남구 역삼동` → 봇 확인
     `장기견적 가능: 한결이사`; 출발지 `경기 성남시 분당구` → `장기무료 가능: 바른이사`;
     장기견적 with 배정업체 `바른 이사`, 출발지 `서울 강남구` → `바른이사의 기존 영업지역(없음)에
-    출발지 없음 — 장기견적 확인`.
+    출발지 없음 — 장기견적 확인`. An area cell of the list that reads as no area (`분당구`: no
+    시·도) is a finding on that row of the list (alerts and reconcile show it; the bot writes
+    nothing there).
     """
     vendors = ctx.vendors
-    if not vendors or not lead.origin:
+    if not vendors:
+        return
+    for v in vendors:
+        for p in v.problems:
+            yield Finding(
+                VENDORS,
+                v.row,
+                "longterm.match",
+                f"{v.name}의 {p.header} '{p.text}'을(를) 지역으로 읽을 수 없음 — {p.expected}로"
+                " 적어 주세요",
+            )
+    for lead in ctx.leads:
+        yield from _match(lead, ctx, vendors)
+
+
+def _match(lead: Lead, ctx: Context, vendors: tuple[Vendor, ...]) -> list[Finding]:
+    """longterm.match on one lead."""
+    if not lead.origin:
         return []
     origin = address_words(lead.origin)
     if lead.status in ("장기요청", ""):

@@ -189,7 +189,9 @@ class Snapshot:
     version: str = ""  # what the backend needs to detect that the source changed since read
     vendors_tab: Tab | None = None  # 장기고객 업체 리스트, when the source has that tab
 
-    def tab(self, key: SheetKey) -> Tab:
+    def tab(self, key: TabKey) -> Tab:
+        if key == VENDORS and self.vendors_tab is not None:
+            return self.vendors_tab
         return self.leads_tab if key == LEADS else self.ob_tab
 
 
@@ -226,7 +228,7 @@ class Change:
 class Finding:
     """A problem a person must look at (or a suggestion), shown in 봇 확인 and in alerts."""
 
-    sheet: SheetKey
+    sheet: TabKey  # the vendor list too: longterm.match flags its unreadable cells
     row: int
     rule: str
     message: str  # Korean, one line
@@ -329,7 +331,6 @@ class WriteResult:
 
     written: tuple[CellWrite, ...] = ()
     skipped: tuple[Skipped, ...] = ()
-    added_columns: tuple[tuple[SheetKey, int], ...] = field(default_factory=tuple)
     # written cells the read-back found on a row that no longer holds their fingerprint: the
     # row moved inside the window between the verify read and the write (rules.settle.moved)
     suspect: tuple[CellWrite, ...] = ()

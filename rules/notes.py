@@ -43,6 +43,8 @@ def bot_notes(
     """
     lines: dict[str, dict[int, list[str]]] = {"leads": defaultdict(list), "ob": defaultdict(list)}
     for f in findings:
+        if f.sheet not in lines:
+            continue  # the vendor list: the bot only reads it, its findings go to alerts
         messages = lines[f.sheet][f.row]
         line = INFO_MARK + f.message if f.severity == Severity.INFO else f.message
         if line not in messages:

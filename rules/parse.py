@@ -415,12 +415,12 @@ def parse_obs(
     )
 
 
-_AREA_SEPARATORS = re.compile(r"[,/\n]")
+_AREA_SEPARATORS = re.compile(r"[,;/\n]")
 _AREA_EXPECTED = "시·도로 시작하는 지역 (예: 서울 강남구, 경기 성남시)"
 
 
 def _areas(tab: Tab, index: int, field: str, problems: list[ValueProblem]) -> tuple[str, ...]:
-    """An area cell: region prefixes separated by `,` `/` or newlines. A cell that is not text,
+    """An area cell: region prefixes separated by `,` `;` `/` or newlines. A cell that is not text,
     or a part that does not start with a 시·도 (`강남구`), becomes a problem: it would match
     no 출발지 as staff meant it."""
     value = tab.cell(index, field)

@@ -116,7 +116,8 @@ def new_row_after_settlement(customer: list[Lead], ctx: Context, edits: Edits) -
         if r.reuse:
             continue
         reason = f"정산 후 재접수 (이전 행 {r.old.row})"
-        if not edits.append(r.new, "remarks", KEPT_NEW_ROW_NOTE, reason, r.new.intake_day):
+        if stands_in(KEPT_NEW_ROW_NOTE, edits.value(r.new, "remarks")):
             continue  # handled by an earlier run; staff may have moved it on since
         if r.new.status == "":
             edits.set_status(r.new, "상담요청", reason)
+        edits.append(r.new, "remarks", KEPT_NEW_ROW_NOTE, reason, r.new.intake_day)

@@ -55,7 +55,6 @@ def _answers(ctx: Context, rng: random.Random) -> tuple[object, ...]:
         ctx.customers,
         ctx.repeat_customers,
         [ctx.customer_id(i) for i in range(len(ctx.leads))],
-        ctx.leads_by_phone,
         [ctx.lead_of(ob) for ob in calls],
     )
 

@@ -4,6 +4,7 @@ not written twice."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -41,7 +42,8 @@ def test_movebot_rules_id_prints_the_rules_documentation_mode_and_settings(capsy
     out = capsys.readouterr().out
     assert out.startswith("# rereg.reuse · 재접수 처리 (정산 전, 기존 DB 활용)\n")
     assert "Default mode: apply (change rule). Severity: action." in out
-    assert RULES["rereg.reuse"].doc in out  # what it does, why, and its example
+    # what it does, why, and its example: every word, in order (wrapped to the terminal)
+    assert " ".join(RULES["rereg.reuse"].doc.split()) in " ".join(out.split())
     assert out.endswith(
         "Settings it reads (default):\n  settlement.day: 3\n  settlement.time: 10:00\n"
     )
@@ -80,3 +82,26 @@ def test_every_workbook_a_readme_example_names_is_the_one_make_demo_writes():
     named = set(re.findall(r"--workbook ([\w./-]+\.xlsx)", text))
     assert named == {"examples/desk.xlsx"}
     assert build_parser().parse_args(["demo"]).path == "examples/desk.xlsx"  # what make demo runs
+
+
+def _columns(line: str) -> int:
+    """Terminal columns: a Hangul syllable takes two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in line)
+
+
+def test_the_rule_list_fits_an_80_column_terminal(capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["rules"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert max(_columns(line) for line in lines) <= 80
+    assert [line.split()[0] for line in lines if not line.startswith(" ")] == list(RULE_IDS)
+
+
+def test_a_rules_documentation_fits_an_80_column_terminal_counting_hangul_as_two(
+    capsys, monkeypatch
+):
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["rules", "dup.same"]) == 0
+    out = capsys.readouterr().out
+    assert max(_columns(line) for line in out.splitlines()) <= 80
+    assert "\n\nWhy: seed §3" in out  # paragraphs stay paragraphs

@@ -46,7 +46,7 @@ def test_a_good_workbook_config_passes_every_check(tmp_path, book):
     assert summary == "All checks passed."
     assert line_about(lines, "workbook").startswith(f"✓ config valid: workbook {book}")
     assert "✓ schedule: polls every 15 min 09:00-19:00 mon-fri" in line_about(lines, "schedule")
-    assert "tab '이사 관리자': required headers present" in line_about(lines, "이사 관리자")
+    assert "tab '이사 관리자': required headers present" in line_about(lines, "tab '이사 관리자':")
     assert (
         line_about(lines, "slack#1") == "✓ alert channel slack#1 (alerts.urls[0]): URL understood"
     )

@@ -80,7 +80,6 @@ def test_an_applied_run_is_recorded_with_each_cell_old_and_new(journal):
         ("remarks", 3, "D", "", "장기요청→상담요청 (이사 D-60)"),
     ]
     assert writes[0].fingerprint == "fp41" and writes[0].rules == ("longterm.promote",)
-    assert journal.findings_of(run_id)[0].rule == "ob.orphan"
 
 
 def test_a_journaled_write_reverses_into_the_restoring_write(journal):

@@ -4,6 +4,7 @@ written only in 비고, failed call attempts, and which long-term vendor can tak
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Sequence
 
 from bot import demo
@@ -42,13 +43,15 @@ def test_the_row_a_vendor_is_quoting_survives_an_earlier_one_nobody_handed_over(
     )
     first = run(snap)
     assert first.status(2) == "종결(중복)"
-    assert first.remarks(2) == "중복: 최초 접수 12.2 15:13"
+    assert (
+        first.remarks(2) == "중복: 업체 진행 중인 12.2 15:13 접수 유지"
+    )  # not "최초": it came later
     assert first.status(3) == "견적진행"
     assert first.findings(2) == [] and first.findings(3) == []
     quiet_second_run(first)
 
 
-def test_when_both_rows_went_to_vendors_the_later_closes_and_staff_are_told_to_notify_it():
+def test_when_both_rows_went_to_vendors_the_later_closes_and_staff_are_told_to_notify_it_and_note_it():
     snap = desk(
         [
             lead(intake="2024-12-01 10:00", status="견적진행", vendor="한빛이사"),
@@ -58,11 +61,14 @@ def test_when_both_rows_went_to_vendors_the_later_closes_and_staff_are_told_to_n
     first = run(snap)
     assert first.status(2) == "견적진행"
     assert first.status(3) == "종결(중복)"
-    assert first.remarks(3) == "중복: 최초 접수 12.1 10:00 (견적진행)"
+    assert first.remarks(3) == "중복: 최초 접수 12.1 10:00 (종결 전 견적진행)"
     assert first.findings(3) == [
-        "dup.vendor_notice: 한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요"
+        "dup.vendor_notice: 한결이사에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '업체 통보'라고 적어 주세요"
     ]
-    assert first.note(3) == "한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요"
+    assert (
+        first.note(3)
+        == "한결이사에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '업체 통보'라고 적어 주세요"
+    )
     second = quiet_second_run(first)
     assert second.rules_found(3) == {"dup.vendor_notice"}  # until staff say the vendor was told
 
@@ -72,7 +78,7 @@ def test_the_vendor_notice_goes_once_staff_write_that_the_vendor_was_told():
         intake="2024-12-02 15:13",
         status="종결(중복)",
         vendor="한결이사",
-        remarks="중복: 최초 접수 12.1 10:00 (견적진행)\n12.3 한결이사 업체 통보",
+        remarks="중복: 최초 접수 12.1 10:00 (종결 전 견적진행)\n12.3 한결이사 업체 통보",
     )
     assert run(desk([told])).findings(2) == []
 
@@ -364,7 +370,7 @@ def test_the_demo_desk_shows_one_case_of_each(tmp_path, capsys):
     out = " ".join(capsys.readouterr().out.split())  # as read, whatever the terminal width
     for line in (
         "이사 관리자 행 31 · dup.same 진행상황 부재 → 종결(중복)",
-        "이사 관리자 행 33 dup.vendor_notice 한결이사에 전달된 DB를 중복 종결 — 업체에 알려 주세요",
+        "이사 관리자 행 33 dup.vendor_notice 한결이사에 전달된 DB를 중복 종결 — 업체에 알린 뒤 비고에 '업체 통보'라고 적어 주세요",
         "이사 관리자 행 35 dup.note_number (참고) 행 34 비고에 적힌 번호로 들어온 DB",
         "이사 관리자 행 36 contact.attempts (참고) 부재 3회 (12.1, 12.2, 12.4) — 종결(연락두절) 확인",
         "이사 관리자 행 37 longterm.match (참고) 장기견적 가능: 한결이사",
@@ -428,3 +434,68 @@ def test_an_earlier_inquiry_closed_for_the_vendors_row_does_not_make_it_a_reregi
     first = run(snap, now="2024-10-25 10:00")
     assert [first.status(r) for r in (2, 3, 4)] == ["종결(중복)", "수행불가", "견적진행"]
     assert run(applied(first), now="2024-10-25 10:00").plan.changes == ()
+
+
+def test_doctor_names_the_three_tabs_it_found(tmp_path):
+    lines = doctor_lines(tmp_path, demo.VENDORS)
+    assert any(
+        line.endswith("reachable; tabs '이사 관리자', 'OB 상세' and '장기고객 업체 리스트' found")
+        for line in lines
+    ), lines
+
+
+def test_a_vendor_db_closed_by_an_older_run_still_asks_staff_to_notify_the_vendor():
+    closed = lead(
+        intake="2024-12-02 15:13",
+        status="종결(중복)",
+        vendor="한결이사",
+        remarks="중복: 최초 접수 12.1 10:00 (견적진행)",  # as runs wrote it before 종결 전
+    )
+    assert run(desk([closed])).rules_found(2) == {"dup.vendor_notice"}
+
+
+def test_areas_separated_by_semicolons_are_matched_one_by_one():
+    vendors = [vendor("한결이사", "서울 강남구; 서울 서초구")]
+    after = run(desk([long_term("서울 서초구 반포동")], vendors=vendors))
+    assert after.findings(2) == ["longterm.match: 장기견적 가능: 한결이사"]
+
+
+def vendor_list_workbook(tmp_path, vendors: list[list[CellValue]]):
+    path = tmp_path / "desk.xlsx"
+    create_workbook(
+        path,
+        {
+            "이사 관리자": [demo.LEAD_HEADERS],
+            "OB 상세": [demo.OB_HEADERS],
+            "장기고객 업체 리스트": [demo.VENDOR_HEADERS, *vendors],
+        },
+    )
+    return path
+
+
+def test_an_area_cell_that_reads_as_no_area_is_a_finding_on_the_vendor_lists_row(tmp_path, capsys):
+    path = vendor_list_workbook(tmp_path, [["한결이사", "서울 강남구"], ["바른이사", "분당구"]])
+    now = "2024-12-04T18:00:00+09:00"
+
+    assert main(["reconcile", "--workbook", str(path), "--now", now]) == 0
+    text = capsys.readouterr().out
+    assert main(["reconcile", "--workbook", str(path), "--now", now, "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)["findings"]
+
+    message = (
+        "바른이사의 기존 영업지역 '분당구'을(를) 지역으로 읽을 수 없음 — 시·도로 시작하는 지역"
+        " (예: 서울 강남구, 경기 성남시)로 적어 주세요"
+    )
+    assert "장기고객 업체 리스트 행 3" in text and "longterm.match" in text
+    assert [(f["sheet"], f["row"], f["rule"], f["message"]) for f in found] == [
+        ("장기고객 업체 리스트", 3, "longterm.match", message)
+    ]
+    snap = desk([], vendors=[vendor("바른이사", "분당구")])
+    p = plan(snap, at("2024-12-04 18:00"), RuleSettings())
+    alert = compose_run_alert(
+        run_id="r1", now=p.now, written=(), skipped=0, findings=p.findings,
+        labels=RowLabels.from_desk(p.desk),
+    )  # fmt: skip
+    assert alert is not None
+    assert f"장기고객 업체 리스트 행 2: {message}" in alert.body
+    assert p.cell_writes() == ()  # nothing is written on the list

@@ -35,7 +35,9 @@ NOW = "2024-12-04T18:00:00+09:00"
 # settlement_snapshot_due / _taken, and re-registration is decided at the run's `now`, so on
 # 12.4 the desk's 37 November re-registrations are new DBs (rereg.reuse 148 -> 0 changes,
 # rereg.new 86 -> 160), with the 봇 확인 and findings that follow from the rows staying open.
-PREVIEW_10K_SHA256 = "bd473085e0f5164f2e49d5e6aea9011e59e7fda8a17004e0e25578a92fc77652"
+# Then again when rereg.new came to list 진행상황 before 비고 (checked: the same changes and
+# findings as before, reordered).
+PREVIEW_10K_SHA256 = "4227062143ed6ba2cf0a1a1ca6250b28f81a6aaa6002478dbf5489f59d826190"
 
 
 def _without_run_id(text: str) -> str:

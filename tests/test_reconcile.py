@@ -267,3 +267,21 @@ def test_the_terminal_summary_groups_changes_by_row_and_fits_80_columns(book, ca
         "                + 12.2 OB 업체 연락 지연으로 인입, 업체 전달\n"
     ) in out
     assert out.count("이사 관리자 행 4 ·") == 1  # one heading per row, its cells under it
+
+
+def test_a_run_that_only_rewrites_bot_notes_says_so_without_a_none_line(book, capsys):
+    assert main(["reconcile", "--workbook", str(book), "--now", NOW, "--apply"]) == 0
+    wb = openpyxl.load_workbook(book)
+    ws = wb["이사 관리자"]
+    note = [c.value for c in ws[1]].index("봇 확인") + 1
+    cleared = [r for r in range(2, ws.max_row + 1) if ws.cell(r, note).value][:2]
+    for r in cleared:
+        ws.cell(r, note).value = None  # a member of staff clears two 봇 확인 cells
+    wb.save(book)
+    capsys.readouterr()
+
+    assert main(["reconcile", "--workbook", str(book), "--now", NOW]) == 0
+    out = capsys.readouterr().out
+
+    assert "Changes: only 봇 확인, rewritten on 2 rows\n\nFindings:" in out
+    assert "(none)" not in out

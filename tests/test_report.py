@@ -64,12 +64,12 @@ LEADS = [
     # r6 W48, other service, open 정해빈, call overdue
     lead(intake="2024-11-29 10:00", status="기타 서비스", manager="정해빈", phone=p(6),
          call_due="2024-12-03"),
-    # r7 W48, returned by 한빛이사, no OB call: pending return of 이지은
-    lead(intake="2024-11-30 12:00", status="확인요청", remarks="업체 : 한빛이사",
-         manager="이지은", phone=p(7)),
+    # r7 W48, returned by 한빛이사 (its reason in 비고), no OB call: pending return of 이지은
+    lead(intake="2024-11-30 12:00", status="확인요청", remarks="업체 : 고객 연락 안 됨",
+         vendor="한빛이사", manager="이지은", phone=p(7)),
     # r8 W48, returned by 한빛이사, called on 12.2 (OB r9)
-    lead(intake="2024-12-01 12:00", status="확인요청", remarks="업체 : 한빛이사",
-         manager="이지은", phone=p(8)),
+    lead(intake="2024-12-01 12:00", status="확인요청", remarks="업체 : 타 업체 계약했다고 함",
+         vendor="한빛이사", manager="이지은", phone=p(8)),
     # r9 W47: only the previous period
     lead(intake="2024-11-24 10:00", status="종결(고객취소)", phone=p(9)),
     # r10 October, 계약완료, moved 11.10: 해피콜 지연 (24 days)
@@ -142,9 +142,9 @@ EXPECTED: dict[str, Any] = {
     },  # fmt: skip
     "funnel": {
         "leads": 7,
-        "handed": 2,
+        "handed": 4,  # r3 견적진행, r11 계약완료, and r7, r8 (handed to 한빛이사, returned)
         "contracted": 1,
-        "handed_rate": 0.286,
+        "handed_rate": 0.571,
         "contract_rate": 0.143,
     },  # fmt: skip
     "closed": {"종결(고객취소)": 1, "종결(중복)": 1},
@@ -281,7 +281,7 @@ def test_periods_follow_each_other_without_gap():
 
 def test_the_summary_line_is_the_one_of_the_issue():
     assert summary_line(report()) == (
-        "지난주 인입 8건 · 업체 전달 29% · 계약 14% · 취소 사유 1위 비싼 가격 (3건, +2) · "
+        "지난주 인입 8건 · 업체 전달 57% · 계약 14% · 취소 사유 1위 비싼 가격 (3건, +2) · "
         "가격 이상 업체 1곳"
     )
 
@@ -331,7 +331,7 @@ def test_the_command_prints_the_summary_and_the_two_paths_beside_the_journal(tmp
     out = capsys.readouterr().out
     assert out.splitlines()[:2] == [
         "2024년 48주차 주간 보고 (11.25–12.1)",
-        "지난주 인입 8건 · 업체 전달 29% · 계약 14% · 취소 사유 1위 비싼 가격 (3건, +2) · "
+        "지난주 인입 8건 · 업체 전달 57% · 계약 14% · 취소 사유 1위 비싼 가격 (3건, +2) · "
         "가격 이상 업체 1곳",
     ]
     assert f"HTML: {tmp_path / 'reports' / 'report-2024-W48.html'}" in out
@@ -385,7 +385,7 @@ def test_send_attaches_the_png_where_the_channel_takes_files_and_sends_text_else
     by_url = {call.request.url: call.request for call in responses.calls}
     hook = json.loads(by_url["http://hooks.example.test/report"].body)
     assert hook["title"] == "2024년 48주차 주간 보고 (11.25–12.1)"
-    assert hook["message"].startswith("지난주 인입 8건 · 업체 전달 29%")
+    assert hook["message"].startswith("지난주 인입 8건 · 업체 전달 57%")
     assert [a["filename"] for a in hook["attachments"]] == [
         "report-2024-W48.png",
         "report-2024-W48.html",

@@ -624,7 +624,7 @@ def test_a_closed_cleaning_inquiry_stays_a_cleaning_inquiry_for_the_next_run():
     )
     first = run(snap)
     assert first.status(3) == "종결(중복)"
-    assert first.remarks(3) == "중복: 최초 접수 11.1 10:00 (청소문의)"
+    assert first.remarks(3) == "중복: 최초 접수 11.1 10:00 (종결 전 청소문의)"
     second = run(applied(first))
     assert [c for c in second.plan.changes if c.field != "bot_note"] == []
 

@@ -222,3 +222,40 @@ def test_the_undo_preview_promises_only_the_cells_the_apply_restores(book, capsy
     assert "이사 관리자 행 3 진행상황 종결(중복) → (빈칸) 비고 - 중복: 최초 접수 11.29 17:54" in (
         " ".join(preview.split())
     )
+
+
+def test_a_journal_path_typed_on_the_command_line_is_relative_to_the_current_folder(
+    book, capsys, tmp_path, monkeypatch
+):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    monkeypatch.chdir(tmp_path.parent)
+    journal = str((book.parent / "desk.movebot.db").relative_to(tmp_path.parent))
+    code, out = cli(capsys, "history", "--workbook", str(book), "--journal", journal)
+    assert code == 0 and "No journal" not in out and "reconcile" in out
+
+
+def test_undoing_a_run_again_says_which_undo_already_did_it_and_blames_no_staff(book, capsys):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    run_id = history(capsys, "--workbook", str(book))[0]["id"]
+    cli(capsys, "undo", run_id, "--workbook", str(book), "--now", LATER, "--apply")
+    undo_id = history(capsys, "--workbook", str(book))[0]["id"]
+    before = book.read_bytes()
+
+    code, out = cli(capsys, "undo", run_id, "--workbook", str(book), "--now", NEXT_DAY, "--apply")
+
+    assert code == 2
+    assert f"already undone by run {undo_id}" in out and "Nothing was written" in out
+    assert "직원" not in out
+    assert book.read_bytes() == before
+
+
+def test_history_fits_an_80_column_terminal(book, capsys, monkeypatch):
+    cli(capsys, "reconcile", "--workbook", str(book), "--now", NOW, "--apply")
+    run_id = history(capsys, "--workbook", str(book))[0]["id"]
+    cli(capsys, "undo", run_id, "--workbook", str(book), "--now", LATER, "--apply")
+    monkeypatch.setenv("COLUMNS", "80")
+
+    code, out = cli(capsys, "history", "--workbook", str(book))
+
+    assert code == 0 and f"undo of {run_id}  ok" in out
+    assert max(len(line) for line in out.splitlines() if str(book) not in line) <= 80

@@ -711,19 +711,10 @@ class GoogleBackend:
             fresh = self._verify_read(touched, ready, grid)
             landing, settled = settle(ready, fresh, touched)
             skipped.extend(_formula_reasons(settled, fresh))
-            added = tuple(
-                (w.sheet, w.column)
-                for w in landing
-                if w.row == touched[w.sheet].header_row
-                and w.field == "bot_note"
-                and "bot_note" not in touched[w.sheet].columns
-            )
             written: list[CellWrite] = []
             if landing:
-                written, edited = self._put(touched, landing, added, grid, ahead)
+                written, edited = self._put(touched, landing, grid, ahead)
                 skipped.extend(edited)
-        headers = {(w.sheet, w.column) for w in written if w.row == touched[w.sheet].header_row}
-        added = tuple(a for a in added if a in headers)
         suspect: list[CellWrite] = []
         if written:
             # the read-back: one request, the written rows as they are now
@@ -740,7 +731,6 @@ class GoogleBackend:
         return WriteResult(
             written=tuple(written),
             skipped=tuple(skipped),
-            added_columns=added,
             suspect=tuple(suspect),
         )
 
@@ -882,7 +872,6 @@ class GoogleBackend:
         self,
         touched: Mapping[SheetKey, Tab],
         landing: Sequence[CellWrite],
-        added: tuple[tuple[SheetKey, int], ...],
         grid: Mapping[SheetKey, int],
         ahead: Ahead | None,
     ) -> tuple[list[CellWrite], list[Skipped]]:
@@ -920,14 +909,12 @@ class GoogleBackend:
             except MovebotError as err:
                 if not written:
                     raise
-                landed = {(w.sheet, w.column) for w in written}
                 raise WriteInterrupted(
                     f"{err} The write was split in {len(bodies)} parts to stay under Google's "
                     f"request size; parts 1 to {n - 1} ({len(written)} cells) had landed.",
                     WriteResult(
                         written=tuple(written),
                         skipped=tuple(skipped),
-                        added_columns=tuple(a for a in added if a in landed),
                     ),
                 ) from None
             _log.debug("sheets.write.part", part=n, parts=len(bodies), cells=len(pending))

@@ -415,9 +415,7 @@ class WorkbookBackend:
             fast=fast,
             seconds=round(time.perf_counter() - started, 3),
         )
-        return WriteResult(
-            written=tuple(written), skipped=tuple(skipped), added_columns=tuple(added)
-        )
+        return WriteResult(written=tuple(written), skipped=tuple(skipped))
 
     @contextmanager
     def _locked(self) -> Iterator[None]:

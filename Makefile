@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint bench clean constraints
+.PHONY: demo test lint bench storm clean constraints
 
 # Installs exactly the versions tested (constraints.txt), so a fresh machine gets what CI got.
 $(BIN)/movebot: pyproject.toml constraints.txt
@@ -37,6 +37,10 @@ test: lint
 
 bench: $(BIN)/movebot
 	$(BIN)/python benchmarks/bench.py
+
+# 1,000 randomized staff edits at random moments of a run (the tests play 15)
+storm: $(BIN)/movebot
+	$(BIN)/python benchmarks/edit_storm.py -n 1000
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,8 @@ never counts for the next:
   the floor: the CPU and peak RSS of a process that only reads that .xlsx into Python values
   with python-calamine. The Google path's floor is json.loads of its batchGet answer: the full
   run's client CPU is compared with it.
+- window: the client's share of the time between the verify read's answer and the write, on
+  the largest desk (`window.py`).
 - growth: how plan time grows from the smallest size to the largest, as the exponent k of
   t ~ n^k (1 = linear; n log n from 10k to 100k reads as about 1.1).
 
@@ -53,6 +55,8 @@ ROOT = HERE.parent
 for path in (ROOT, HERE):  # run from a checkout: movebot and generate.py, installed or not
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))
+
+import window  # noqa: E402
 
 import generate  # noqa: E402  (benchmarks/ is no package)
 
@@ -461,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     results = [bench_size(n, args.repeat, not args.no_google) for n in sizes]
     print(table(results))
+    if not args.no_google:
+        print(window.line(window.measure(max(sizes))))  # the verify→write window
     if args.json:
         args.json.write_text(json.dumps(results, indent=2), encoding="utf-8")
     return 0

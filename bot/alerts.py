@@ -151,7 +151,9 @@ def _compose(
             items = []
             for f in found:
                 label = _label(labels, f.sheet, f.row)
-                message = scrub_row_text(f.message, _name_of(labels, f.sheet, f.row))
+                message = scrub_row_text(
+                    f.message, _name_of(labels, f.sheet, f.row), getattr(labels, "names", ())
+                )
                 items.append(label if message.strip() in ("", title) else f"{label}: {message}")
             lines += row_lines(items, limit)
 

@@ -441,6 +441,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # a cell may hold half an emoji (a lone surrogate, from Google Sheets): reports and JSON
+    # print it as its escape (`\\ud83d`, valid inside a JSON string) instead of failing
+    reconfigure = getattr(sys.stdout, "reconfigure", None)
+    if reconfigure is not None:
+        reconfigure(errors="backslashreplace")
     args = build_parser().parse_args(argv)
     default = "INFO" if args.verbose or args.command == "run" else "WARNING"
     configure_logging(level=os.environ.get("MOVEBOT_LOG_LEVEL", default))

@@ -6,6 +6,14 @@ written, with its value before and after), `skipped` (writes that did not land, 
 `settlements` with `settlement_rows` (each month's rows as read at its settlement cut-off;
 a replaced snapshot stays beside its replacement).
 
+The journal is written ahead: `pending` holds the cells a write is about to send, recorded
+before the request goes out and cleared when it answers (`record_writes`). Cells still pending
+belong to a run that was killed or cut off: the next run (or undo) reads them and moves those
+that landed into `changes` (`settle_pending`), and `start_run` closes a run of the same source
+still marked `running` as `interrupted` (a writing run holds the sheet's lock, so none is
+live). `suspects` holds written cells the read-back found on a row that moved inside the
+write's window (staff are told to check them).
+
 A preview writes nothing anywhere, the journal included: only `--apply` paths construct a
 `Journal`, and constructing one is the only thing that creates or opens the file.
 
@@ -16,13 +24,15 @@ datetimes in Asia/Seoul.
 from __future__ import annotations
 
 import json
+import os
+import re
 import secrets
 import sqlite3
 import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -138,6 +148,14 @@ CREATE TABLE IF NOT EXISTS settlement_rows (
 CREATE INDEX IF NOT EXISTS settlement_rows_of ON settlement_rows(settlement);
 """
 
+# Added to journals of every version (additive: older movebots never read it): the columns of
+# `changes`, for cells sent whose answer is not known yet.
+_CHANGES_SCHEMA = re.search(r"CREATE TABLE IF NOT EXISTS changes \(.*?\n\)", _SCHEMA, re.DOTALL)
+_PENDING_SCHEMA = _CHANGES_SCHEMA.group(0).replace(" changes ", " pending ", 1)  # type: ignore[union-attr]
+# ... and `suspects`: cells written on a row the read-back found moved (staff check them)
+_SUSPECTS_SCHEMA = _CHANGES_SCHEMA.group(0).replace(" changes ", " suspects ", 1)  # type: ignore[union-attr]
+_CHANGE_COLUMNS = "run_id, sheet, row, fingerprint, field, column, column_index, old, new, rules"
+
 _CHUNK = 500  # SQLite host parameters per IN (...) list
 
 
@@ -176,18 +194,22 @@ class JournaledWrite:
     new: str  # the value the run left
     rules: tuple[str, ...]
 
-    def reverse(self, rule: str = "undo") -> CellWrite:
-        """The write that restores the cell: planned from `new`, back to `old`."""
+    def forward(self) -> CellWrite:
+        """The write as the run sent it."""
         return CellWrite(
             sheet=self.sheet,
             row=self.row,
             column=self.column,
             field=self.field,
-            old=self.new,
-            new=self.old,
+            old=self.old,
+            new=self.new,
             fingerprint=self.fingerprint,
-            rules=(rule,),
+            rules=self.rules,
         )
+
+    def reverse(self, rule: str = "undo") -> CellWrite:
+        """The write that restores the cell: planned from `new`, back to `old`."""
+        return replace(self.forward(), old=self.new, new=self.old, rules=(rule,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,6 +270,9 @@ class Journal:
         self.path = Path(path)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # readable by its owner only (it holds what cells held); SQLite gives its -wal
+            # and -shm files the same mode
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
             self._db = sqlite3.connect(
                 self.path, timeout=30, isolation_level=None, check_same_thread=False
             )
@@ -302,6 +327,8 @@ class Journal:
                 columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
                 if "recorded" not in columns:  # a journal from before runs kept their clock
                     db.execute("ALTER TABLE runs ADD COLUMN recorded TEXT")
+                db.execute(_PENDING_SCHEMA)
+                db.execute(_SUSPECTS_SCHEMA)
                 db.execute("COMMIT")
             except BaseException:
                 self._rollback()
@@ -376,6 +403,11 @@ class Journal:
             try:
                 with self._tx() as db:
                     db.execute(
+                        "UPDATE runs SET outcome = 'interrupted', finished = ?, error = ? "
+                        "WHERE outcome = 'running' AND source = ?",
+                        (recorded, f"found unfinished by run {run_id}", source),
+                    )
+                    db.execute(
                         "INSERT INTO runs (id, kind, undo_of, started, recorded, source, applied) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?)",
                         (run_id, kind, undo_of, stamp, recorded, source, int(applied)),
@@ -385,29 +417,36 @@ class Journal:
                 continue  # the same second and the same four hex digits: draw again
         raise JournalUnavailable(f"Journal {self.path}: could not allocate a run id.")
 
-    def record_writes(self, run_id: str, result: WriteResult) -> None:
-        """Every cell the write landed (old and new value) and every write it skipped."""
+    def record_pending(self, run_id: str, writes: Iterable[CellWrite]) -> None:
+        """The cells a request is about to send: pending until `record_writes` settles them."""
+        with self._tx() as db:
+            db.executemany(
+                f"INSERT INTO pending ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_change_row(run_id, w) for w in writes],
+            )
+
+    def record_writes(self, run_id: str, result: WriteResult, answered: bool = True) -> None:
+        """Every cell the write landed (old and new value) and every write it skipped. The
+        run's pending cells are settled with it: all of them when the write answered, only
+        the landed ones when it failed (the rest stay pending for the next run to read)."""
         self._require(run_id)
         with self._tx() as db:
             db.executemany(
-                "INSERT INTO changes (run_id, sheet, row, fingerprint, field, column, "
-                "column_index, old, new, rules) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        run_id,
-                        w.sheet,
-                        w.row,
-                        w.fingerprint,
-                        w.field,
-                        get_column_letter(w.column + 1),
-                        w.column,
-                        w.old,
-                        w.new,
-                        json.dumps(list(w.rules)),
-                    )
-                    for w in result.written
-                ],
+                f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_change_row(run_id, w) for w in result.written],
             )
+            db.executemany(
+                f"INSERT INTO suspects ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_change_row(run_id, w) for w in result.suspect],
+            )
+            if answered:
+                db.execute("DELETE FROM pending WHERE run_id = ?", (run_id,))
+            else:
+                db.executemany(
+                    "DELETE FROM pending WHERE run_id = ? AND sheet = ? AND row = ? "
+                    "AND column_index = ?",
+                    [(run_id, w.sheet, w.row, w.column) for w in result.written],
+                )
             db.executemany(
                 "INSERT INTO skipped (run_id, sheet, row, fingerprint, field, column, old, new, "
                 "rules, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -419,8 +458,8 @@ class Journal:
                         s.write.fingerprint,
                         s.write.field,
                         get_column_letter(s.write.column + 1),
-                        s.write.old,
-                        s.write.new,
+                        _storable(s.write.old),
+                        _storable(s.write.new),
                         json.dumps(list(s.write.rules)),
                         s.reason,
                     )
@@ -435,7 +474,15 @@ class Journal:
                 "INSERT INTO findings (run_id, sheet, row, fingerprint, rule, message, severity) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (run_id, f.sheet, f.row, f.fingerprint, f.rule, f.message, str(f.severity))
+                    (
+                        run_id,
+                        f.sheet,
+                        f.row,
+                        _storable(f.fingerprint),
+                        f.rule,
+                        _storable(f.message),
+                        str(f.severity),
+                    )
                     for f in findings
                 ],
             )
@@ -520,21 +567,29 @@ class Journal:
         """The cells a run wrote, in the order it wrote them. Unknown id: `UnknownRun`."""
         self._require(run_id)
         rows = self._query("SELECT * FROM changes WHERE run_id = ? ORDER BY seq", (run_id,))
-        return [
-            JournaledWrite(
-                run_id=r["run_id"],
-                sheet=r["sheet"],
-                row=r["row"],
-                fingerprint=r["fingerprint"],
-                field=r["field"],
-                column=r["column_index"],
-                column_letter=r["column"],
-                old=r["old"],
-                new=r["new"],
-                rules=tuple(json.loads(r["rules"])),
+        return [_journaled(r) for r in rows]
+
+    def pending(self, source: str) -> list[JournaledWrite]:
+        """The cells runs on `source` sent without learning whether they landed."""
+        rows = self._query(
+            "SELECT p.* FROM pending p JOIN runs r ON r.id = p.run_id WHERE r.source = ? "
+            "ORDER BY p.seq",
+            (source,),
+        )
+        return [_journaled(r) for r in rows]
+
+    def settle_pending(self, landed: Iterable[JournaledWrite], source: str) -> None:
+        """Pending cells of `source` settled: `landed` (found holding the value sent, on the
+        row given) join their run's changes; the others are dropped (they never landed)."""
+        with self._tx() as db:
+            db.executemany(
+                f"INSERT INTO changes ({_CHANGE_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [_change_row(w.run_id, w.forward()) for w in landed],
             )
-            for r in rows
-        ]
+            db.execute(
+                "DELETE FROM pending WHERE run_id IN (SELECT id FROM runs WHERE source = ?)",
+                (source,),
+            )
 
     def undone_by(self, run_id: str) -> list[str]:
         """The undo runs that undid `run_id` and finished ok, oldest first."""
@@ -711,3 +766,39 @@ class Journal:
                 for r in rows
             ),
         )
+
+
+def _storable(text: str) -> str:
+    """Text SQLite can store (UTF-8): a lone surrogate (half an emoji in a cell) becomes `?`."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _change_row(run_id: str, w: CellWrite) -> tuple[Any, ...]:
+    """A cell write as a row of `changes` (or `pending`), in `_CHANGE_COLUMNS` order."""
+    return (
+        run_id,
+        w.sheet,
+        w.row,
+        _storable(w.fingerprint),
+        w.field,
+        get_column_letter(w.column + 1),
+        w.column,
+        _storable(w.old),
+        _storable(w.new),
+        json.dumps(list(w.rules)),
+    )
+
+
+def _journaled(r: sqlite3.Row) -> JournaledWrite:
+    return JournaledWrite(
+        run_id=r["run_id"],
+        sheet=r["sheet"],
+        row=r["row"],
+        fingerprint=r["fingerprint"],
+        field=r["field"],
+        column=r["column_index"],
+        column_letter=r["column"],
+        old=r["old"],
+        new=r["new"],
+        rules=tuple(json.loads(r["rules"])),
+    )

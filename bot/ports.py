@@ -15,7 +15,7 @@ from typing import Any, Protocol
 from bot.journal import JournaledWrite, Outcome, RunKind, RunRecord, SettlementRecord
 from bot.sheets import SheetBackend
 from rules.figures import BotActivity
-from rules.model import Finding, WriteResult
+from rules.model import CellWrite, Finding, WriteResult
 from rules.settlement import Month, SettledRow
 
 __all__ = ["ChannelResult", "Clock", "Journal", "Notifier", "SheetBackend"]
@@ -74,7 +74,13 @@ class Journal(Protocol):
         error: str | None = None,
     ) -> None: ...
 
-    def record_writes(self, run_id: str, result: WriteResult) -> None: ...
+    def record_pending(self, run_id: str, writes: Iterable[CellWrite]) -> None: ...
+
+    def record_writes(self, run_id: str, result: WriteResult, answered: bool = True) -> None: ...
+
+    def pending(self, source: str) -> list[JournaledWrite]: ...
+
+    def settle_pending(self, landed: Iterable[JournaledWrite], source: str) -> None: ...
 
     def record_findings(self, run_id: str, findings: Iterable[Finding]) -> None: ...
 

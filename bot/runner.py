@@ -13,17 +13,24 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
+from openpyxl.utils import get_column_letter
 
 from bot.alerts import send_failure_alert, send_run_alert
 from bot.config import Settings
 from bot.engine import plan
 from bot.errors import BadInput, MovebotError, UserError
-from bot.journal import Outcome, new_run_id
+from bot.journal import JournaledWrite, Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
 from bot.settlement import record_snapshot, snapshot_due
 from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
-from rules.settle import settle
+from rules.settle import (
+    SUSPECT_TITLE,
+    WRITE_SUSPECT,
+    found_landed,
+    settle,
+    suspect_finding,
+)
 from rules.settlement import Month
 from rules.text import FIELD_LABELS
 
@@ -145,6 +152,7 @@ def apply(
     structlog.contextvars.bind_contextvars(run_id=run_id)
     try:
         snapshot, p = _read_and_plan(settings, backend, now, only_rules, progress)
+        _settle_pending(journal, source_name(settings), snapshot)
         assert p.desk is not None
         settled = record_snapshot(  # the rows as read, before this run's changes
             journal, settings, now, p.desk.leads, run_id=run_id, source=source_name(settings)
@@ -153,6 +161,7 @@ def apply(
         if writes:
             progress(f"checking and writing {len(writes):,} cells")
         result = _write(backend, snapshot, writes, journal, run_id)
+        p = _with_suspects(p, result)
         journal.record_findings(run_id, p.findings)
         journal.finish_run(run_id, _later(now, clock), "ok", _counts(p, result))
         log.info("run.applied", written=len(result.written), skipped=len(result.skipped))
@@ -184,16 +193,47 @@ def _write(
     journal: Journal,
     run_id: str,
 ) -> WriteResult:
-    """Write and journal every cell that landed, even when a split write fails half-way."""
+    """Write and journal every cell that landed, even when a split write fails half-way.
+
+    The journal is written ahead: each request's cells are pending before it goes out; cells
+    whose request never answered stay pending for the next run to settle."""
     try:
-        result = backend.write(snapshot, writes)
+        result = backend.write(
+            snapshot, writes, ahead=lambda cells: journal.record_pending(run_id, cells)
+        )
     except MovebotError as error:
         partial = getattr(error, "result", None)
         if isinstance(partial, WriteResult):
-            journal.record_writes(run_id, partial)
+            journal.record_writes(run_id, partial, answered=False)
         raise
     journal.record_writes(run_id, result)
     return result
+
+
+def _with_suspects(p: Plan, result: WriteResult) -> Plan:
+    """The plan's findings and one per suspect cell (the read-back found its row moved), so
+    the alert tells staff which cell to check and the journal keeps it."""
+    if not result.suspect:
+        return p
+    found = [suspect_finding(w, get_column_letter(w.column + 1)) for w in result.suspect]
+    return replace(p, findings=(*p.findings, *found))
+
+
+def _landed_pending(journal: Journal, source: str, snapshot: Snapshot) -> list[JournaledWrite]:
+    """The cells earlier runs on `source` sent without an answer that the sheet shows landed."""
+    pending = journal.pending(source)
+    tabs = {key: snapshot.tab(key) for key in (LEADS, OB)}
+    return [pending[i] for i in found_landed([w.forward() for w in pending], tabs)]
+
+
+def _settle_pending(journal: Journal, source: str, snapshot: Snapshot) -> None:
+    """Finish what a killed or cut-off run left pending: the cells that landed join its
+    journaled changes (so undo restores them), the others are dropped."""
+    if not journal.pending(source):
+        return
+    landed = _landed_pending(journal, source, snapshot)
+    journal.settle_pending(landed, source)
+    log.info("journal.pending_settled", landed=len(landed))
 
 
 def _log_plan(p: Plan) -> None:
@@ -229,6 +269,7 @@ def _alert_run(
         findings=p.findings,
         labels=labels,
         repeat_after=settings.alerts.repeat_after,
+        titles={WRITE_SUSPECT: SUSPECT_TITLE},
     )
     return sum(r.ok for r in sent)
 
@@ -268,7 +309,9 @@ def plan_undo(backend: SheetBackend, journal: Journal, undo_of: str, now: dateti
     snapshot = backend.read()
     restores: list[CellWrite] = []
     kept: list[tuple[CellWrite, str]] = []
-    for w in journal.writes_of(undo_of):
+    source = journal.require_run(undo_of).source
+    landed = [w for w in _landed_pending(journal, source, snapshot) if w.run_id == undo_of]
+    for w in journal.writes_of(undo_of) + landed:
         tab = snapshot.tab(w.sheet)
         if w.row == tab.header_row:
             continue  # the 봇 확인 header stays
@@ -317,6 +360,7 @@ def undo(
     clock = time.monotonic()
     run_id = journal.start_run("undo", source_name(settings), now, undo_of=undo_of)
     try:
+        _settle_pending(journal, source_name(settings), preview.snapshot)
         result = _write(backend, preview.snapshot, preview.restores, journal, run_id)
     except BaseException as error:
         message = scrub(str(error)) or type(error).__name__

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 from rules.model import Finding, SheetKey, Tab
 from rules.registry import rule
+from rules.text import unwritable, writable
 
 WRITE_BLOCKED = "write.blocked"
 
@@ -17,13 +18,19 @@ MERGED = "merged"
 FORMULA = "formula"
 TYPED = "typed"
 PROTECTED = "protected"
+TOO_LONG = "too_long"
+BAD_TEXT = "bad_text"
 
 _WHY = {
     MERGED: "병합된 셀이라 봇이 쓸 수 없음 — 병합을 풀어 주세요",
     FORMULA: "수식이 든 셀이라 봇이 쓸 수 없음 — 수식 대신 값을 적어 주세요",
     TYPED: "날짜·숫자 형식 셀이라 봇이 쓸 수 없음 — 칸 서식을 텍스트로 바꿔 주세요",
     PROTECTED: "보호된 범위라 봇이 쓸 수 없음 — 서비스 계정에 편집 권한을 주세요",
+    TOO_LONG: "셀 글자 수 한도를 넘게 되어 봇이 덧붙일 수 없음 — 지난 내용을 정리해 주세요",
+    BAD_TEXT: "셀에 쓸 수 없는 글자(깨진 문자나 제어 문자)가 있어 봇이 쓸 수 없음 — "
+    "그 칸의 내용을 다시 적어 주세요",
 }
+_SHOWN = 200  # characters of the text the bot meant to write shown in the finding
 # The column's name with its subject particle.
 _SUBJECT = {
     "status": "진행상황이",
@@ -41,7 +48,10 @@ def write_blocked(
 
     A cell is blocked when it is merged (and not its block's top-left cell), holds a formula,
     is a 비고 / 예비번호 holding a number or date (appending would turn what staff see into a
-    raw number), or (Google) lies in a protected range the service account cannot edit. No
+    raw number), or (Google) lies in a protected range the service account cannot edit; a
+    write is blocked too when the cell's text or the text written holds a character no cell
+    can hold (a lone surrogate — half an emoji — or a control character), or when it would
+    pass the cell's limit (Google 50,000 characters, .xlsx 32,767). No
     write is attempted; the row gets this finding naming the column and why, and the other
     changes the rule made to that row in the same go are dropped with it (they land together
     or not at all). The cause is read with the sheet, so the next run plans the same finding,
@@ -57,7 +67,7 @@ def write_blocked(
     """
     message = f"{_SUBJECT.get(field, field)} {_WHY[why]}"
     if text:
-        message += f" (쓰려던 내용: {text})"
+        message += f" (쓰려던 내용: {writable(text, _SHOWN)})"
     return Finding(sheet, row, WRITE_BLOCKED, message, fingerprint=fingerprint)
 
 
@@ -94,3 +104,13 @@ def with_blocked(
         free = {cell for part in open_parts for cell in cells(part)}
         blocked.update((cell, PROTECTED) for cell in cells(block) if cell not in free)
     return replace(tab, blocked=blocked) if blocked else tab
+
+
+def unwritable_why(old: str, new: str, limit: int) -> str | None:
+    """Why writing `new` over `old` cannot land whatever the cell: text beyond the cell's
+    `limit`, or a character no cell (or journal line) can hold in either."""
+    if len(new) > limit:
+        return TOO_LONG
+    if unwritable(new) or unwritable(old):
+        return BAD_TEXT
+    return None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import date
 
-from rules.blocked import write_blocked
+from rules.blocked import unwritable_why, write_blocked
 from rules.model import Change, Finding, Lead
-from rules.text import appended, stands_in
+from rules.text import XLSX_CELL_LIMIT, appended, stands_in
 
 # The lead attribute holding a cell's text as read, for each field a change rule writes.
 _CELL_OF = {"status": "status_text", "remarks": "remarks", "alt_phones": "alt_phones_text"}
@@ -15,9 +15,12 @@ _CELL_OF = {"status": "status_text", "remarks": "remarks", "alt_phones": "alt_ph
 class Edits:
     """The cell writes one change rule makes, each on the value the previous one left."""
 
-    def __init__(self, rule: str, refuse_blocked: bool = True) -> None:
+    def __init__(
+        self, rule: str, refuse_blocked: bool = True, limit: int = XLSX_CELL_LIMIT
+    ) -> None:
         self.rule = rule
         self.refuse_blocked = refuse_blocked  # write.blocked on (a write left to the backend)
+        self.limit = limit  # the characters one cell holds
         self.changes: list[Change] = []
         self._current: dict[tuple[int, str], str] = {}
         # the engine numbers each call of the rule: the changes of one call (on one row or
@@ -36,13 +39,16 @@ class Edits:
         old = self.value(lead, field)
         if new == old:
             return
-        for blocked_field, why in lead.blocked if self.refuse_blocked else ():
-            if blocked_field == field:
-                added = new if field == "status" else appended(old, new)
-                self.blocked.append(
-                    write_blocked("leads", lead.row, lead.fingerprint, field, why, added)
-                )
-                return
+        blocked = [why for f, why in lead.blocked if f == field]
+        unfit = unwritable_why(old, new, self.limit)
+        if self.refuse_blocked and (blocked or unfit):
+            why = blocked[0] if blocked else unfit
+            assert why is not None
+            added = new if field == "status" else appended(old, new)
+            self.blocked.append(
+                write_blocked("leads", lead.row, lead.fingerprint, field, why, added)
+            )
+            return
         self.changes.append(
             Change(
                 "leads",

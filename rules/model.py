@@ -13,6 +13,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Literal
 
+from rules.text import XLSX_CELL_LIMIT
+
 SheetKey = Literal["leads", "ob"]
 TabKey = Literal["leads", "ob", "vendors"]  # the two sheets the bot writes, and one it only reads
 LEADS: SheetKey = "leads"
@@ -150,6 +152,7 @@ class Tab:
     # cells the bot may not write, as the backend read them: (sheet row, 0-based column) ->
     # why (rules/blocked.py: merged, formula, protected)
     blocked: Mapping[tuple[int, int], str] = field(default_factory=dict)
+    cell_limit: int = XLSX_CELL_LIMIT  # the characters one cell holds (Google: 50,000)
 
     def sheet_row(self, index: int) -> int:
         return self.header_row + 1 + index
@@ -328,3 +331,6 @@ class WriteResult:
 
     written: tuple[CellWrite, ...] = ()
     skipped: tuple[Skipped, ...] = ()
+    # written cells the read-back found on a row that no longer holds their fingerprint: the
+    # row moved inside the window between the verify read and the write (rules.settle.moved)
+    suspect: tuple[CellWrite, ...] = ()

@@ -6,6 +6,7 @@ from collections import defaultdict
 
 from rules.model import Change, Finding, Lead, ObCall, Severity, SheetKey, Snapshot
 from rules.registry import rule
+from rules.text import writable
 
 BOT_NOTE = "bot.note"
 INFO_MARK = "(참고) "  # before a suggestion's line, as the alerts and the terminal show it
@@ -34,7 +35,8 @@ def bot_notes(
     first time one of its rows has a finding. With `--rule`, 봇 확인 is rewritten only when
     `bot.note` is named too: a partial run never rewrites it from part of the rules.
 
-    A suggestion (an info finding) keeps the `(참고)` mark alerts show it with.
+    A suggestion (an info finding) keeps the `(참고)` mark alerts show it with. The note holds
+    no character a cell cannot hold and stays within the cell's limit (cut, marked `…`).
 
     Example: a 종결(고객취소) row with no OB 상세 row → 봇 확인 `고객취소인데 OB 상세 기록 없음 —
     취소 사유 기록 필요`; a row whose old note was resolved → 봇 확인 emptied.
@@ -56,7 +58,7 @@ def bot_notes(
         on_sheet = lines[sheet]
         for row in sheet_rows:
             found = on_sheet.get(row.row)
-            new = "\n".join(found) if found else ""
+            new = writable("\n".join(found), tab.cell_limit) if found else ""
             if new != row.bot_note:
                 sheet_changes.append(
                     Change(

@@ -179,7 +179,7 @@ def plan(
             continue
         if rule.id in hidden:
             mode = "suggest"
-        edits = Edits(rule.id, refuse_blocked)
+        edits = Edits(rule.id, refuse_blocked, snapshot.leads_tab.cell_limit)
         found = _run(rule, ctx, edits, calls)
         if mode == "apply":
             leads, changed = _apply(leads, edits.changes, position)

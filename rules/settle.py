@@ -2,7 +2,8 @@
 
 Staff work in the sheet while the bot runs. A write lands only where the cell still holds the
 value the plan was made from, on the same row, in a column that still has the header it had;
-a row that moved is found again by its fingerprint when that is unique. The writes of one row
+a row that moved is found again by its fingerprint when that is unique — now, and when the plan
+was made (rows that could be confused then are never relocated). The writes of one row
 land together or not at all, and 봇 확인 notes land only under a 봇 확인 header.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from rules.columns import header_key
-from rules.model import CellValue, CellWrite, SheetKey, Skipped, Tab
+from rules.model import CellValue, CellWrite, Finding, SheetKey, Skipped, Tab
 from rules.parse import fingerprint
 from rules.text import FIELD_LABELS
 from rules.values import cell_text
@@ -68,6 +69,7 @@ def settle(
     # header rows first: the 봇 확인 header decides whether notes may go under it
     order = sorted(groups, key=lambda k: k[1] != fresh[k[0]].header_row)
     indexes: dict[SheetKey, dict[str, list[int]]] = {}
+    read_indexes: dict[SheetKey, dict[str, list[int]]] = {}  # of the tabs as planned
     # target row -> (the writes as planned, the writes re-addressed to the target)
     landing: dict[tuple[SheetKey, int], tuple[list[CellWrite], list[CellWrite]]] = {}
     skipped: list[Skipped] = []
@@ -115,6 +117,14 @@ def settle(
             here = fingerprint(tab, i) if 0 <= i < len(tab.rows) else None
             expected = group[0].fingerprint
             if here != expected:
+                if planned is not None:
+                    if sheet not in read_indexes:
+                        read_indexes[sheet] = _row_index(planned[sheet])
+                    if len(read_indexes[sheet].get(expected, ())) > 1:
+                        # rows that could be confused when the plan was made stay so: the
+                        # survivor of two identical rows is never closed as its own duplicate
+                        skip(group, ROW_AMBIGUOUS)
+                        continue
                 if sheet not in indexes:
                     indexes[sheet] = _row_index(tab)
                 rows = indexes[sheet].get(expected, [])
@@ -176,3 +186,77 @@ def _untie(
             del landing[key]
             why = TIED.format(rows=f"행 {tied[planned][1]}")
             skipped.extend(Skipped(w, why) for w in group)
+
+
+def already_landed(
+    writes: Sequence[CellWrite], fresh: Mapping[SheetKey, Tab]
+) -> tuple[list[CellWrite], list[CellWrite]]:
+    """The writes of rows that already hold the bot's new values, and the rest.
+
+    Before a write is retried the sheet is read again: a request whose answer was lost may
+    have landed. One request lands whole, so a row where any cell the bot changes holds its new
+    value counts as landed, all its cells with it (a later staff edit of one of them is the
+    staff's, and undo leaves it alone)."""
+    rows = {
+        (w.sheet, w.row)
+        for w in writes
+        if w.new != w.old and _cell(fresh[w.sheet], w.row, w.column) == cell_text(w.new)
+    }
+    landed = [w for w in writes if (w.sheet, w.row) in rows]
+    return landed, [w for w in writes if (w.sheet, w.row) not in rows]
+
+
+def found_landed(writes: Sequence[CellWrite], tabs: Mapping[SheetKey, Tab]) -> list[int]:
+    """The indexes of `writes` (sent, their answer never known) that the sheet shows landed:
+    the cell, on its row or on the one row with the same fingerprint, holds the value sent."""
+    indexes: dict[SheetKey, dict[str, list[int]]] = {}
+    found: list[int] = []
+    for n, w in enumerate(writes):
+        tab = tabs.get(w.sheet)
+        if tab is None:
+            continue
+        row = w.row
+        i = row - tab.header_row - 1
+        if row != tab.header_row and not (
+            0 <= i < len(tab.rows) and fingerprint(tab, i) == w.fingerprint
+        ):
+            if w.sheet not in indexes:
+                indexes[w.sheet] = _row_index(tab)
+            rows = indexes[w.sheet].get(w.fingerprint, [])
+            if len(rows) != 1:
+                continue
+            row = rows[0]
+        if _cell(tab, row, w.column) == cell_text(w.new):
+            found.append(n)
+    return found
+
+
+WRITE_SUSPECT = "write.suspect"
+SUSPECT_TITLE = "쓰는 사이 행이 옮겨진 칸"
+
+
+def moved(written: Sequence[CellWrite], back: Mapping[SheetKey, Tab]) -> list[CellWrite]:
+    """The written cells whose row, read back right after the write, no longer holds the
+    fingerprint it was written for: staff moved rows (inserted, deleted, sorted) between the
+    verify read and the write, so the cell may have landed on another customer's row."""
+    out = []
+    for w in written:
+        tab = back[w.sheet]
+        i = w.row - tab.header_row - 1
+        if w.row != tab.header_row and not (
+            0 <= i < len(tab.rows) and fingerprint(tab, i) == w.fingerprint
+        ):
+            out.append(w)
+    return out
+
+
+def suspect_finding(w: CellWrite, column_letter: str) -> Finding:
+    """What staff are told of a suspect cell: exactly which cell to check (RULES.md §5)."""
+    return Finding(
+        w.sheet,
+        w.row,
+        WRITE_SUSPECT,
+        f"{column_letter}{w.row} 칸({FIELD_LABELS[w.field]})에 봇이 쓰는 사이 행이 옮겨져 다른 "
+        "행에 썼을 수 있음 — 이 칸과 위아래 행을 확인해 주세요",
+        fingerprint=w.fingerprint,
+    )

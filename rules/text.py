@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime
+
+# The characters no cell can hold: the control characters XML (so .xlsx) forbids, and lone
+# surrogates (half an emoji), which no UTF-8 request body or journal line can carry.
+_UNWRITABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
+XLSX_CELL_LIMIT = 32_767  # characters in one cell: Excel's limit (Google Sheets': 50,000)
 
 # The columns the bot writes, as staff call them.
 FIELD_LABELS = {
@@ -44,6 +50,18 @@ def stands_in(text: str, cell: str) -> bool:
 def appended(old: str, new: str) -> str:
     """What an append added to a cell: `new` without the `old` it starts with."""
     return new[len(old.rstrip()) :].lstrip(", \n") if new.startswith(old.rstrip()) else new
+
+
+def unwritable(text: str) -> bool:
+    """Whether `text` holds a character no cell can hold (`_UNWRITABLE`)."""
+    return _UNWRITABLE.search(text) is not None
+
+
+def writable(text: str, limit: int) -> str:
+    """`text` as the bot may write it: the characters no cell can hold dropped, and cut to
+    `limit` characters (its end marked `…`)."""
+    text = _UNWRITABLE.sub("", text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def width(text: str) -> int:

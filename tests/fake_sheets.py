@@ -20,8 +20,10 @@ signed JWT like Google does. It behaves like the API where movebot could tell th
   A violation is answered 400 like Google would, recorded in `violations`, and fails the test
   through `assert_clean()` (the `serve()` context manager calls it).
 
-Test hooks: `fail()` queues 408/429/5xx answers (a 502 comes as Google's HTML page), `before()`
-runs a function just before a request kind is served (a member of staff editing the sheet),
+Test hooks: `fail()` queues 408/429/5xx answers (a 502 comes as Google's HTML page), its `then`
+runs after such an answer (staff editing while the bot waits to retry), `lose_answer()` serves a
+request and drops the connection before answering (the write landed, the bot cannot know),
+`before()` runs a function just before a request kind is served (a member of staff editing the sheet),
 `calls` / `count()` record every request with its status and body (size, bytes as sent and
 decoded). A body must be `application/json` in UTF-8, as `\\uXXXX` escapes or raw UTF-8.
 """
@@ -40,6 +42,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import requests
 import responses
 from openpyxl.utils import column_index_from_string, get_column_letter
 
@@ -718,6 +721,7 @@ class _Failure:
     html: bool
     retry_after: int | None = None
     message: str | None = None  # Google's message, instead of the usual one for the status
+    then: Callable[[FakeSheetsAPI], None] | None = None  # run once the failure is answered
 
 
 @dataclass
@@ -736,6 +740,8 @@ class FakeSheetsAPI:
         self.violations: list[str] = []
         self.failures: list[_Failure] = []
         self.hooks: list[tuple[str, Callable[[FakeSheetsAPI], None]]] = []
+        # request kinds whose next answer is lost, and what the caller sees (`lose_answer`)
+        self.lost: list[tuple[str, BaseException]] = []
         self.accounts: dict[str, _ServiceAccount] = {}  # key id -> account
         self.tokens: dict[str, tuple[str, set[str]]] = {}  # token -> (email, scopes)
 
@@ -759,14 +765,23 @@ class FakeSheetsAPI:
         html: bool | None = None,
         retry_after: int | None = None,
         message: str | None = None,
+        then: Callable[[FakeSheetsAPI], None] | None = None,
     ) -> None:
         """Answer the next `times` requests of `kind` (any Sheets request when None; "token"
         for the token endpoint) with `status` (and `message`, when given). A 502 comes as
-        Google's HTML page by default."""
+        Google's HTML page by default. `then(self)` runs after each such answer: a member of
+        staff editing the sheet while the bot waits to retry."""
         is_html = status == 502 if html is None else html
         self.failures.extend(
-            _Failure(status, kind, is_html, retry_after, message) for _ in range(times)
+            _Failure(status, kind, is_html, retry_after, message, then) for _ in range(times)
         )
+
+    def lose_answer(self, kind: str, times: int = 1, error: BaseException | None = None) -> None:
+        """Serve the next `times` requests of `kind` (they land), then drop the connection
+        instead of answering: the caller sees `requests.ConnectionError` (or `error`: a
+        process killed while it waited for the answer)."""
+        dropped = requests.ConnectionError("the connection dropped before the answer came")
+        self.lost.extend([(kind, error or dropped)] * times)
 
     def before(self, kind: str, action: Callable[[FakeSheetsAPI], None]) -> None:
         """Run `action(self)` once, just before the next `kind` request is served."""
@@ -805,7 +820,9 @@ class FakeSheetsAPI:
     @staticmethod
     def _json(status: int, body: Any, extra: dict[str, str] | None = None) -> tuple:
         headers = {"Content-Type": "application/json; charset=UTF-8", **(extra or {})}
-        return status, headers, json.dumps(body, ensure_ascii=False)
+        text = json.dumps(body, ensure_ascii=False)
+        # a cell may hold half an emoji (a lone UTF-16 surrogate): JSON carries it escaped
+        return status, headers, text.encode("utf-8", "backslashreplace")
 
     def _error(self, code: int, message: str) -> tuple:
         status = _STATUS_NAMES.get(code, "UNKNOWN")
@@ -906,6 +923,8 @@ class FakeSheetsAPI:
         if failure:
             result = self._failure_response(failure)
             call.status = result[0]
+            if failure.then is not None:
+                failure.then(self)
             return result
         try:
             self._authorize(request)
@@ -931,6 +950,10 @@ class FakeSheetsAPI:
             self.violations.append(str(err))
             result = self._error(400, str(err))
         call.status = result[0]
+        for i, (kind, error) in enumerate(self.lost):
+            if kind == method.kind:
+                del self.lost[i]
+                raise error
         return result
 
     def _authorize(self, request: Any) -> None:

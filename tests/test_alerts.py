@@ -408,3 +408,16 @@ def test_no_channels_configured_sends_nothing(journal):
         repeat_after=DAY,
     )
     assert results == []
+
+
+def test_a_finding_quoting_another_leads_name_shows_it_masked():
+    findings = [
+        Finding("leads", 41, "dup.same", "이영희 고객과 같은 이사로 보임", fingerprint="fp41")
+    ]
+
+    alert = compose_run_alert(
+        run_id="r1", now=NOW, written=(), skipped=0, findings=findings, labels=LABELS
+    )
+
+    assert alert is not None
+    assert "이영희" not in alert.body and "이*희 고객과 같은 이사로 보임" in alert.body

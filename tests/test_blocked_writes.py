@@ -8,6 +8,7 @@ from datetime import datetime
 from pathlib import Path
 
 import openpyxl
+from python_calamine import CalamineWorkbook
 
 from bot.cli import main
 
@@ -75,3 +76,72 @@ def test_a_merged_remarks_and_a_formula_status_are_shown_in_the_bot_note_not_ret
 
     assert second["changes"] == [] and second["skipped"] == []  # nothing planned nor retried
     assert {f["rule"] for f in second["findings"]} >= {"write.blocked"}
+
+
+def _desk_with_text(path: Path, remarks: dict[int, str]) -> Path:
+    """A desk whose rows 2-4 each have an OB 재통화 요청 to append to 비고; `remarks` puts raw
+    sheet XML text (`_x000B_` is a vertical tab) in the given rows' 비고."""
+    wb = openpyxl.Workbook()
+    ws = wb.worksheets[0]
+    ws.title = "이사 관리자"
+    ws.append(["인입일", "진행상황", "비고", "연락처"])
+    ob = wb.create_sheet("OB 상세")
+    ob.append(["OB 날짜", "고객 연락처", "상세내용"])
+    for row in (2, 3, 4):
+        phone = f"010-2000-000{row}"
+        ws.append([datetime(2024, 12, 2, row, 0), "견적진행", f"PLACE{row}", phone])
+        ob.append([datetime(2024, 12, 3), phone, "재통화 요청"])
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    for name, data in parts.items():
+        for row in (2, 3, 4):
+            data = data.replace(f"PLACE{row}".encode(), remarks.get(row, "메모").encode())
+        parts[name] = data
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    return path
+
+
+def test_a_control_character_or_a_full_cell_is_a_finding_on_its_row_and_the_rest_lands(
+    tmp_path, capsys
+):
+    book = _desk_with_text(tmp_path / "desk.xlsx", {2: "고객 메모_x000B_다음 줄", 4: "가" * 32_760})
+
+    first = _run(capsys, book, NOW)
+
+    rows = CalamineWorkbook.from_path(str(book)).get_sheet_by_name("이사 관리자").to_python()
+    assert rows[2][2] == "메모\n12.3 OB 재통화 요청"  # the clean row is written
+    assert rows[1][2] == "고객 메모\x0b다음 줄" and rows[3][2] == "가" * 32_760  # left alone
+    notes = _bot_notes(book)
+    assert "쓸 수 없는 글자" in notes[2]
+    assert "글자 수 한도" in notes[4]
+    assert not any(ch in notes[2] for ch in "\x0b")
+    assert first["skipped"] == []
+
+    second = _run(capsys, book, LATER)
+
+    assert second["changes"] == [] and second["skipped"] == []  # nothing held back, ever
+
+
+def test_a_report_and_its_json_print_half_an_emoji_a_cell_holds(book, capsys, monkeypatch):
+    from dataclasses import replace
+
+    from bot.sheets.workbook import WorkbookBackend
+
+    read = WorkbookBackend.read
+
+    def read_with_half_an_emoji(self):  # as the Google backend can read a cell
+        snap = read(self)
+        tab = snap.leads_tab
+        first = (*tab.rows[0][:2], "견적\ud83d진행", *tab.rows[0][3:])
+        return replace(snap, leads_tab=replace(tab, rows=(first, *tab.rows[1:])))
+
+    monkeypatch.setattr(WorkbookBackend, "read", read_with_half_an_emoji)
+
+    assert main(["reconcile", "--workbook", str(book), "--now", NOW, "--json"]) == 0
+    out = capsys.readouterr().out
+    assert "\\ud83d" in out  # the half emoji, as JSON writes it
+    json.loads(out)  # valid JSON
+    assert main(["reconcile", "--workbook", str(book), "--now", NOW]) == 0

@@ -23,6 +23,7 @@ from bot.sheets.google import (
     FORMULA_CELL,
     GoogleBackend,
     WriteInterrupted,
+    _spans,
     a1_range,
     spreadsheet_id,
 )
@@ -362,7 +363,7 @@ def test_a_key_google_does_not_know_is_a_user_error(fake, tmp_path):
 # --- writing ------------------------------------------------------------------------------------
 
 
-def test_a_write_costs_one_verify_read_and_one_batch_update(fake, sa_key):
+def test_a_write_costs_one_verify_read_one_batch_update_and_one_read_back(fake, sa_key):
     lead_tab, _ = add_desk(fake)
     backend = make_backend(sa_key)
     snap = backend.read()
@@ -371,8 +372,8 @@ def test_a_write_costs_one_verify_read_and_one_batch_update(fake, sa_key):
                                   change(snap, LEADS, 4, "status", "종결(중복)")])  # fmt: skip
 
     assert len(result.written) == 3 and not result.skipped
-    assert fake.count() == 4
-    assert fake.count("values.batchGet") == 2 and fake.count("values.batchUpdate") == 1
+    assert fake.count() == 5  # get, read, verify, write, read-back
+    assert fake.count("values.batchGet") == 3 and fake.count("values.batchUpdate") == 1
     assert lead_tab.get("C3") == "상담요청" and lead_tab.get("C4") == "종결(중복)"
     assert lead_tab.get("D3") == "업체 연락 지연\n장기요청→상담요청"
     update = next(c for c in fake.calls if c.kind == "values.batchUpdate")
@@ -382,12 +383,54 @@ def test_a_write_costs_one_verify_read_and_one_batch_update(fake, sa_key):
         "'이사 관리자'!D3",
     ]
     verify = [c for c in fake.calls if c.kind == "values.batchGet"][1]
-    assert verify.params["ranges"] == [
-        "'이사 관리자'!A1:A",
-        "'이사 관리자'!C1:D",
-        "'이사 관리자'!F1:F",
-    ]
+    # only the header and the touched rows (adjacent rows in one range), never whole columns
+    assert verify.params["ranges"] == ["'이사 관리자'!A1:F1", "'이사 관리자'!A3:F4"]
     assert verify.params["valueRenderOption"] == "FORMULA"
+
+
+def test_the_verify_read_asks_for_the_touched_rows_not_the_rows_between(fake, sa_key):
+    lead_tab, _ = add_desk(
+        fake,
+        leads=[
+            [f"2024-12-{1 + i % 28}", "", "견적진행", "", "", f"010-3000-{i:04d}"]
+            for i in range(190)
+        ],
+    )
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [change(snap, LEADS, row, "status", "부재") for row in range(2, 192, 2)]
+
+    result = backend.write(snap, writes)
+
+    assert len(result.written) == len(writes)
+    verify = [c for c in fake.calls if c.kind == "values.batchGet"][1]
+    assert len(verify.params["ranges"]) == 1 + len(writes)  # the header, then each row
+    assert all(lead_tab.get(f"C{w.row}") == "부재" for w in writes)
+
+
+def test_many_scattered_rows_are_verified_in_at_most_100_ranges_covering_each():
+    rows = set(range(2, 100_000, 97)) | {5, 6, 7}
+
+    spans = _spans(rows, header_row=1)
+
+    assert len(spans) <= 100 and spans[0] == (1, 1)
+    assert all(any(a <= r <= b for a, b in spans) for r in rows)
+    assert all(b1 < a2 for (_, b1), (a2, _) in zip(spans, spans[1:], strict=False))
+
+
+def test_a_row_moved_since_the_read_is_looked_for_in_whole_columns(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    lead_tab.insert_rows(2, 1)  # staff insert a row at the top
+
+    result = backend.write(snap, [change(snap, LEADS, 3, "status", "상담요청")])
+
+    assert [w.row for w in result.written] == [4]
+    assert lead_tab.get("C4") == "상담요청"
+    verify, back = [c.params["ranges"] for c in fake.calls if c.kind == "values.batchGet"][-2:]
+    assert verify == ["'이사 관리자'!A1:A", "'이사 관리자'!C1:C", "'이사 관리자'!F1:F"]
+    assert back == ["'이사 관리자'!A1:F1", "'이사 관리자'!A4:F4"]  # the read-back: the row written
 
 
 def test_writing_nothing_makes_no_request(fake, sa_key):
@@ -420,7 +463,7 @@ def test_the_bot_note_column_is_appended_once_when_the_grid_is_too_narrow(fake, 
     assert lead_tab.get("N1") == "봇 확인" and lead_tab.get("N2") == "연락처 확인 필요"
     assert ob_tab.get("H3") == "이사 관리자에 없는 번호"
     assert len(result.written) == 4
-    assert fake.count() == 5
+    assert fake.count() == 6  # get, read, widen, verify, write, read-back
 
     # the next run finds the column and needs no widening
     again = make_backend(sa_key)
@@ -547,7 +590,7 @@ def test_a_write_over_two_megabytes_is_split_without_splitting_a_row(fake, sa_ke
     assert max(first_rows) < min(second_rows)  # a row's cells go in one request
     assert len(result.written) == 600
     assert lead_tab.get("D301") == "301:" + "x" * 7_000 and lead_tab.get("C2") == "부재"
-    assert fake.count() == 2 + 1 + 2
+    assert fake.count() == 2 + 1 + 2 + 1  # get, read; verify; two writes; read-back
 
 
 def test_the_write_body_goes_as_utf8_json_not_as_unicode_escapes(fake, sa_key):
@@ -644,6 +687,279 @@ def test_a_split_write_that_fails_midway_reports_the_part_that_landed(fake, sa_k
     assert caught.value.exit_code == 3
     assert [w.row for w in caught.value.result.written] == [2]
     assert lead_tab.get("D2") == "a" * 20_000 and lead_tab.get("D3") == "업체 연락 지연"
+
+
+# --- a write is never resent blind ------------------------------------------------------------
+
+
+def test_a_staff_edit_during_the_backoff_wins_and_the_rest_still_lands(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [
+        change(snap, LEADS, 2, "status", "부재"),
+        change(snap, LEADS, 3, "status", "상담요청"),
+    ]
+
+    def staff(api: FakeSheetsAPI) -> None:
+        lead_tab.set("C3", "고객 취소")
+
+    fake.fail(503, kind="values.batchUpdate", then=staff)
+
+    result = backend.write(snap, writes)
+
+    assert lead_tab.get("C3") == "고객 취소"  # the member of staff's edit stands
+    assert lead_tab.get("C2") == "부재"
+    assert [w.row for w in result.written] == [2]
+    assert [(s.write.row, "직원" in s.reason) for s in result.skipped] == [(3, True)]
+    retried = [c for c in fake.calls if c.kind == "values.batchUpdate"][-1]
+    assert [d["range"] for d in retried.body["data"]] == ["'이사 관리자'!C2"]
+
+
+def test_every_retry_verifies_again(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    reads = fake.count("values.batchGet")
+    fake.fail(503, kind="values.batchUpdate", times=3)
+
+    backend.write(snap, [change(snap, LEADS, 2, "status", "부재")])
+
+    assert lead_tab.get("C2") == "부재"
+    assert fake.count("values.batchUpdate") == 4
+    # the verify read, one a retry, the read-back
+    assert fake.count("values.batchGet") - reads == 1 + 3 + 1
+
+
+def test_a_write_whose_answer_was_lost_counts_as_written_and_is_not_sent_again(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [
+        change(snap, LEADS, 2, "status", "부재"),
+        change(snap, LEADS, 2, "remarks", "세 번 부재"),
+        change(snap, LEADS, 3, "status", "상담요청"),
+    ]
+    fake.lose_answer("values.batchUpdate")
+
+    result = backend.write(snap, writes)
+
+    assert (lead_tab.get("C2"), lead_tab.get("D2"), lead_tab.get("C3")) == (
+        "부재",
+        "세 번 부재",
+        "상담요청",
+    )
+    assert sorted((w.row, w.field) for w in result.written) == [
+        (2, "remarks"),
+        (2, "status"),
+        (3, "status"),
+    ]
+    assert not result.skipped
+    assert fake.count("values.batchUpdate") == 1  # nothing left to send again
+
+
+def test_a_lost_answer_then_a_staff_edit_keeps_the_staff_value_and_journals_the_landed_row(
+    fake, sa_key
+):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [
+        change(snap, LEADS, 2, "status", "부재"),
+        change(snap, LEADS, 2, "remarks", "세 번 부재"),
+    ]
+    fake.lose_answer("values.batchUpdate")
+    # a member of staff edits the cell after the write landed, before the bot reads it again
+    fake.before(
+        "values.batchUpdate",
+        lambda api: api.before("values.batchGet", lambda _: lead_tab.set("D2", "직원 메모")),
+    )
+
+    result = backend.write(snap, writes)
+
+    assert lead_tab.get("D2") == "직원 메모"
+    assert lead_tab.get("C2") == "부재"
+    # the bot wrote both cells: both are journaled (undo will leave the staff's memo alone)
+    assert sorted(w.field for w in result.written) == ["remarks", "status"]
+    assert fake.count("values.batchUpdate") == 1
+
+
+# --- the write-ahead journal --------------------------------------------------------------------
+
+
+class Killed(BaseException):
+    """The process killed (SIGKILL) while the bot waited for an answer: nothing after runs."""
+
+
+def _changed(tabs: dict[SheetKey, FakeSheet], before: dict) -> dict[tuple, Any]:
+    """The cells that differ from `before`, by (sheet, sheet row, 0-based column)."""
+    return {
+        (key, r + 1, c): v
+        for key, tab in tabs.items()
+        for (r, c), v in tab.cells.items()
+        if before.get((key, r, c)) != v
+    }
+
+
+def _cells(tabs: dict[SheetKey, FakeSheet]) -> dict[tuple, Any]:
+    return {(key, r, c): v for key, tab in tabs.items() for (r, c), v in tab.cells.items()}
+
+
+def _journaled(journal, run_id: str) -> dict[tuple, Any]:
+    return {(w.sheet, w.row, w.column): w.new for w in journal.writes_of(run_id)}
+
+
+def _apply_run(sa_key, tmp_path, journal, **options):
+    from bot.config import workbook_settings
+    from bot.runner import apply
+
+    settings = workbook_settings(tmp_path / "desk.xlsx", None)  # names the journal's source
+    now = datetime(2024, 12, 4, 18, 0, tzinfo=KST)
+    return apply(settings, make_backend(sa_key, **options), journal, FakeNotifier(()), now)
+
+
+def test_a_write_that_landed_but_never_answered_is_journaled_by_the_next_run(
+    fake, sa_key, tmp_path, journal
+):
+    tabs = dict(zip((LEADS, OB), add_desk(fake), strict=True))
+    before = _cells(tabs)
+    fake.lose_answer("values.batchUpdate")  # the write lands, its answer is lost ...
+    fake.before(  # ... and every read after it fails, so the run gives up
+        "values.batchUpdate", lambda api: api.fail(503, "values.batchGet", times=100)
+    )
+    with pytest.raises(ServiceFailure):
+        _apply_run(sa_key, tmp_path, journal, max_attempts=2)
+    first = journal.runs()[0]
+    assert first.outcome == "failed" and first.written == 0
+    assert len(journal.pending(first.source)) > 0
+    landed = _changed(tabs, before)
+    assert landed  # cells did change
+
+    fake.failures.clear()
+    _apply_run(sa_key, tmp_path, journal)
+
+    # every cell the first run changed is now in its journal, so undo can restore it
+    assert _journaled(journal, first.id) == landed
+    assert journal.pending(first.source) == []
+
+
+def test_a_run_killed_waiting_for_its_write_is_closed_and_journaled_by_the_next(
+    fake, sa_key, tmp_path, journal, monkeypatch
+):
+    tabs = dict(zip((LEADS, OB), add_desk(fake), strict=True))
+    before = _cells(tabs)
+    fake.lose_answer("values.batchUpdate", error=Killed())
+    with monkeypatch.context() as killed:
+        killed.setattr(type(journal), "finish_run", lambda *a, **k: None)  # dead: no more lines
+        with pytest.raises(Killed):
+            _apply_run(sa_key, tmp_path, journal)
+    first = journal.runs()[0]
+    assert first.outcome == "running"
+    landed = _changed(tabs, before)
+    assert landed
+
+    _apply_run(sa_key, tmp_path, journal)
+
+    first = journal.require_run(first.id)
+    assert first.outcome == "interrupted"  # never `running` forever
+    assert _journaled(journal, first.id) == landed
+
+    from bot.config import workbook_settings
+    from bot.runner import undo
+
+    settings = workbook_settings(tmp_path / "desk.xlsx", None)
+    now = datetime(2024, 12, 4, 19, 0, tzinfo=KST)
+    undo(settings, make_backend(sa_key), journal, first.id, now, apply=True)
+    # every cell is back, but the 봇 확인 header the run created (it stays, emptied)
+    after = _cells(tabs)
+    assert {k: v for k, v in after.items() if k[1] > 0} == {
+        k: v for k, v in before.items() if k[1] > 0
+    }
+
+
+def test_a_row_moved_inside_the_window_is_found_by_the_read_back_and_staff_told_which_cell(
+    fake, sa_key, tmp_path, journal
+):
+    lead_tab, _ = add_desk(fake)
+    # staff insert a row at the top after Google answered the verify read, before the write
+    fake.before("values.batchUpdate", lambda api: lead_tab.insert_rows(2, 1))
+
+    outcome = _apply_run(sa_key, tmp_path, journal)
+
+    assert outcome.result is not None
+    assert (LEADS, 4, "status") in {(w.sheet, w.row, w.field) for w in outcome.result.suspect}
+    told = [f.message for f in outcome.plan.findings if f.rule == "write.suspect"]
+    assert any(m.startswith("C4 칸(진행상황)에 봇이 쓰는 사이 행이 옮겨져") for m in told)
+    assert all("확인해 주세요" in m for m in told)
+    assert fake.count("values.batchGet") == 3  # read, verify, read-back: nothing more
+    # journaled with the run's findings, the suspect ones among them
+    assert journal.require_run(outcome.run_id).findings == len(outcome.plan.findings)
+
+
+def test_the_read_back_finds_nothing_when_no_row_moved(fake, sa_key, tmp_path, journal):
+    add_desk(fake)
+
+    outcome = _apply_run(sa_key, tmp_path, journal)
+
+    assert outcome.result is not None and outcome.result.written
+    assert outcome.result.suspect == ()
+    assert not [f for f in outcome.plan.findings if f.rule == "write.suspect"]
+
+
+# --- one bad cell stops nothing but itself -----------------------------------------------------
+
+
+def test_a_lone_surrogate_in_one_cell_blocks_that_row_only(fake, sa_key, tmp_path, journal):
+    lead_tab, _ = add_desk(fake)
+    lead_tab.set("D2", "메모 \ud83d")  # half an emoji: no UTF-8 body can carry it
+
+    outcome = _apply_run(sa_key, tmp_path, journal)
+
+    assert lead_tab.get("D2") == "메모 \ud83d"  # the row with the broken cell is left alone
+    assert lead_tab.get("C4") == "종결(중복)"  # the rest of the sheet is written
+    blocked = [f for f in outcome.plan.findings if f.rule == "write.blocked"]
+    assert [(f.sheet, f.row) for f in blocked] == [(LEADS, 2)]
+    assert "쓸 수 없는 글자" in blocked[0].message
+    assert "\ud83d" not in lead_tab.get("N2")  # 봇 확인 says so, holding no broken character
+    assert "쓸 수 없는 글자" in lead_tab.get("N2")
+    assert journal.runs()[0].outcome == "ok"
+
+
+def test_remarks_at_googles_cell_limit_become_a_finding_not_a_row_held_back(
+    fake, sa_key, tmp_path, journal
+):
+    lead_tab, _ = add_desk(fake)
+    lead_tab.set("D2", "가" * 49_995)
+
+    first = _apply_run(sa_key, tmp_path, journal)
+    second = _apply_run(sa_key, tmp_path, journal)
+
+    assert lead_tab.get("D2") == "가" * 49_995
+    assert "글자 수 한도" in lead_tab.get("N2")
+    assert [f.row for f in first.plan.findings if f.rule == "write.blocked"] == [2]
+    assert first.result is not None and first.result.skipped == ()
+    assert second.plan.changes == ()  # a fixed point: nothing held back, nothing retried
+
+
+def test_a_rule_group_never_straddles_two_parts_of_a_split_write(fake, sa_key):
+    from dataclasses import replace
+
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key, max_attempts=2, max_body_bytes=30_000)
+    snap = backend.read()
+    # rows 2 and 4 change in one go (a duplicate closed and the cross-note on its survivor)
+    writes = [
+        replace(change(snap, LEADS, 2, "remarks", "a" * 20_000), groups=(7,)),
+        change(snap, LEADS, 3, "remarks", "b" * 20_000),
+        replace(change(snap, LEADS, 4, "status", "종결(중복)"), groups=(7,)),
+    ]
+    fake.before("values.batchUpdate", lambda api: api.fail(500, "values.batchUpdate", times=5))
+
+    with pytest.raises(WriteInterrupted) as caught:
+        backend.write(snap, writes)
+
+    assert sorted(w.row for w in caught.value.result.written) == [2, 4]  # the group whole
+    assert lead_tab.get("D3") == "업체 연락 지연" and lead_tab.get("C4") == "종결(중복)"
 
 
 # --- retries ------------------------------------------------------------------------------------
@@ -754,7 +1070,8 @@ def test_the_seed_cases_give_the_same_sheet_through_google_as_through_the_workbo
     calls = fake.count()
     by_google = apply(settings, google, journal, notifier, now)
 
-    assert fake.count() - calls <= 5  # get, read, widen (first time only), verify, write
+    # get, read, widen (first time only), verify, write, read-back
+    assert fake.count() - calls <= 6
     assert by_google.plan.changes == by_workbook.plan.changes
     assert by_google.result is not None and by_workbook.result is not None
     assert len(by_google.result.written) == len(by_workbook.result.written) > 0

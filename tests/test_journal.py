@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
+import stat
 import threading
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -188,3 +190,12 @@ def test_the_scheduler_thread_may_use_a_journal_the_main_thread_opened(journal):
     worker.start()
     worker.join()
     assert journal.run(ids[0]) is not None
+
+
+@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
+def test_the_journal_is_readable_by_its_owner_only(tmp_path):
+    path = tmp_path / "movebot.db"
+    with Journal(path) as journal:
+        journal.start_run("reconcile", "desk.xlsx", datetime(2024, 12, 4, 18, 0, tzinfo=KST))
+        for name in (path, path.with_name("movebot.db-wal")):
+            assert stat.S_IMODE(name.stat().st_mode) == 0o600, name

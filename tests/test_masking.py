@@ -136,3 +136,13 @@ def test_row_labels_of_a_desk_are_masked_and_computed_on_demand():
     assert (
         scrub_row_text("김민수 고객 재문의", labels.name_of(("leads", 41))) == "김*수 고객 재문의"
     )
+
+
+def test_every_leads_name_is_masked_in_an_alert_not_only_the_rows_own():
+    from bot.masking import mask_names
+
+    names = frozenset({"김민수", "남궁민수", "박서"})
+
+    text = mask_names("중복: 남궁민수 고객, 김민수 님과 같은 번호 (박서 메모)", names)
+
+    assert text == "중복: 남궁** 고객, 김*수 님과 같은 번호 (박* 메모)"

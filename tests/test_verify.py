@@ -45,3 +45,15 @@ def test_a_row_whose_cell_staff_changed_keeps_the_staff_value():
     landing, skipped = settle(writes, fresh)
     assert landing == []
     assert [s.reason for s in skipped] == ["읽은 뒤 직원이 셀을 수정함 (진행상황)"] * 2
+
+
+def test_of_two_identical_rows_the_survivor_is_never_closed_as_its_own_duplicate():
+    # rows 2 and 3 were identical when read; the bot closes row 3 as row 2's duplicate, and
+    # staff delete row 2 meanwhile: row 3's fingerprint now stands once, on row 2
+    planned = {"leads": tab(("d", "", "", "010-1"), ("d", "", "", "010-1"))}
+    fresh = {"leads": tab(("d", "", "", "010-1"))}
+
+    landing, skipped = settle([write(3, "status", "", "종결(중복)", "d|010-1")], fresh, planned)
+
+    assert landing == []
+    assert [s.reason for s in skipped] == ["행이 이동했고 같은 값의 행이 여럿임"]

@@ -6,10 +6,13 @@ writes only cells that still hold the value the plan was made from (`rules.settl
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from rules.model import CellWrite, Snapshot, WriteResult
+
+# Told the cells a write is about to send, before it sends them (the write-ahead journal).
+Ahead = Callable[[Sequence[CellWrite]], None]
 
 
 class SheetBackend(Protocol):
@@ -17,6 +20,9 @@ class SheetBackend(Protocol):
         """Both tabs, parsed. Raises MissingTab / MissingHeader / SheetUnavailable."""
         ...
 
-    def write(self, snapshot: Snapshot, writes: Sequence[CellWrite]) -> WriteResult:
-        """Land `writes` (planned from `snapshot`) where the sheet still agrees with them."""
+    def write(
+        self, snapshot: Snapshot, writes: Sequence[CellWrite], ahead: Ahead | None = None
+    ) -> WriteResult:
+        """Land `writes` (planned from `snapshot`) where the sheet still agrees with them;
+        `ahead` is told the cells of each request before it goes out."""
         ...

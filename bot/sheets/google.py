@@ -6,14 +6,18 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
 - `read()`: one `spreadsheets.get` (tab titles, grid sizes and merged blocks only) and one
   `values.batchGet` for both tabs, and the optional vendor list when the metadata shows that
   tab (UNFORMATTED_VALUE, dates as SERIAL_NUMBER).
-- `write()`: one `values.batchGet` re-reading the columns the plan touches (fingerprint columns
-  and written columns, whole columns from the header row down), `rules.settle` to decide what
+- `write()`: one `values.batchGet` re-reading the header row and the rows the plan touches
+  (fingerprint columns to written columns; adjacent rows in one range, at most 100 ranges;
+  whole columns only when a row moved or the 봇 확인 column is added), `rules.settle` to decide what
   may land, then one `values.batchUpdate` with `valueInputOption=RAW` (one more per ~2 MB of
   body). That body goes as compact UTF-8 JSON (Korean text as itself: 3 bytes a syllable, where
   gspread's `json=`, through requests, would send the 6-byte `\\uXXXX` escape), and the ~2 MB
   is measured on exactly the bytes sent. When a written column falls beyond a tab's grid, one
   `spreadsheets.batchUpdate` carrying every `appendDimension` comes first. `write([])` makes
-  no request.
+  no request. After the write, one `values.batchGet` reads the written rows back: a row that
+  moved inside the window is reported (`WriteResult.suspect`). A write is never resent blind: before each retry of a `values.batchUpdate` the
+  verify read is done again and only the cells that still hold are sent (rows already holding
+  the bot's values landed: their answer was lost).
 
 gspread's `Client.open_by_key` and `Spreadsheet.worksheet(s)()` fetch the metadata on every
 call, so this module uses gspread's `HTTPClient` directly and addresses tabs by A1 ranges.
@@ -25,12 +29,14 @@ it, and it reads `APIError.code`, which is -1 when Google answers with an HTML p
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -58,6 +64,7 @@ from bot.errors import (
     SourceChanged,
     UserError,
 )
+from bot.sheets import Ahead
 from rules.blocked import Range, with_blocked
 from rules.columns import HeaderMismatch, TabSpec, find_columns, header_key
 from rules.model import (
@@ -71,8 +78,9 @@ from rules.model import (
     TabKey,
     WriteResult,
 )
-from rules.parse import FINGERPRINT_FIELDS
-from rules.settle import settle
+from rules.parse import FINGERPRINT_FIELDS, fingerprint
+from rules.settle import already_landed, moved, settle
+from rules.text import unwritable
 from rules.values import cell_text
 
 __all__ = [
@@ -93,6 +101,7 @@ CELL_CHAR_LIMIT = 50_000  # Google Sheets' limit on the characters in one cell
 
 # Skipped reasons (Korean: desk staff read them in reports).
 TOO_LONG = "구글 시트 셀 글자 수 한도(50,000자)를 넘음"
+BAD_TEXT = "셀에 쓸 수 없는 글자(깨진 문자나 제어 문자)가 있음"
 FORMULA_CELL = "셀에 수식이 있어 봇이 덮어쓰지 않음"
 
 _log = structlog.get_logger("movebot.sheets.google")
@@ -675,12 +684,15 @@ class GoogleBackend:
             rows=tuple(_row(r) for r in values[1:]),
             grid_columns=meta.columns,
             merges=tuple(m for m in meta.merges if m[2] >= spec.header_row),
+            cell_limit=CELL_CHAR_LIMIT,
         )
         return tab if key == VENDORS else with_blocked(tab, meta.merges, (), meta.protected)
 
     # -- write -------------------------------------------------------------------------------
 
-    def write(self, snapshot: Snapshot, writes: Sequence[CellWrite]) -> WriteResult:
+    def write(
+        self, snapshot: Snapshot, writes: Sequence[CellWrite], ahead: Ahead | None = None
+    ) -> WriteResult:
         """Land `writes` where the sheet still agrees with them: widen the grid if needed,
         re-read the touched columns, settle, then one RAW `values.batchUpdate` per ~2 MB."""
         writes = list(writes)
@@ -690,31 +702,37 @@ class GoogleBackend:
             tab = snapshot.tab(w.sheet)
             if w.column < 0 or w.row < tab.header_row:
                 raise ValueError(f"{tab.title}: no such cell (row {w.row}, column {w.column})")
-        ready, skipped = _refuse_rows(
-            writes, lambda w: TOO_LONG if len(w.new) > CELL_CHAR_LIMIT else None
-        )
+        ready, skipped = _refuse_rows(writes, _unsendable)
         if not ready:
             return WriteResult(skipped=tuple(skipped))
         touched: dict[SheetKey, Tab] = {w.sheet: snapshot.tab(w.sheet) for w in ready}
         grid = self._widen(touched, ready)
-        fresh = self._verify_read(touched, ready, grid)
-        landing, settled = settle(ready, fresh, touched)
-        skipped.extend(_formula_reasons(settled, fresh))
-        added = tuple(
-            (w.sheet, w.column)
-            for w in landing
-            if w.row == touched[w.sheet].header_row
-            and w.field == "bot_note"
-            and "bot_note" not in touched[w.sheet].columns
-        )
-        written = self._put(touched, landing, added) if landing else []
+        with _no_gc_pause():  # the window between the verify read and the write
+            fresh = self._verify_read(touched, ready, grid)
+            landing, settled = settle(ready, fresh, touched)
+            skipped.extend(_formula_reasons(settled, fresh))
+            written: list[CellWrite] = []
+            if landing:
+                written, edited = self._put(touched, landing, grid, ahead)
+                skipped.extend(edited)
+        suspect: list[CellWrite] = []
+        if written:
+            # the read-back: one request, the written rows as they are now
+            back = self._verify_read(touched, written, grid, what="reading back", fallback=False)
+            suspect = moved(written, back)
         _log.info(
             "sheets.write",
             spreadsheet=self.spreadsheet_id,
             written=len(written),
             skipped=len(skipped),
         )
-        return WriteResult(written=tuple(written), skipped=tuple(skipped))
+        if suspect:
+            _log.warning("sheets.write.suspect", cells=len(suspect))
+        return WriteResult(
+            written=tuple(written),
+            skipped=tuple(skipped),
+            suspect=tuple(suspect),
+        )
 
     def _grid_columns(self, tab: Tab) -> tuple[int, _SheetMeta | None]:
         meta = self._sheets.get(tab.title)
@@ -775,29 +793,50 @@ class GoogleBackend:
         touched: Mapping[SheetKey, Tab],
         writes: Sequence[CellWrite],
         grid: Mapping[SheetKey, int],
+        narrow: bool = True,
+        what: str = "re-reading",
+        fallback: bool = True,
     ) -> dict[SheetKey, Tab]:
-        """The fingerprint columns and written columns of each touched tab, as they are now."""
+        """The fingerprint columns and written columns of each touched tab, as they are now.
+
+        Narrow (the usual case): only the header row and the touched rows, adjacent rows in one
+        range, so the read and what follows it stay short at any sheet size. Whole columns
+        when a write adds the 봇 확인 column (its cells must all be empty) or when a touched
+        row no longer holds its fingerprint (a row moved: it is looked for in the whole tab),
+        unless `fallback` is off (the read-back after a write: one request, whatever it finds)."""
         wanted: dict[SheetKey, set[int]] = defaultdict(set)
+        rows: dict[SheetKey, set[int]] = defaultdict(set)
         for w in writes:
             wanted[w.sheet].add(w.column)
+            rows[w.sheet].add(w.row)
         for key, tab in touched.items():
             for f in FINGERPRINT_FIELDS[key]:
                 if f in tab.columns:
                     wanted[key].add(tab.columns[f])
-        plan: list[tuple[SheetKey, int]] = []
+            if tab.header_row in rows[key]:
+                narrow = False
+        # (tab, first sheet row, first column) of each range asked for
+        plan: list[tuple[SheetKey, int, int]] = []
         ranges: list[str] = []
         for key, tab in touched.items():
-            for first, last in _runs(wanted[key]):
-                plan.append((key, first))
-                ranges.append(a1_range(tab.title, tab.header_row, first, last))
+            if narrow:
+                first, last = min(wanted[key]), max(wanted[key])
+                for r1, r2 in _spans(rows[key], tab.header_row):
+                    plan.append((key, r1, first))
+                    ranges.append(a1_range(tab.title, r1, first, last, r2))
+            else:
+                for first, last in _runs(wanted[key]):
+                    plan.append((key, tab.header_row, first))
+                    ranges.append(a1_range(tab.title, tab.header_row, first, last))
         # FORMULA: a formula cell reads as its formula, so it never matches a planned value
         # and the bot never writes over it; other cells read as with UNFORMATTED_VALUE.
-        answers = self._batch_get(ranges, "re-reading", render="FORMULA")
+        answers = self._batch_get(ranges, what, render="FORMULA")
         cells: dict[SheetKey, dict[int, dict[int, Any]]] = {k: defaultdict(dict) for k in touched}
-        for (key, first), answer in zip(plan, answers, strict=True):
+        for (key, row, first), answer in zip(plan, answers, strict=True):
+            offset = row - touched[key].header_row
             for i, values in enumerate(answer.get("values", [])):
                 for j, value in enumerate(values):
-                    cells[key][i][first + j] = value
+                    cells[key][offset + i][first + j] = value
         fresh: dict[SheetKey, Tab] = {}
         for key, tab in touched.items():
             by_row = cells[key]
@@ -805,50 +844,64 @@ class GoogleBackend:
             width = max((max(r) + 1 for r in by_row.values() if r), default=0)
             header = by_row.get(0, {})
             headers = tuple(_header_text(header.get(c)) for c in range(width))
-            rows = tuple(
-                _row([by_row.get(i, {}).get(c) for c in range(width)]) for i in range(1, height)
-            )
             fresh[key] = Tab(
                 key=key,
                 title=tab.title,
                 header_row=tab.header_row,
                 headers=headers,
                 columns=dict(tab.columns),
-                rows=rows,
+                rows=tuple(
+                    _row([by_row[i].get(c) for c in range(width)]) if i in by_row else ()
+                    for i in range(1, height)
+                ),
                 grid_columns=grid.get(key),
                 merges=tab.merges,
             )
+        if (
+            narrow
+            and fallback
+            and any(
+                fingerprint(fresh[w.sheet], w.row - fresh[w.sheet].header_row - 1) != w.fingerprint
+                for w in writes
+            )
+        ):
+            return self._verify_read(touched, writes, grid, narrow=False)
         return fresh
 
     def _put(
         self,
         touched: Mapping[SheetKey, Tab],
         landing: Sequence[CellWrite],
-        added: tuple[tuple[SheetKey, int], ...],
-    ) -> list[CellWrite]:
+        grid: Mapping[SheetKey, int],
+        ahead: Ahead | None,
+    ) -> tuple[list[CellWrite], list[Skipped]]:
         """One RAW values.batchUpdate per chunk whose body, as sent (UTF-8 JSON), is at most
         `max_body_bytes`; rows taken in sheet order, a row's cells never straddle two chunks.
+        Returns the cells that landed and the ones a retry found edited by staff.
 
-        A single row larger than the limit still goes, alone in its chunk."""
-        rows: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
-        for w in landing:
-            rows[(w.sheet, w.row)].append(w)
+        A single row larger than the limit still goes, alone in its chunk. A chunk is never
+        resent blind: before each retry its cells are read again (`_reverify`)."""
         prefixes = {key: _range_prefix_bytes(tab.title) for key, tab in touched.items()}
-        bodies = [_Body(prefixes)]
-        for _, group in sorted(rows.items(), key=lambda item: item[0]):
-            body = bodies[-1]
-            if body.writes and body.size + body.cost(group) > self.max_body_bytes:
-                body = _Body(prefixes)
-                bodies.append(body)
-            body.add(group)
-        sid = self.spreadsheet_id
-        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % sid
+        bodies = _bodies(landing, prefixes, self.max_body_bytes)
+        url = SPREADSHEET_VALUES_BATCH_UPDATE_URL % self.spreadsheet_id
         written: list[CellWrite] = []
+        skipped: list[Skipped] = []
         for n, body in enumerate(bodies, 1):
-            payload = _encode({"valueInputOption": "RAW", "data": body.value_ranges(touched)})
             what = "writing" if len(bodies) == 1 else f"writing (part {n} of {len(bodies)})"
+            pending = list(body.writes)
+            tries = 0
+            if ahead is not None:
+                ahead(pending)  # journaled as pending before the request goes out
 
-            def send(http: HTTPClient, payload: bytes = payload) -> Any:
+            def send(http: HTTPClient) -> Any:
+                nonlocal pending, tries
+                tries += 1
+                if tries > 1:
+                    pending = self._reverify(touched, pending, grid, written, skipped)
+                if not pending:
+                    return None
+                data = _bodies(pending, prefixes, None)[0].value_ranges(touched)
+                payload = _encode({"valueInputOption": "RAW", "data": data})
                 return http.request("post", url, data=payload, headers=dict(_JSON_HEADERS)).json()
 
             try:
@@ -859,11 +912,88 @@ class GoogleBackend:
                 raise WriteInterrupted(
                     f"{err} The write was split in {len(bodies)} parts to stay under Google's "
                     f"request size; parts 1 to {n - 1} ({len(written)} cells) had landed.",
-                    WriteResult(written=tuple(written)),
+                    WriteResult(
+                        written=tuple(written),
+                        skipped=tuple(skipped),
+                    ),
                 ) from None
-            _log.debug("sheets.write.part", part=n, parts=len(bodies), bytes=len(payload))
-            written.extend(body.writes)
-        return written
+            _log.debug("sheets.write.part", part=n, parts=len(bodies), cells=len(pending))
+            written.extend(pending)
+        return written, skipped
+
+    def _reverify(
+        self,
+        touched: Mapping[SheetKey, Tab],
+        pending: Sequence[CellWrite],
+        grid: Mapping[SheetKey, int],
+        written: list[CellWrite],
+        skipped: list[Skipped],
+    ) -> list[CellWrite]:
+        """Before a write is retried: read its cells again; rows already holding the bot's
+        values landed (the lost answer's request did), rows staff edited meanwhile are
+        skipped; the rest go again."""
+        fresh = self._verify_read(touched, pending, grid)
+        landed, rest = already_landed(pending, fresh)
+        written.extend(landed)
+        again, edited = settle(rest, fresh, touched)
+        skipped.extend(_formula_reasons(edited, fresh))
+        _log.info("sheets.write.reverified", landed=len(landed), skipped=len(edited))
+        return again
+
+
+def _bodies(
+    writes: Sequence[CellWrite], prefixes: Mapping[SheetKey, int], limit: int | None
+) -> list[_Body]:
+    """`writes` as values.batchUpdate bodies of at most `limit` bytes each (None: one body),
+    rows in sheet order; a row's cells, and the rows of one rule's change group (they land
+    together or not at all), never split between two bodies."""
+    bodies = [_Body(prefixes)]
+    for group in _tied_rows(writes):
+        body = bodies[-1]
+        if limit is not None and body.writes and body.size + body.cost(group) > limit:
+            body = _Body(prefixes)
+            bodies.append(body)
+        body.add(group)
+    return bodies
+
+
+def _tied_rows(writes: Sequence[CellWrite]) -> list[list[CellWrite]]:
+    """The writes in sets that must travel in one request: each row's, joined with the rows
+    sharing a change group with it; in order of their first row, rows in sheet order."""
+    rows: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
+    for w in sorted(writes, key=lambda w: (w.sheet, w.row)):
+        rows[(w.sheet, w.row)].append(w)
+    parent = {row: row for row in rows}
+
+    def root(row: tuple[SheetKey, int]) -> tuple[SheetKey, int]:
+        while parent[row] != row:
+            parent[row] = parent[parent[row]]
+            row = parent[row]
+        return row
+
+    first_of: dict[int, tuple[SheetKey, int]] = {}
+    for row, group in rows.items():
+        for g in {g for w in group for g in w.groups}:
+            a, b = root(first_of.setdefault(g, row)), root(row)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    tied: dict[tuple[SheetKey, int], list[CellWrite]] = defaultdict(list)
+    for row, group in rows.items():  # in sheet order: each set's first row comes first
+        tied[root(row)].extend(group)
+    return list(tied.values())
+
+
+@contextmanager
+def _no_gc_pause() -> Iterator[None]:
+    """Python's cyclic garbage collector held off: over the objects of a 100,000-row sheet a
+    full collection pauses ~0.3 s, which must not fall between the verify read and the write."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _encode(body: Any) -> bytes:
@@ -980,6 +1110,34 @@ class _Body:
                 {"range": rng, "majorDimension": "ROWS", "values": [[w.new] for w in run.writes]}
             )
         return data
+
+
+_MAX_VERIFY_RANGES = 100  # ranges of one narrow verify read (its GET's query stays short)
+
+
+def _spans(rows: Iterable[int], header_row: int) -> list[tuple[int, int]]:
+    """The header row, then the sheet rows to verify as (first, last) spans: adjacent rows in
+    one span, the nearest spans joined until there are at most `_MAX_VERIFY_RANGES`."""
+    spans = _runs(r for r in rows if r > header_row)
+    if len(spans) >= _MAX_VERIFY_RANGES:
+        gaps = sorted(b[0] - a[1] for a, b in zip(spans, spans[1:], strict=False))
+        widest = gaps[len(spans) - _MAX_VERIFY_RANGES]  # joined: every gap up to this one
+        joined = [spans[0]]
+        for first, last in spans[1:]:
+            if first - joined[-1][1] <= widest:
+                joined[-1] = (joined[-1][0], last)
+            else:
+                joined.append((first, last))
+        spans = joined
+    return [(header_row, header_row), *spans]
+
+
+def _unsendable(w: CellWrite) -> str | None:
+    """Why a write cannot go in any request (write.blocked turned off lets it reach here):
+    beyond the cell's limit, or a character no request can carry (a lone surrogate)."""
+    if len(w.new) > CELL_CHAR_LIMIT:
+        return TOO_LONG
+    return BAD_TEXT if unwritable(w.new) else None
 
 
 def _refuse_rows(

@@ -49,6 +49,7 @@ from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
 from bot.lock import SheetLock
+from bot.sheets import Ahead
 from bot.sheets.xlsx import (
     Package,
     SheetXml,
@@ -355,7 +356,9 @@ class WorkbookBackend:
                 "preview."
             )
 
-    def write(self, snapshot: Snapshot, writes: Sequence[CellWrite]) -> WriteResult:
+    def write(
+        self, snapshot: Snapshot, writes: Sequence[CellWrite], ahead: Ahead | None = None
+    ) -> WriteResult:
         writes = list(writes)
         if not writes:
             return WriteResult()
@@ -399,6 +402,8 @@ class WorkbookBackend:
                 fast = False
                 written, refused, added, save = self._edit(data, book, where, groups)
             skipped.extend(refused)
+            if written and ahead is not None:
+                ahead(written)
             if written and not _atomic_save(save, self.path, expect=version):
                 log.warning("workbook.changed_while_writing", path=str(self.path))
                 return _all_skipped(writes)

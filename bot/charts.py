@@ -307,7 +307,7 @@ def summary_png(f: Figures, title: str, subtitle: str, path: Path) -> None:
     """The five charts on one picture, 1200 px wide, with the report's title on top."""
     with _style():
         fig = _figure(PNG_WIDTH_INCHES, 15)
-        fig.get_layout_engine().set(h_pad=0.12, hspace=0.04)  # air around the title lines
+        fig.set_layout_engine("constrained", h_pad=0.12, hspace=0.04)  # air around the title
         fig.suptitle(f"{title}\n{subtitle}", fontsize=15, fontweight=BOLD, linespacing=1.6)
         grid = fig.add_gridspec(3, 2, height_ratios=(1, 1, 1.1))
         axes = [

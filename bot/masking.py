@@ -63,23 +63,29 @@ _LOST_ZERO_AREA = re.compile(r"[2-6]\d{7,9}")
 
 # What `scrub` leaves readable although it is made of digits: a date (2024-12-02, 2024. 12. 2.,
 # 20241202), a time (15:19, 10:15:00.123456), an amount (120000000원, 120만원), a run id
-# (r20241203-101500-3f2a) and a phone `scrub` has masked already (010-****-4269).
+# (r20241203-101500-3f2a), the desk's short date (12.2; `12.1, 12.2` and `11.25–12.1` too) and
+# a phone `scrub` has masked already (010-****-4269).
 _KEEP = (
     r"(?<![0-9A-Za-z_])r\d{8}-\d{6}-[0-9a-f]{4}(?![0-9A-Za-z_])"
     r"|(?<!\d)(?:19|20)\d\d[ ]?[-./][ ]?(?:1[0-2]|0?[1-9])[ ]?[-./][ ]?(?:3[01]|[12]\d|0?[1-9])"
     r"(?!\d)\.?"
     r"|(?<!\d)(?:19|20)\d\d(?:1[0-2]|0[1-9])(?:3[01]|[12]\d|0[1-9])(?!\d)"
     r"|(?<!\d)\d{1,2}:\d\d(?::\d\d(?:[.,]\d{1,9})?)?(?!\d)"
+    r"|(?<![\d.])(?:1[0-2]|0?[1-9])\.(?:3[01]|[12]\d|0?[1-9])(?![\d.])"
     r"|(?<!\d)[1-9]\d*(?:,\d{3})*(?:\.\d+)?[ ]?(?:원|만|천|억)"
     r"|(?<!\d)(?:0\d{1,3}-)?\*{4}(?:-\d{4})?(?!\d)"
 )
 _KEEP_RE = re.compile(_KEEP)
 # Any run of digits with the separators staff type between them (-, space, ., `)`), stopping
 # before something kept; `scrub` masks it when it holds `_MIN_RUN_DIGITS` or more digits.
-_RUN_SEP = r"[-. )\t\u00a0\u3000]{1,3}"
+# Every dash-like character counts (‐ ‑ ‒ – — ― − －), and `_`, `/`, and a comma that does
+# not group thousands (`010,5555,6666`; `1,500,000` is an amount). A run glued to letters
+# (`HP01055556666`) is a run too: it is the letters that are kept.
+_DASHES = "\u2010-\u2015\u2212\uff0d"
+_RUN_SEP = rf"(?:[-. )_/\t\u00a0\u3000{_DASHES}]|,(?![ \d]{{3}}(?!\d))){{1,3}}"
 _KEEP_OR_RUN = re.compile(
     f"(?P<keep>{_KEEP})"
-    rf"|(?<![0-9A-Za-z_])(?:\+ ?)?\(?\d+(?:{_RUN_SEP}(?!{_KEEP})\d+)*"
+    rf"|(?<![0-9_])(?:\+ ?)?\(?\d+(?:{_RUN_SEP}(?!{_KEEP})\d+)*"
 )
 _MIN_RUN_DIGITS = 7
 

@@ -91,6 +91,19 @@ def test_scrub_finds_phones_written_with_dashes_slashes_and_country_codes(text):
     assert scrub(f"고객 {text} 부재") == "고객 010-****-5385 부재"
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["HP01071815385", "010_7181_5385", "010,7181,5385", "010—7181—5385", "010－7181－5385",
+     "010‐7181‐5385", "tel010 7181 5385"],
+)  # fmt: skip
+def test_scrub_masks_phones_glued_to_letters_or_split_by_any_separator(text):
+    assert "7181" not in scrub(f"고객 {text} 부재") and "5385" in scrub(f"고객 {text} 부재")
+
+
+def test_an_amount_with_thousands_commas_is_no_phone():
+    assert scrub("견적금액 1,500,000 (짐 2.5톤)") == "견적금액 1,500,000 (짐 2.5톤)"
+
+
 def test_scrub_cuts_credentials_out_of_urls():
     assert scrub("Unparseable URL slak://T000/B000/XXXX") == "Unparseable URL slak://***"
     assert mask_urls("https://hooks.slack.com/services/T0/B0/abc") == "https://hooks.slack.com/***"

@@ -26,6 +26,7 @@ from bot.logs import configure_logging
 from bot.masking import scrub
 from bot.ports import Clock
 from bot.report import render_text, render_undo, wrapped, write_outcome_json
+from bot.reporting import run_report
 from bot.schedule import run_worker
 from bot.settlement import settlement_command
 from rules import RULE_IDS, RULES
@@ -133,8 +134,6 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from bot.reporting import run_report
-
     with app_from(args) as app:
         journal_there = app.settings.journal_path.exists()  # a report never creates one
         return run_report(

@@ -15,6 +15,7 @@ from pathlib import Path
 from bot import runner
 from bot.app import App
 from bot.report import render_text
+from bot.reporting import run_report
 from bot.runner import source_name
 from bot.settlement import render_statement, statement_of, take
 from bot.sheets.workbook import create_workbook
@@ -298,6 +299,4 @@ def run_demo(path: Path, app: App) -> int:
     print(f"  .venv/bin/movebot digest --workbook {path} --now 2024-12-05T08:30:00+09:00")
     print(f"  .venv/bin/movebot settlement 2024-11 --workbook {path} --now {now.isoformat()}")
     print("\n== 4. Last week's report ==\n")
-    from bot.reporting import run_report
-
     return run_report(settings, app.backend, now, journal=app.journal)

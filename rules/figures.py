@@ -132,16 +132,6 @@ def _counts(values: Iterable[str]) -> dict[str, int]:
 # --- links -----------------------------------------------------------------------------------
 
 
-def calls_by_lead(ctx: Context) -> dict[int, list[ObCall]]:
-    """Each lead's OB 상세 rows, linked as `ob.sync` links them (`Context.lead_of`), by row."""
-    linked: dict[int, list[ObCall]] = defaultdict(list)
-    for ob in ctx.obs:
-        lead = ctx.lead_of(ob)
-        if lead is not None:
-            linked[lead.row].append(ob)
-    return linked
-
-
 def _called_on_or_after(calls: Iterable[ObCall], day: date) -> bool:
     return any(ob.ob_at is not None and ob.ob_at.date() >= day for ob in calls)
 
@@ -324,7 +314,7 @@ def followups(ctx: Context) -> list[Followup]:
     today (both ends included) with no OB 상세 row, linked as for `ob.sync`, dated after the
     move date; the longest waiting first."""
     today, rs = ctx.today, ctx.settings
-    calls = calls_by_lead(ctx)
+    calls = ctx.calls_by_lead
     due: list[Followup] = []
     for lead in ctx.leads:
         if lead.status != CONTRACTED or lead.move_date is None:
@@ -365,7 +355,7 @@ def report_figures(
 ) -> dict[str, Any]:
     """Every figure of docs/REPORTS.md for `period`, on the rows of `ctx` as of `ctx.now`."""
     leads = [lead for lead in ctx.leads if lead.intake_day in period]
-    calls = calls_by_lead(ctx)
+    calls = ctx.calls_by_lead
     return {
         "period": period.as_json(),
         "intake": intake(leads, period),

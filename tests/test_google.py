@@ -31,7 +31,7 @@ from rules.columns import TabSpec
 from rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
 from rules.parse import fingerprint, parse_desk
 from rules.settings import RuleSettings
-from rules.settle import COLUMN_MOVED
+from rules.settle import COLUMN_MOVED, NOTE_COLUMN_TAKEN
 from rules.values import KST, cell_text
 
 from conftest import FakeNotifier
@@ -472,6 +472,40 @@ def test_the_bot_note_column_is_appended_once_when_the_grid_is_too_narrow(fake, 
     again.write(snap, [change(snap, LEADS, 2, "bot_note", "")])
     assert fake.count("spreadsheets.batchUpdate") == 1
     assert lead_tab.get("N2") is None
+
+
+def test_adding_bot_note_reads_that_column_whole_and_the_others_on_the_touched_rows(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [note(snap, LEADS, 1, 13, "봇 확인"), note(snap, LEADS, 3, 13, "연락처 확인 필요")]
+
+    result = backend.write(snap, writes)
+
+    assert len(result.written) == 2 and lead_tab.get("N3") == "연락처 확인 필요"
+    verify = [c for c in fake.calls if c.kind == "values.batchGet"][1]
+    assert verify.params["ranges"] == [
+        "'이사 관리자'!A1:F1",
+        "'이사 관리자'!A3:F3",
+        "'이사 관리자'!N1:N",
+    ]
+
+
+def test_a_value_staff_type_anywhere_in_the_new_bot_note_column_keeps_it_from_being_added(
+    fake, sa_key
+):
+    lead_tab, _ = add_desk(fake)
+    lead_tab.column_count = 14  # room for 봇 확인
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    writes = [note(snap, LEADS, 1, 13, "봇 확인"), note(snap, LEADS, 3, 13, "연락처 확인 필요")]
+    fake.before("values.batchGet", lambda api: lead_tab.set("N6", "직원 메모"))  # not row 3
+
+    result = backend.write(snap, writes)
+
+    assert not result.written
+    assert {s.reason for s in result.skipped} == {NOTE_COLUMN_TAKEN}
+    assert lead_tab.get("N1") is None and lead_tab.get("N3") is None
 
 
 def test_a_staff_edit_between_read_and_write_is_never_overwritten(fake, sa_key):

@@ -8,16 +8,18 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
   tab (UNFORMATTED_VALUE, dates as SERIAL_NUMBER).
 - `write()`: one `values.batchGet` re-reading the header row and the rows the plan touches
   (fingerprint columns to written columns; adjacent rows in one range, at most 100 ranges;
-  whole columns only when a row moved or the 봇 확인 column is added), `rules.settle` to decide what
-  may land, then one `values.batchUpdate` with `valueInputOption=RAW` (one more per ~2 MB of
-  body). That body goes as compact UTF-8 JSON (Korean text as itself: 3 bytes a syllable, where
-  gspread's `json=`, through requests, would send the 6-byte `\\uXXXX` escape), and the ~2 MB
-  is measured on exactly the bytes sent. When a written column falls beyond a tab's grid, one
-  `spreadsheets.batchUpdate` carrying every `appendDimension` comes first. `write([])` makes
-  no request. After the write, one `values.batchGet` reads the written rows back: a row that
-  moved inside the window is reported (`WriteResult.suspect`). A write is never resent blind: before each retry of a `values.batchUpdate` the
-  verify read is done again and only the cells that still hold are sent (rows already holding
-  the bot's values landed: their answer was lost).
+  a 봇 확인 column being added whole; every column whole only when a row moved),
+  `rules.settle` to decide what may land, then one `values.batchUpdate` with
+  `valueInputOption=RAW` (one more per ~2 MB of body). That body goes as compact UTF-8 JSON
+  (Korean text as itself: 3 bytes a syllable, where gspread's `json=`, through requests,
+  would send the 6-byte `\\uXXXX` escape), and the ~2 MB is measured on exactly the bytes
+  sent. When a written column falls beyond a tab's grid, one `spreadsheets.batchUpdate`
+  carrying every `appendDimension` comes first. `write([])` makes no request. After the
+  write, one `values.batchGet` reads the written rows' fingerprints back: a row that moved
+  inside the window is reported (`WriteResult.suspect`). A write is never resent blind:
+  before each retry of a `values.batchUpdate` the verify read is done again and only the
+  cells that still hold are sent (rows already holding the bot's values landed: their answer
+  was lost).
 
 gspread's `Client.open_by_key` and `Spreadsheet.worksheet(s)()` fetch the metadata on every
 call, so this module uses gspread's `HTTPClient` directly and addresses tabs by A1 ranges.
@@ -29,14 +31,12 @@ it, and it reads `APIError.code`, which is -1 when Google answers with an HTML p
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import re
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
@@ -55,6 +55,7 @@ from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL
 from gspread.utils import absolute_range_name, extract_id_from_url, rowcol_to_a1
 from openpyxl.utils import get_column_letter
 
+from bot.collector import paused
 from bot.errors import (
     MissingHeader,
     MissingTab,
@@ -78,7 +79,7 @@ from rules.model import (
     TabKey,
     WriteResult,
 )
-from rules.parse import FINGERPRINT_FIELDS, fingerprint
+from rules.parse import FINGERPRINT_FIELDS
 from rules.settle import already_landed, moved, settle
 from rules.text import unwritable
 from rules.values import cell_text
@@ -615,6 +616,10 @@ class GoogleBackend:
     def read(self) -> Snapshot:
         """Both tabs (and the vendor list, when the metadata shows that tab): one
         `spreadsheets.get` and one `values.batchGet`."""
+        with paused():  # a whole sheet's answer and rows (`bot.collector`)
+            return self._read()
+
+    def _read(self) -> Snapshot:
         sheets = self._fetch_metadata()
         tabs: dict[TabKey, _SheetMeta] = {k: m for k, m in self._find_tabs(sheets).items()}
         specs: dict[TabKey, TabSpec] = {k: s for k, s in self.specs.items()}
@@ -694,8 +699,15 @@ class GoogleBackend:
         self, snapshot: Snapshot, writes: Sequence[CellWrite], ahead: Ahead | None = None
     ) -> WriteResult:
         """Land `writes` where the sheet still agrees with them: widen the grid if needed,
-        re-read the touched columns, settle, then one RAW `values.batchUpdate` per ~2 MB."""
-        writes = list(writes)
+        re-read the touched rows, settle, then one RAW `values.batchUpdate` per ~2 MB, then
+        read the written rows back."""
+        # no collector pass either between the verify read and the write (`bot.collector`)
+        with paused():
+            return self._write(snapshot, list(writes), ahead)
+
+    def _write(
+        self, snapshot: Snapshot, writes: list[CellWrite], ahead: Ahead | None
+    ) -> WriteResult:
         if not writes:
             return WriteResult()
         for w in writes:
@@ -707,19 +719,17 @@ class GoogleBackend:
             return WriteResult(skipped=tuple(skipped))
         touched: dict[SheetKey, Tab] = {w.sheet: snapshot.tab(w.sheet) for w in ready}
         grid = self._widen(touched, ready)
-        with _no_gc_pause():  # the window between the verify read and the write
-            fresh = self._verify_read(touched, ready, grid)
-            landing, settled = settle(ready, fresh, touched)
-            skipped.extend(_formula_reasons(settled, fresh))
-            written: list[CellWrite] = []
-            if landing:
-                written, edited = self._put(touched, landing, grid, ahead)
-                skipped.extend(edited)
+        fresh = self._verify_read(touched, ready, grid)
+        landing, settled = settle(ready, fresh, touched)
+        skipped.extend(_formula_reasons(settled, fresh))
+        written: list[CellWrite] = []
+        if landing:
+            written, edited = self._put(touched, landing, grid, ahead)
+            skipped.extend(edited)
         suspect: list[CellWrite] = []
         if written:
             # the read-back: one request, the written rows as they are now
-            back = self._verify_read(touched, written, grid, what="reading back", fallback=False)
-            suspect = moved(written, back)
+            suspect = moved(written, self._read_back(touched, written, grid))
         _log.info(
             "sheets.write",
             spreadsheet=self.spreadsheet_id,
@@ -793,80 +803,84 @@ class GoogleBackend:
         touched: Mapping[SheetKey, Tab],
         writes: Sequence[CellWrite],
         grid: Mapping[SheetKey, int],
-        narrow: bool = True,
-        what: str = "re-reading",
-        fallback: bool = True,
+        whole: bool = False,
     ) -> dict[SheetKey, Tab]:
         """The fingerprint columns and written columns of each touched tab, as they are now.
 
         Narrow (the usual case): only the header row and the touched rows, adjacent rows in one
-        range, so the read and what follows it stay short at any sheet size. Whole columns
-        when a write adds the 봇 확인 column (its cells must all be empty) or when a touched
-        row no longer holds its fingerprint (a row moved: it is looked for in the whole tab),
-        unless `fallback` is off (the read-back after a write: one request, whatever it finds)."""
-        wanted: dict[SheetKey, set[int]] = defaultdict(set)
+        range, so the read and what follows it stay short at any sheet size; a 봇 확인 column
+        the write adds is read whole (its cells must all be empty). Whole columns when a
+        touched row no longer holds its fingerprint (a row moved: it is looked for in the
+        whole tab)."""
         rows: dict[SheetKey, set[int]] = defaultdict(set)
+        columns: dict[SheetKey, set[int]] = defaultdict(set)
+        added: dict[SheetKey, set[int]] = defaultdict(set)  # 봇 확인 columns this write adds
         for w in writes:
-            wanted[w.sheet].add(w.column)
-            rows[w.sheet].add(w.row)
+            if w.row == touched[w.sheet].header_row:
+                added[w.sheet].add(w.column)
+            else:
+                rows[w.sheet].add(w.row)
+                columns[w.sheet].add(w.column)
         for key, tab in touched.items():
-            for f in FINGERPRINT_FIELDS[key]:
-                if f in tab.columns:
-                    wanted[key].add(tab.columns[f])
-            if tab.header_row in rows[key]:
-                narrow = False
-        # (tab, first sheet row, first column) of each range asked for
-        plan: list[tuple[SheetKey, int, int]] = []
+            columns[key].update(_fingerprint_columns(tab))
+        if whole:
+            every = {key: columns[key] | added[key] for key in touched}
+            return self._read_cells(touched, grid, "re-reading", {}, {}, every)
+        narrow = {key: columns[key] - added[key] for key in touched}
+        fresh = self._read_cells(touched, grid, "re-reading", rows, narrow, added)
+        if moved(writes, fresh):
+            return self._verify_read(touched, writes, grid, whole=True)
+        return fresh
+
+    def _read_back(
+        self,
+        touched: Mapping[SheetKey, Tab],
+        written: Sequence[CellWrite],
+        grid: Mapping[SheetKey, int],
+    ) -> dict[SheetKey, Tab]:
+        """The fingerprints of the written rows right after the write (one request)."""
+        rows: dict[SheetKey, set[int]] = defaultdict(set)
+        for w in written:
+            rows[w.sheet].add(w.row)
+        fingerprints = {key: set(_fingerprint_columns(tab)) for key, tab in touched.items()}
+        return self._read_cells(touched, grid, "reading back", rows, fingerprints, {})
+
+    def _read_cells(
+        self,
+        touched: Mapping[SheetKey, Tab],
+        grid: Mapping[SheetKey, int],
+        what: str,
+        rows: Mapping[SheetKey, set[int]],
+        columns: Mapping[SheetKey, set[int]],
+        whole: Mapping[SheetKey, set[int]],
+    ) -> dict[SheetKey, Tab]:
+        """Each touched tab as it is now, holding only what was asked for: `columns` (first to
+        last) on the header row and on `rows` (sheet rows, in at most 100 ranges), and the
+        `whole` columns on every row; the other rows stay empty. One `values.batchGet`.
+
+        FORMULA render: a formula cell reads as its formula, so it never matches a planned
+        value and the bot never writes over it; other cells read as with UNFORMATTED_VALUE."""
+        # (tab, first sheet row, first column, whether every row of the answer is kept)
+        plan: list[tuple[SheetKey, int, int, bool]] = []
         ranges: list[str] = []
         for key, tab in touched.items():
-            if narrow:
-                first, last = min(wanted[key]), max(wanted[key])
-                for r1, r2 in _spans(rows[key], tab.header_row):
-                    plan.append((key, r1, first))
+            if columns.get(key):
+                first, last = min(columns[key]), max(columns[key])
+                for r1, r2 in _spans(rows.get(key, ()), tab.header_row):
+                    plan.append((key, r1, first, False))
                     ranges.append(a1_range(tab.title, r1, first, last, r2))
-            else:
-                for first, last in _runs(wanted[key]):
-                    plan.append((key, tab.header_row, first))
-                    ranges.append(a1_range(tab.title, tab.header_row, first, last))
-        # FORMULA: a formula cell reads as its formula, so it never matches a planned value
-        # and the bot never writes over it; other cells read as with UNFORMATTED_VALUE.
+            for first, last in _runs(whole.get(key, ())):
+                plan.append((key, tab.header_row, first, True))
+                ranges.append(a1_range(tab.title, tab.header_row, first, last))
         answers = self._batch_get(ranges, what, render="FORMULA")
-        cells: dict[SheetKey, dict[int, dict[int, Any]]] = {k: defaultdict(dict) for k in touched}
-        for (key, row, first), answer in zip(plan, answers, strict=True):
-            offset = row - touched[key].header_row
-            for i, values in enumerate(answer.get("values", [])):
-                for j, value in enumerate(values):
-                    cells[key][offset + i][first + j] = value
-        fresh: dict[SheetKey, Tab] = {}
-        for key, tab in touched.items():
-            by_row = cells[key]
-            height = max(by_row, default=-1) + 1
-            width = max((max(r) + 1 for r in by_row.values() if r), default=0)
-            header = by_row.get(0, {})
-            headers = tuple(_header_text(header.get(c)) for c in range(width))
-            fresh[key] = Tab(
-                key=key,
-                title=tab.title,
-                header_row=tab.header_row,
-                headers=headers,
-                columns=dict(tab.columns),
-                rows=tuple(
-                    _row([by_row[i].get(c) for c in range(width)]) if i in by_row else ()
-                    for i in range(1, height)
-                ),
-                grid_columns=grid.get(key),
-                merges=tab.merges,
-            )
-        if (
-            narrow
-            and fallback
-            and any(
-                fingerprint(fresh[w.sheet], w.row - fresh[w.sheet].header_row - 1) != w.fingerprint
-                for w in writes
-            )
-        ):
-            return self._verify_read(touched, writes, grid, narrow=False)
-        return fresh
+        cells: dict[SheetKey, dict[int, list[Any]]] = {key: {} for key in touched}
+        for (key, r1, first, every), answer in zip(plan, answers, strict=True):
+            by_row, keep, header_row = cells[key], rows.get(key, set()), touched[key].header_row
+            for row, values in enumerate(answer.get("values", ()), r1):
+                # the rows between the touched ones (a range spans them) are not needed
+                if values and (every or row in keep or row == header_row):
+                    _place(by_row.setdefault(row, []), first, values)
+        return {key: _fresh(tab, cells[key], grid.get(key)) for key, tab in touched.items()}
 
     def _put(
         self,
@@ -981,19 +995,6 @@ def _tied_rows(writes: Sequence[CellWrite]) -> list[list[CellWrite]]:
     for row, group in rows.items():  # in sheet order: each set's first row comes first
         tied[root(row)].extend(group)
     return list(tied.values())
-
-
-@contextmanager
-def _no_gc_pause() -> Iterator[None]:
-    """Python's cyclic garbage collector held off: over the objects of a 100,000-row sheet a
-    full collection pauses ~0.3 s, which must not fall between the verify read and the write."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _encode(body: Any) -> bytes:
@@ -1130,6 +1131,34 @@ def _spans(rows: Iterable[int], header_row: int) -> list[tuple[int, int]]:
                 joined.append((first, last))
         spans = joined
     return [(header_row, header_row), *spans]
+
+
+def _fingerprint_columns(tab: Tab) -> list[int]:
+    return [tab.columns[f] for f in FINGERPRINT_FIELDS[tab.key] if f in tab.columns]
+
+
+def _place(cells: list[Any], first: int, values: Sequence[Any]) -> None:
+    """`values` into a row's `cells` from column `first` on (columns before it padded)."""
+    if len(cells) < first:
+        cells.extend([None] * (first - len(cells)))
+    cells[first : first + len(values)] = values
+
+
+def _fresh(tab: Tab, cells: Mapping[int, list[Any]], grid_columns: int | None) -> Tab:
+    """`tab` with the cells of a verify read (sheet row -> its cells); rows not read empty."""
+    return Tab(
+        key=tab.key,
+        title=tab.title,
+        header_row=tab.header_row,
+        headers=tuple(_header_text(v) for v in cells.get(tab.header_row, ())),
+        columns=dict(tab.columns),
+        rows=tuple(
+            _row(cells[r]) if r in cells else ()
+            for r in range(tab.header_row + 1, max(cells, default=tab.header_row) + 1)
+        ),
+        grid_columns=grid_columns,
+        merges=tab.merges,
+    )
 
 
 def _unsendable(w: CellWrite) -> str | None:

@@ -31,7 +31,7 @@ from rules.columns import TabSpec
 from rules.model import LEADS, OB, CellWrite, SheetKey, Snapshot
 from rules.parse import fingerprint, parse_desk
 from rules.settings import RuleSettings
-from rules.settle import COLUMN_MOVED, NOTE_COLUMN_TAKEN
+from rules.settle import COLUMN_MOVED, NOTE_COLUMN_TAKEN, ROW_LOST
 from rules.values import KST, cell_text
 
 from conftest import FakeNotifier
@@ -431,6 +431,19 @@ def test_a_row_moved_since_the_read_is_looked_for_in_whole_columns(fake, sa_key)
     verify, back = [c.params["ranges"] for c in fake.calls if c.kind == "values.batchGet"][-2:]
     assert verify == ["'이사 관리자'!A1:A", "'이사 관리자'!C1:C", "'이사 관리자'!F1:F"]
     assert back == ["'이사 관리자'!A1:F1", "'이사 관리자'!A4:F4"]  # the read-back: the row written
+
+
+def test_a_last_row_staff_emptied_since_the_read_is_skipped_as_lost(fake, sa_key):
+    lead_tab, _ = add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    for column in "ABCDEFGHIJKLM":
+        lead_tab.set(f"{column}6", None)  # the sheet now ends at row 5
+
+    result = backend.write(snap, [change(snap, LEADS, 6, "status", "부재")])
+
+    assert not result.written and result.skipped[0].reason == ROW_LOST
+    assert lead_tab.get("C6") is None
 
 
 def test_writing_nothing_makes_no_request(fake, sa_key):

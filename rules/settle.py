@@ -132,7 +132,7 @@ def settle(
                     skip(group, ROW_AMBIGUOUS if rows else ROW_LOST)
                     continue
                 target = rows[0]
-        moved = [replace(w, row=target) for w in group]
+        moved = group if target == row else [replace(w, row=target) for w in group]
         changed = sorted({w.field for w in moved if _cell(tab, target, w.column) != w.old})
         if changed:
             if row == tab.header_row:

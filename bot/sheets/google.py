@@ -38,6 +38,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, NoReturn, TypeVar
 
@@ -903,18 +904,20 @@ class GoogleBackend:
         for n, body in enumerate(bodies, 1):
             what = "writing" if len(bodies) == 1 else f"writing (part {n} of {len(bodies)})"
             pending = list(body.writes)
+            sending = body
             tries = 0
             if ahead is not None:
                 ahead(pending)  # journaled as pending before the request goes out
 
             def send(http: HTTPClient) -> Any:
-                nonlocal pending, tries
+                nonlocal pending, sending, tries
                 tries += 1
                 if tries > 1:
                     pending = self._reverify(touched, pending, grid, written, skipped)
+                    sending = _bodies(pending, prefixes, None)[0]
                 if not pending:
                     return None
-                data = _bodies(pending, prefixes, None)[0].value_ranges(touched)
+                data = sending.value_ranges(touched)
                 payload = _encode({"valueInputOption": "RAW", "data": data})
                 return http.request("post", url, data=payload, headers=dict(_JSON_HEADERS)).json()
 
@@ -964,10 +967,12 @@ def _bodies(
     bodies = [_Body(prefixes)]
     for group in _tied_rows(writes):
         body = bodies[-1]
-        if limit is not None and body.writes and body.size + body.cost(group) > limit:
+        cost = body.cost(group)
+        if limit is not None and body.writes and body.size + cost > limit:
             body = _Body(prefixes)
             bodies.append(body)
-        body.add(group)
+            cost = body.cost(group)
+        body.add(group, cost)
     return bodies
 
 
@@ -1005,7 +1010,8 @@ def _encode(body: Any) -> bytes:
 
 
 def _json_bytes(value: str) -> int:
-    return len(_encode(value))
+    """`len(_encode(value))`, without building an encoder for each cell."""
+    return len(encode_basestring(value).encode("utf-8"))
 
 
 _JSON_HEADERS = {"Content-Type": "application/json; charset=UTF-8"}
@@ -1083,12 +1089,12 @@ class _Body:
                 runs += 1
         return total
 
-    def add(self, group: Sequence[CellWrite]) -> None:
+    def add(self, group: Sequence[CellWrite], cost: int) -> None:
+        """`group` in; `cost` is what `cost(group)` said it adds."""
+        self.size += cost
         for w in group:
             key = (w.sheet, w.column)
             run = self.open.get(key)
-            span = (run.first, run.last) if run is not None else None
-            self.size += self._step(w, span, len(self.runs))
             if run is not None and run.last == w.row - 1:
                 run.last = w.row
                 run.writes.append(w)

@@ -239,13 +239,17 @@ def moved(written: Sequence[CellWrite], back: Mapping[SheetKey, Tab]) -> list[Ce
     """The written cells whose row, read back right after the write, no longer holds the
     fingerprint it was written for: staff moved rows (inserted, deleted, sorted) between the
     verify read and the write, so the cell may have landed on another customer's row."""
+    held: dict[tuple[SheetKey, int, str], bool] = {}  # a row's cells share its fingerprint
     out = []
     for w in written:
-        tab = back[w.sheet]
-        i = w.row - tab.header_row - 1
-        if w.row != tab.header_row and not (
-            0 <= i < len(tab.rows) and fingerprint(tab, i) == w.fingerprint
-        ):
+        key = (w.sheet, w.row, w.fingerprint)
+        if key not in held:
+            tab = back[w.sheet]
+            i = w.row - tab.header_row - 1
+            held[key] = w.row == tab.header_row or (
+                0 <= i < len(tab.rows) and fingerprint(tab, i) == w.fingerprint
+            )
+        if not held[key]:
             out.append(w)
     return out
 

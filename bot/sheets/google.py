@@ -1152,16 +1152,18 @@ def _place(cells: list[Any], first: int, values: Sequence[Any]) -> None:
 
 def _fresh(tab: Tab, cells: Mapping[int, list[Any]], grid_columns: int | None) -> Tab:
     """`tab` with the cells of a verify read (sheet row -> its cells); rows not read empty."""
+    first = tab.header_row + 1
+    rows: list[tuple[CellValue, ...]] = [()] * (max(cells, default=tab.header_row) + 1 - first)
+    for row, values in cells.items():
+        if row >= first:
+            rows[row - first] = _row(values)
     return Tab(
         key=tab.key,
         title=tab.title,
         header_row=tab.header_row,
         headers=tuple(_header_text(v) for v in cells.get(tab.header_row, ())),
         columns=dict(tab.columns),
-        rows=tuple(
-            _row(cells[r]) if r in cells else ()
-            for r in range(tab.header_row + 1, max(cells, default=tab.header_row) + 1)
-        ),
+        rows=tuple(rows),
         grid_columns=grid_columns,
         merges=tab.merges,
     )

@@ -38,18 +38,12 @@ from pathlib import Path
 from sys import intern
 from typing import IO, Any
 
-import openpyxl
 import structlog
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell, WriteOnlyCell
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.workbook.properties import CalcProperties
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
 from bot.lock import SheetLock
-from bot.sheets import Ahead
+from bot.sheets import Ahead, column_letter
 from bot.sheets.xlsx import (
     Package,
     SheetXml,
@@ -101,12 +95,11 @@ _MAX_CELL_TEXT = 32_767  # Excel's limit on the characters in one cell
 _EXACT_INTEGERS = 2**53  # a float holds every whole number below this exactly
 _NOTE_COLUMN_WIDTH = 40
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
-# What python-calamine, openpyxl or a broken package raises while being read; all mean "not a
-# usable workbook".
+# What python-calamine, the package's XML or a broken package raises while being read; all mean
+# "not a usable workbook".
 _BROKEN = (
     CalamineError,
     zipfile.BadZipFile,
-    InvalidFileException,
     KeyError,
     IndexError,
     ValueError,
@@ -514,6 +507,12 @@ class WorkbookBackend:
         groups: Mapping[tuple[SheetKey, int], Sequence[CellWrite]],
     ) -> tuple[list[CellWrite], list[Skipped], list[tuple[SheetKey, int]], _Saver]:
         """The slow writer: openpyxl loads the whole workbook, sets the cells, saves it."""
+        import openpyxl  # here: reading and the fast writer need no openpyxl (DESIGN.md)
+        from openpyxl.cell.cell import MergedCell
+        from openpyxl.utils.exceptions import InvalidFileException
+        from openpyxl.workbook.properties import CalcProperties
+        from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
         written: list[CellWrite] = []
         skipped: list[Skipped] = []
         added: list[tuple[SheetKey, int]] = []
@@ -530,7 +529,7 @@ class WorkbookBackend:
             # rich_text keeps staff's partly-bold text as it is
             with _library_output_to_stderr():
                 wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
-        except (*_BROKEN, Unsupported) as e:
+        except (*_BROKEN, InvalidFileException, Unsupported) as e:
             raise self._not_a_workbook(data, e) from None
         for (key, row), group in groups.items():
             tab = where[key]
@@ -629,6 +628,8 @@ class _Where:
 
 def _refusal(group: Sequence[CellWrite]) -> str | None:
     """Why this row's writes must not land whatever the cells hold (text no cell can hold)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # here: a preview needs no openpyxl
+
     for w in group:
         if len(w.new) > _MAX_CELL_TEXT:
             return _TOO_LONG
@@ -718,7 +719,7 @@ def _style_new_header(ws: Any, row: int, column: int) -> None:
     for dim in ws.column_dimensions.values():
         if dim.min and dim.max and dim.min <= column <= dim.max:
             return
-    ws.column_dimensions[get_column_letter(column)].width = _NOTE_COLUMN_WIDTH
+    ws.column_dimensions[column_letter(column)].width = _NOTE_COLUMN_WIDTH
 
 
 # -- saving --------------------------------------------------------------------------------
@@ -799,25 +800,30 @@ def create_workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[CellValue
     format (`yyyy-mm-dd`, or `yyyy-mm-dd hh:mm` when they have a time of day). An existing file
     is replaced atomically.
     """
-    wb = openpyxl.Workbook(write_only=True)
+    from openpyxl import Workbook  # here: reading and the fast writer need no openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
     for title, rows in sheets.items():
         ws = wb.create_sheet(title=title)
         for col, width in _column_widths(rows).items():
-            ws.column_dimensions[get_column_letter(col + 1)].width = width
+            ws.column_dimensions[column_letter(col + 1)].width = width
+        cell = functools.partial(_write_only_cell, WriteOnlyCell, ws)
         for row in rows:
-            ws.append([_write_only_cell(ws, v) for v in row])
+            ws.append([cell(v) for v in row])
     _atomic_save(wb.save, Path(path))
 
 
-def _write_only_cell(ws: Any, value: CellValue) -> Any:
+def _write_only_cell(new_cell: Any, ws: Any, value: CellValue) -> Any:
+    """`value` as `create_workbook` writes it: `new_cell` is openpyxl's `WriteOnlyCell`."""
     if isinstance(value, str):
         if value[:1] in ("=", "#"):  # would become a formula or an error code
-            cell = WriteOnlyCell(ws, value)
+            cell = new_cell(ws, value)
             cell.data_type = "s"
             return cell
         return value
     if isinstance(value, datetime):
-        cell = WriteOnlyCell(ws, value.replace(tzinfo=None))
+        cell = new_cell(ws, value.replace(tzinfo=None))
         if value.second or value.microsecond:
             cell.number_format = _SECOND_FORMAT
         elif value.hour or value.minute:
@@ -826,8 +832,8 @@ def _write_only_cell(ws: Any, value: CellValue) -> Any:
             cell.number_format = _DATE_FORMAT
         return cell
     if isinstance(value, date):
-        # openpyxl takes dates (cell.TIME_TYPES); types-openpyxl leaves `date` out of the value.
-        cell = WriteOnlyCell(ws, value)  # type: ignore[arg-type]
+        # openpyxl takes dates (cell.TIME_TYPES)
+        cell = new_cell(ws, value)
         cell.number_format = _DATE_FORMAT
         return cell
     return value

@@ -34,6 +34,7 @@ from contextlib import contextmanager, redirect_stdout, suppress
 from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from sys import intern
 from typing import IO, Any
@@ -658,21 +659,23 @@ def _rows(
     out: list[tuple[CellValue, ...]] = []
     before = [""] * sheet.start[1]
     # iter_rows gives every row from the sheet's first, each from the first used column
-    for number, cells in enumerate(sheet.iter_rows(), 1):
-        if number < header_row:
-            continue
+    rows = enumerate(sheet.iter_rows(), 1)
+    for number, cells in islice(rows, header_row - 1, None):
         if before:
             cells = before + cells
-        for column, text in errors.get(number, {}).items():
-            cells[column] = text
+        if number in errors:
+            for column, text in errors[number].items():
+                cells[column] = text
         out.append(_row(cells))
     return out
 
 
 def _row(cells: list[Any]) -> tuple[CellValue, ...]:
+    """One row of `_rows` (`cells` is python-calamine's list, trimmed in place)."""
     end = len(cells)
     while end and cells[end - 1] == "":
         end -= 1
+    del cells[end:]
     # interned: one str for the many cells of one text (statuses, vendors, places), less memory;
     # a datetime (a date cell) is already what a Tab holds
     return tuple(
@@ -682,7 +685,7 @@ def _row(cells: list[Any]) -> tuple[CellValue, ...]:
             else v
             if type(v) is datetime
             else _value(v)
-            for v in cells[:end]
+            for v in cells
         ]
     )
 
@@ -692,8 +695,14 @@ def _value(v: Any) -> CellValue:
     if kind is float:
         return int(v) if v.is_integer() and abs(v) < _EXACT_INTEGERS else v
     if kind is date:
-        return datetime(v.year, v.month, v.day)
+        return _midnight(v)
     return plain_value(v)
+
+
+@functools.lru_cache(maxsize=4096)
+def _midnight(day: date) -> datetime:
+    """A date cell as a `Tab` holds it; one object for the many cells of one day."""
+    return datetime(day.year, day.month, day.day)
 
 
 def _take_line_style(ws: Any, cell: Any) -> None:

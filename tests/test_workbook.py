@@ -22,6 +22,7 @@ from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from producers import PRODUCERS, build
 
 from bot.errors import BadInput, MissingHeader, MissingTab, UserError
 from bot.sheets import column_letter, column_number, workbook, xlsx
@@ -1039,6 +1040,13 @@ def _openpyxl_finds(data: bytes) -> tuple[str, str | None, list[str], dict[str, 
     return reader.parser.workbook_part_name, styles[0] if styles else None, titles, parts
 
 
+def assert_finds_as_openpyxl(data: bytes) -> xlsx.Package:
+    package = xlsx.Package(data)
+    found = (package.workbook_part, package.styles_part, package.titles, package.parts)
+    assert found == _openpyxl_finds(data)
+    return package
+
+
 @pytest.mark.parametrize(
     "variant", [None, _relative_targets, _workbook_type_only_as_default, _more_tabs]
 )
@@ -1049,13 +1057,20 @@ def test_the_package_finds_the_tabs_where_openpyxl_finds_them(tmp_path, variant)
     if variant:
         variant(files)
         _write_parts(path, files)
-    data = path.read_bytes()
 
-    package = xlsx.Package(data)
+    package = assert_finds_as_openpyxl(path.read_bytes())
 
-    found = (package.workbook_part, package.styles_part, package.titles, package.parts)
-    assert found == _openpyxl_finds(data)
     assert package.parts["이사 관리자"] == LEADS_XML
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCERS))
+def test_the_package_finds_each_producers_tabs_where_openpyxl_finds_them(tmp_path, name):
+    sheets = {"이사 관리자": [LEAD_HEADERS, ["010-1234-5678"]], "OB 상세": [OB_HEADERS]}
+    path = build(tmp_path / "desk.xlsx", sheets, PRODUCERS[name])
+
+    package = assert_finds_as_openpyxl(path.read_bytes())
+
+    assert package.titles[:2] == ["이사 관리자", "OB 상세"]
 
 
 def test_a_chart_tab_named_as_the_leads_tab_is_a_clear_user_error(tmp_path):

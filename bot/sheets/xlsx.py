@@ -61,7 +61,7 @@ class Unsupported(Exception):
 class Package:
     """An .xlsx package's tabs and their sheet XML parts, found as openpyxl's package reader
     finds them (which knows the odd ways producers lay a package out), without importing
-    openpyxl: that costs a preview ~0.2 s (DESIGN.md "deferred imports"). The workbook part
+    openpyxl: that costs a preview ~0.2 s (DESIGN.md, "One composition root"). The workbook part
     is the one `[Content_Types].xml` names (else `xl/workbook.xml` when a default type says
     it is a workbook); each `<sheet>` of it leads through its `r:id` to a part."""
 

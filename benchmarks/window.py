@@ -96,8 +96,8 @@ def measure(n: int) -> dict[str, Any]:
 def line(figures: dict[str, Any]) -> str:
     first, daily = figures["first"], figures["daily"]
     return (
-        f"verify→write window at {figures['n']:,} leads (client side, plus one round trip): "
-        f"daily run {daily['window_s'] * 1000:.0f} ms ({daily['written']:,} cells), "
+        f"verify→write window at {figures['n']:,} leads (client side, plus one round trip):\n"
+        f"  daily run {daily['window_s'] * 1000:.0f} ms ({daily['written']:,} cells), "
         f"first run {first['window_s'] * 1000:.0f} ms ({first['written']:,} cells)"
     )
 

@@ -17,17 +17,12 @@ from typing import Any
 from bot import runner
 from bot.app import App, kst_now
 from bot.config import Settings, load_settings, workbook_settings
-from bot.demo import run_demo
-from bot.digest import run_digest
-from bot.doctor import doctor_command
 from bot.errors import BadConfig, BadInput, MovebotError, SourceChanged
 from bot.journal import UnknownRun
 from bot.logs import configure_logging
 from bot.masking import scrub
 from bot.ports import Clock
 from bot.report import render_text, render_undo, wrapped, write_outcome_json
-from bot.reporting import run_report
-from bot.schedule import run_worker
 from bot.settlement import settlement_command
 from rules import RULE_IDS, RULES
 from rules.values import KST
@@ -123,6 +118,8 @@ def _sheet_lock(app: App, writing: bool) -> Iterator[None]:
 
 
 def cmd_digest(args: argparse.Namespace) -> int:
+    from bot.digest import run_digest  # here: a preview loads no other command's modules
+
     with app_from(args) as app:
         return run_digest(
             app.settings,
@@ -134,6 +131,8 @@ def cmd_digest(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from bot.reporting import run_report  # here: a preview loads no other command's modules
+
     with app_from(args) as app:
         journal_there = app.settings.journal_path.exists()  # a report never creates one
         return run_report(
@@ -150,6 +149,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from bot.schedule import run_worker  # here: a preview loads no APScheduler
+
     with app_from(args) as app:
         if sys.stdout.isatty():  # a person watching: a line for each job
             return run_worker(app, say=print)
@@ -157,6 +158,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from bot.doctor import doctor_command  # here: a preview loads no other command's modules
+
     return doctor_command(lambda: app_from(args), send_test=args.send_test)
 
 
@@ -263,6 +266,8 @@ def cmd_settlement(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from bot.demo import run_demo  # here: a preview loads no other command's modules
+
     path = Path(args.path)
     with App(workbook_settings(path, None), clock_from(args.now)) as app:
         return run_demo(path, app)

@@ -37,9 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from openpyxl.utils import get_column_letter
-
 from bot.errors import UserError
+from bot.sheets import column_letter
 from rules.figures import BotActivity
 from rules.model import CellWrite, Finding, SheetKey, WriteResult
 from rules.settlement import Month, SettledRow
@@ -457,7 +456,7 @@ class Journal:
                         s.write.row,
                         s.write.fingerprint,
                         s.write.field,
-                        get_column_letter(s.write.column + 1),
+                        column_letter(s.write.column + 1),
                         _storable(s.write.old),
                         _storable(s.write.new),
                         json.dumps(list(s.write.rules)),
@@ -781,7 +780,7 @@ def _change_row(run_id: str, w: CellWrite) -> tuple[Any, ...]:
         w.row,
         _storable(w.fingerprint),
         w.field,
-        get_column_letter(w.column + 1),
+        column_letter(w.column + 1),
         w.column,
         _storable(w.old),
         _storable(w.new),

@@ -8,9 +8,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, TypeVar
 
-from openpyxl.utils import get_column_letter
-
 from bot.runner import RunOutcome, UndoOutcome
+from bot.sheets import column_letter
 from rules.model import CellWrite, Change, Finding, Plan, Skipped
 from rules.notes import INFO_MARK
 from rules.text import FIELD_LABELS, appended
@@ -25,7 +24,7 @@ def _sheet(plan: Plan, key: str) -> str:
 
 
 def _column(plan: Plan, change: Change) -> str:
-    return get_column_letter(plan.column_of(change.sheet, change.field) + 1)
+    return column_letter(plan.column_of(change.sheet, change.field) + 1)
 
 
 def change_json(plan: Plan, c: Change) -> dict[str, Any]:
@@ -56,7 +55,7 @@ def skipped_json(plan: Plan, s: Skipped) -> dict[str, Any]:
     return {
         "sheet": _sheet(plan, w.sheet),
         "row": w.row,
-        "column": get_column_letter(w.column + 1),
+        "column": column_letter(w.column + 1),
         "field": w.field,
         "old": w.old,
         "new": w.new,

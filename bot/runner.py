@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import structlog
-from openpyxl.utils import get_column_letter
 
 from bot.alerts import send_failure_alert, send_run_alert
 from bot.config import Settings
@@ -23,6 +22,7 @@ from bot.journal import JournaledWrite, Outcome, new_run_id
 from bot.masking import RowLabels, scrub
 from bot.ports import Journal, Notifier, SheetBackend
 from bot.settlement import record_snapshot, snapshot_due
+from bot.sheets import column_letter
 from rules.model import LEADS, OB, CellWrite, Plan, Snapshot, WriteResult
 from rules.settle import (
     SUSPECT_TITLE,
@@ -215,7 +215,7 @@ def _with_suspects(p: Plan, result: WriteResult) -> Plan:
     the alert tells staff which cell to check and the journal keeps it."""
     if not result.suspect:
         return p
-    found = [suspect_finding(w, get_column_letter(w.column + 1)) for w in result.suspect]
+    found = [suspect_finding(w, column_letter(w.column + 1)) for w in result.suspect]
     return replace(p, findings=(*p.findings, *found))
 
 

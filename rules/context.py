@@ -129,6 +129,9 @@ class _Phones:
             groups[root].append(i)
         self.several = list(groups.values())  # in order of each customer's first row
         self._by_intake: dict[str, list[int]] = {}
+        # an OB row -> the position of its lead (`Context.lead_of`), -1 for none: the 인입일
+        # and numbers it depends on are this index's, so a copy starts it again
+        self.lead_of: dict[int, int] = {}
 
     def by_intake(self, key: str, leads: tuple[Lead, ...]) -> list[int]:
         """The positions of the leads with `key`, earliest intake first (`intake_order`)."""
@@ -169,6 +172,7 @@ class _Phones:
         copy.customer = self.customer
         copy.several = self.several
         copy._by_intake = dict(self._by_intake)
+        copy.lead_of = {}
         for i, keys in added.items():
             for key in keys:
                 positions = list(copy.by_key.get(key, ()))
@@ -287,20 +291,28 @@ class Context:
     def lead_of(self, ob: ObCall) -> Lead | None:
         """The lead an OB call belongs to (RULES.md "OB sync"): among the leads sharing its
         phone, the latest whose intake is not after the call, else the earliest."""
+        phones = self._phones
+        position = phones.lead_of.get(ob.row, -2)  # remembered: every step asks for each call
+        if position == -2:
+            position = phones.lead_of[ob.row] = self._lead_position(ob)
+        return None if position < 0 else self.leads[position]
+
+    def _lead_position(self, ob: ObCall) -> int:
+        """`lead_of`'s lead as its position in `leads`, -1 for none."""
         if not ob.phone or not ob.phone.key:
-            return None
+            return -1
         leads = self.leads
         positions = self._phones.by_key.get(ob.phone.key)
         if not positions:
-            return None
+            return -1
         if len(positions) == 1:  # the only one: the latest and the earliest
-            return leads[positions[0]]
+            return positions[0]
         order = self._phones.by_intake(ob.phone.key, leads)
         if ob.ob_at is None:
-            return leads[order[-1]]
+            return order[-1]
         call = ob.ob_at
         exact = ob.ob_has_time
-        latest: Lead | None = None
+        latest = -1
         for i in order:
             lead = leads[i]
             intake = lead.intake_at
@@ -311,5 +323,5 @@ class Context:
             else:
                 before = intake.date() <= call.date()
             if before:
-                latest = lead
-        return latest if latest is not None else leads[order[0]]
+                latest = i
+        return latest if latest >= 0 else order[0]

@@ -12,9 +12,10 @@ import math
 import re
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
-from dataclasses import fields, replace
+from dataclasses import fields
 from datetime import date, datetime
 from itertools import repeat, zip_longest
+from operator import attrgetter
 from typing import Any, TypeVar
 
 from rules import values
@@ -474,14 +475,29 @@ def parse_desk(snapshot: Snapshot, today: date) -> Desk:
     )
 
 
+_LEAD_FIELDS = tuple(f.name for f in fields(Lead))
+_LEAD_VALUES = attrgetter(*_LEAD_FIELDS)
+_LEAD_SLOTS = tuple(Lead.__dict__[name].__set__ for name in _LEAD_FIELDS)
+
+
+def _replaced(lead: Lead, **cells: Any) -> Lead:
+    """`dataclasses.replace` for a Lead, a slot at a time as `_build` sets them: replace goes
+    through the frozen __init__, a third of the plan's applying of ~20k changes at 100k."""
+    new = object.__new__(Lead)
+    for name, set_slot, value in zip(_LEAD_FIELDS, _LEAD_SLOTS, _LEAD_VALUES(lead), strict=True):
+        set_slot(new, cells.get(name, value))
+    return new
+
+
 def with_cell(lead: Lead, field: str, text: str) -> Lead:
     """The lead as it reads once `text` is written to one of the cells the bot writes."""
     if field == "status":
-        return replace(lead, status=values.canonical_status(text) or text.strip(), status_text=text)
+        status = values.canonical_status(text) or text.strip()
+        return _replaced(lead, status=status, status_text=text)
     if field == "remarks":
-        return replace(lead, remarks=text)
+        return _replaced(lead, remarks=text)
     if field == "alt_phones":
-        return replace(lead, alt_phones=_phones_in(text), alt_phones_text=text)
+        return _replaced(lead, alt_phones=_phones_in(text), alt_phones_text=text)
     if field == "bot_note":
-        return replace(lead, bot_note=text)
+        return _replaced(lead, bot_note=text)
     raise ValueError(f"the bot does not write {field}")

@@ -103,10 +103,10 @@ def test_make_bench_prints_the_preview_beside_its_floors_and_the_issue_15_table(
     assert bench.main(["--sizes", "300", "--repeat", "1", "--no-google"]) == 0
 
     out = capsys.readouterr().out
-    assert "preview CPU s calamine read s" in out
+    assert "preview s  calamine s" in out
     assert "Issue 15 at 300 leads + 90 OB rows" in out
-    assert "preview CPU / calamine read CPU of the same .xlsx" in out
-    assert "preview peak RSS (calamine read alone)" in out
+    assert "preview CPU / calamine read CPU" in out
+    assert "preview peak RSS (calamine alone)" in out
 
 
 def test_the_window_benchmark_measures_a_first_and_a_daily_write():
@@ -129,3 +129,11 @@ def test_staff_edits_at_any_moment_but_the_window_are_never_lost_and_every_cell_
         if moment != "window":
             assert counts["edits lost"] == 0, moment
     assert "edits lost" in edit_storm.table(figures)
+
+
+def test_make_bench_output_fits_an_80_column_terminal(capsys):
+    assert bench.main(["--sizes", "300,600", "--repeat", "1"]) == 0
+
+    out = capsys.readouterr().out
+    wide = [line for line in out.splitlines() if len(line) > 80]
+    assert not wide, wide

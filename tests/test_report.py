@@ -360,10 +360,20 @@ def test_send_without_a_channel_exits_2_before_reading_the_sheet(tmp_path, capsy
     assert "report --send: no alert channel is configured" in capsys.readouterr().err
 
 
-def test_importing_the_cli_does_not_import_the_plotting_library():
-    code = "import sys, bot.cli; bot.cli.build_parser(); print('matplotlib' in sys.modules)"
+def test_a_preview_loads_none_of_the_libraries_it_does_not_use(tmp_path):
+    """DESIGN.md's deferred imports: the plotting library, openpyxl (and numpy, which it
+    imports), gspread, apprise and APScheduler cost start-up time a preview of a workbook does
+    not need."""
+    book = _workbook(tmp_path)
+    code = (
+        "import sys, bot.cli\n"
+        f"code = bot.cli.main(['reconcile', '--workbook', {str(book)!r}, '--json'])\n"
+        "unused = {'matplotlib', 'openpyxl', 'numpy', 'gspread', 'apprise', 'apscheduler'}\n"
+        "print(code, sorted(unused & set(sys.modules)), file=sys.stderr)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
-    assert result.stdout.strip() == "False", result.stderr
+    assert result.stderr.splitlines()[-1] == "0 []", result.stderr
+    assert json.loads(result.stdout)["applied"] is False
 
 
 # --- sending ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from rules.values import (
     parse_phone,
     parse_phones,
     parse_tons,
+    phones_in_text,
     read_date,
     resolve_after,
     resolve_not_after,
@@ -805,3 +806,46 @@ def test_a_date_without_a_year_resolves_into_its_window(day: date) -> None:
         taken = resolve_not_after(DateText(None, day.month, day.day), anchor).date()
         assert (taken.month, taken.day) == (day.month, day.day)
         assert taken <= anchor
+
+
+def _matcher_phones(text: str) -> list[str]:
+    """What PhoneNumberMatcher (region KR) finds in `text`, each as parse_phone shows it."""
+    found = []
+    for match in phonenumbers.PhoneNumberMatcher(text, "KR"):
+        with contextlib.suppress(ValueError):
+            phone = parse_phone(match.raw_string)
+            if phone is not None:
+                found.append(phone.display)
+    return found
+
+
+_NOTE_PARTS = (
+    "010-7578-2764 접수 내용 동일",
+    "중복: 최초 접수 3.22 20:23",
+    "3.30 OB 고객 통화 완료",
+    "남편 번호 010-5772-1566 으로도 문의함",
+    "010-1234-5678",
+    "010-5970-1234 접수 내용 동일",  # no valid mobile: the matcher skips it
+    "010-1234-5678 ext. 12",
+    "x010-1234-5678 접수",
+    "010-1234-5678 (남편)",
+    "010-1234-5678 1234",
+    "010-1234-56789 접수",
+    "02-123-4567 사무실",
+    "피아노 있음",
+    "",
+)
+
+
+@pytest.mark.parametrize("text", [*_NOTE_PARTS, "\n".join(_NOTE_PARTS)])
+def test_phones_in_text_finds_what_the_matcher_finds(text: str) -> None:
+    assert [p.display for p in phones_in_text(text)] == _matcher_phones(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(_NOTE_PARTS), max_size=5), st.sampled_from(("\n", " ", ", ")))
+def test_phones_in_text_on_any_note_the_bot_or_staff_write(parts: list[str], sep: str) -> None:
+    """The bot's own duplicate lines are read without the matcher (it is slow); a 비고 mixing
+    them with anything else reads exactly as the matcher reads it."""
+    text = sep.join(parts)
+    assert [p.display for p in phones_in_text(text)] == _matcher_phones(text)

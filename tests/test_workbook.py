@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import time
+import warnings
 import zipfile
 from datetime import date, datetime
 from datetime import time as time_of_day
@@ -16,11 +18,14 @@ import pytest
 from filelock import FileLock
 from openpyxl.cell.rich_text import CellRichText, TextBlock
 from openpyxl.cell.text import InlineFont
+from openpyxl.reader.excel import ExcelReader
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from producers import PRODUCERS, build
 
 from bot.errors import BadInput, MissingHeader, MissingTab, UserError
-from bot.sheets import workbook, xlsx
+from bot.sheets import column_letter, column_number, workbook, xlsx
 from bot.sheets.workbook import (
     CHANGED_SINCE_READ,
     WorkbookBackend,
@@ -965,3 +970,129 @@ def test_an_error_cell_stored_without_its_reference_reads_as_the_error_it_shows(
     tab = backend(desk).read().leads_tab
 
     assert tab.rows[1][2:5] == (datetime(2024, 12, 3), "#N/A", "12.3 부재")
+
+
+# --- finding the tabs in the package ------------------------------------------------------
+
+_SHEET_TYPE = b"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"
+_RELS = b"http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+MAIN_NS = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+
+
+def _relative_targets(files: dict[str, bytes]) -> None:
+    """Targets relative to the workbook part (openpyxl writes `/xl/worksheets/...`)."""
+    rels = files["xl/_rels/workbook.xml.rels"]
+    files["xl/_rels/workbook.xml.rels"] = rels.replace(b'Target="/xl/', b'Target="../xl/')
+
+
+def _workbook_type_only_as_default(files: dict[str, bytes]) -> None:
+    types = re.sub(rb'<Override PartName="/xl/workbook.xml"[^>]*/>', b"", files[TYPES_XML])
+    default = b'<Default Extension="xml" ContentType="%s"/>' % _SHEET_TYPE
+    files[TYPES_XML] = re.sub(rb'<Default Extension="xml"[^>]*/>', default, types)
+
+
+def _chart_tab(files: dict[str, bytes]) -> None:
+    """A chart tab (차트) after the two tabs."""
+    files["xl/chartsheets/sheet1.xml"] = b'<chartsheet xmlns="%s"/>' % MAIN_NS
+    files["xl/_rels/workbook.xml.rels"] = files["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdC" Type="%s/chartsheet" Target="chartsheets/sheet1.xml"/>'
+        b"</Relationships>" % _RELS,
+    )
+    files["xl/workbook.xml"] = files["xl/workbook.xml"].replace(
+        b"</sheets>", '<sheet name="차트" sheetId="7" r:id="rIdC"/></sheets>'.encode()
+    )
+
+
+def _more_tabs(files: dict[str, bytes]) -> None:
+    """A chart tab, a tab whose part is missing and a tab without r:id, after the two tabs."""
+    _chart_tab(files)
+    files["xl/_rels/workbook.xml.rels"] = files["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>",
+        b'<Relationship Id="rIdM" Type="%s/worksheet" Target="worksheets/gone.xml"/>'
+        b"</Relationships>" % _RELS,
+    )
+    files["xl/workbook.xml"] = files["xl/workbook.xml"].replace(
+        b"</sheets>",
+        '<sheet name="없음" sheetId="8" r:id="rIdM"/><sheet name="번호 없음" sheetId="9"/>'
+        "</sheets>".encode(),
+    )
+
+
+TYPES_XML = "[Content_Types].xml"
+
+
+def _openpyxl_finds(data: bytes) -> tuple[str, str | None, list[str], dict[str, str]]:
+    """The workbook part, styles part, tab titles and worksheet parts as openpyxl's package
+    reader finds them (what `xlsx.Package` used before it stopped importing openpyxl)."""
+    reader = ExcelReader(io.BytesIO(data), read_only=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reader.read_manifest()
+        reader.read_workbook()
+        sheets = list(reader.parser.find_sheets())
+    rels = reader.parser.rels.values()  # type: ignore[attr-defined]  # a dict; stubs: a list
+    styles = [r.target for r in rels if r.Type.endswith("/styles")]
+    names = set(reader.valid_files)
+    found = [(sheet.name, rel) for sheet, rel in sheets if rel.target in names]
+    parts = {title: rel.target for title, rel in found if "chartsheet" not in rel.Type}
+    titles = [title for title, _ in found]
+    return reader.parser.workbook_part_name, styles[0] if styles else None, titles, parts
+
+
+def assert_finds_as_openpyxl(data: bytes) -> xlsx.Package:
+    package = xlsx.Package(data)
+    found = (package.workbook_part, package.styles_part, package.titles, package.parts)
+    assert found == _openpyxl_finds(data)
+    return package
+
+
+@pytest.mark.parametrize(
+    "variant", [None, _relative_targets, _workbook_type_only_as_default, _more_tabs]
+)
+def test_the_package_finds_the_tabs_where_openpyxl_finds_them(tmp_path, variant):
+    path = tmp_path / "desk.xlsx"
+    _varied_workbook(path)
+    files = parts(path)
+    if variant:
+        variant(files)
+        _write_parts(path, files)
+
+    package = assert_finds_as_openpyxl(path.read_bytes())
+
+    assert package.parts["이사 관리자"] == LEADS_XML
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCERS))
+def test_the_package_finds_each_producers_tabs_where_openpyxl_finds_them(tmp_path, name):
+    sheets = {"이사 관리자": [LEAD_HEADERS, ["010-1234-5678"]], "OB 상세": [OB_HEADERS]}
+    path = build(tmp_path / "desk.xlsx", sheets, PRODUCERS[name])
+
+    package = assert_finds_as_openpyxl(path.read_bytes())
+
+    assert package.titles[:2] == ["이사 관리자", "OB 상세"]
+
+
+def test_a_chart_tab_named_as_the_leads_tab_is_a_clear_user_error(tmp_path):
+    path = tmp_path / "desk.xlsx"
+    _varied_workbook(path)
+    files = parts(path)
+    _chart_tab(files)
+    files["xl/workbook.xml"] = (
+        files["xl/workbook.xml"]
+        .replace("이사 관리자".encode(), "리드".encode())
+        .replace("차트".encode(), "이사 관리자".encode())
+    )
+    _write_parts(path, files)
+
+    with pytest.raises(MissingTab) as e:
+        WorkbookBackend(path, TabSpec("이사 관리자"), TabSpec("OB 상세")).read()
+
+    assert "tab '이사 관리자' is a chart, not a sheet of rows" in str(e.value)
+
+
+def test_column_letters_are_openpyxls_for_every_column_excel_has():
+    for number in range(1, 16_385):
+        letters = column_letter(number)
+        assert letters == get_column_letter(number)
+        assert column_number(letters) == column_index_from_string(letters) == number

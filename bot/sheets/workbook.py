@@ -34,22 +34,17 @@ from contextlib import contextmanager, redirect_stdout, suppress
 from copy import copy
 from dataclasses import dataclass
 from datetime import date, datetime
+from itertools import islice
 from pathlib import Path
 from sys import intern
 from typing import IO, Any
 
-import openpyxl
 import structlog
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, MergedCell, WriteOnlyCell
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.workbook.properties import CalcProperties
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from python_calamine import CalamineError, CalamineSheet, CalamineWorkbook
 
 from bot.errors import BadInput, MissingHeader, MissingTab, SourceChanged
 from bot.lock import SheetLock
-from bot.sheets import Ahead
+from bot.sheets import Ahead, column_letter
 from bot.sheets.xlsx import (
     Package,
     SheetXml,
@@ -101,12 +96,11 @@ _MAX_CELL_TEXT = 32_767  # Excel's limit on the characters in one cell
 _EXACT_INTEGERS = 2**53  # a float holds every whole number below this exactly
 _NOTE_COLUMN_WIDTH = 40
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls, and password-protected .xlsx
-# What python-calamine, openpyxl or a broken package raises while being read; all mean "not a
-# usable workbook".
+# What python-calamine, the package's XML or a broken package raises while being read; all mean
+# "not a usable workbook".
 _BROKEN = (
     CalamineError,
     zipfile.BadZipFile,
-    InvalidFileException,
     KeyError,
     IndexError,
     ValueError,
@@ -514,6 +508,12 @@ class WorkbookBackend:
         groups: Mapping[tuple[SheetKey, int], Sequence[CellWrite]],
     ) -> tuple[list[CellWrite], list[Skipped], list[tuple[SheetKey, int]], _Saver]:
         """The slow writer: openpyxl loads the whole workbook, sets the cells, saves it."""
+        import openpyxl  # here: reading and the fast writer need no openpyxl (DESIGN.md)
+        from openpyxl.cell.cell import MergedCell
+        from openpyxl.utils.exceptions import InvalidFileException
+        from openpyxl.workbook.properties import CalcProperties
+        from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
+
         written: list[CellWrite] = []
         skipped: list[Skipped] = []
         added: list[tuple[SheetKey, int]] = []
@@ -530,7 +530,7 @@ class WorkbookBackend:
             # rich_text keeps staff's partly-bold text as it is
             with _library_output_to_stderr():
                 wb = openpyxl.load_workbook(io.BytesIO(data), rich_text=True)
-        except (*_BROKEN, Unsupported) as e:
+        except (*_BROKEN, InvalidFileException, Unsupported) as e:
             raise self._not_a_workbook(data, e) from None
         for (key, row), group in groups.items():
             tab = where[key]
@@ -629,6 +629,8 @@ class _Where:
 
 def _refusal(group: Sequence[CellWrite]) -> str | None:
     """Why this row's writes must not land whatever the cells hold (text no cell can hold)."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # here: a preview needs no openpyxl
+
     for w in group:
         if len(w.new) > _MAX_CELL_TEXT:
             return _TOO_LONG
@@ -657,21 +659,23 @@ def _rows(
     out: list[tuple[CellValue, ...]] = []
     before = [""] * sheet.start[1]
     # iter_rows gives every row from the sheet's first, each from the first used column
-    for number, cells in enumerate(sheet.iter_rows(), 1):
-        if number < header_row:
-            continue
+    rows = enumerate(sheet.iter_rows(), 1)
+    for number, cells in islice(rows, header_row - 1, None):
         if before:
             cells = before + cells
-        for column, text in errors.get(number, {}).items():
-            cells[column] = text
+        if number in errors:
+            for column, text in errors[number].items():
+                cells[column] = text
         out.append(_row(cells))
     return out
 
 
 def _row(cells: list[Any]) -> tuple[CellValue, ...]:
+    """One row of `_rows` (`cells` is python-calamine's list, trimmed in place)."""
     end = len(cells)
     while end and cells[end - 1] == "":
         end -= 1
+    del cells[end:]
     # interned: one str for the many cells of one text (statuses, vendors, places), less memory;
     # a datetime (a date cell) is already what a Tab holds
     return tuple(
@@ -681,7 +685,7 @@ def _row(cells: list[Any]) -> tuple[CellValue, ...]:
             else v
             if type(v) is datetime
             else _value(v)
-            for v in cells[:end]
+            for v in cells
         ]
     )
 
@@ -691,8 +695,14 @@ def _value(v: Any) -> CellValue:
     if kind is float:
         return int(v) if v.is_integer() and abs(v) < _EXACT_INTEGERS else v
     if kind is date:
-        return datetime(v.year, v.month, v.day)
+        return _midnight(v)
     return plain_value(v)
+
+
+@functools.lru_cache(maxsize=4096)
+def _midnight(day: date) -> datetime:
+    """A date cell as a `Tab` holds it; one object for the many cells of one day."""
+    return datetime(day.year, day.month, day.day)
 
 
 def _take_line_style(ws: Any, cell: Any) -> None:
@@ -718,7 +728,7 @@ def _style_new_header(ws: Any, row: int, column: int) -> None:
     for dim in ws.column_dimensions.values():
         if dim.min and dim.max and dim.min <= column <= dim.max:
             return
-    ws.column_dimensions[get_column_letter(column)].width = _NOTE_COLUMN_WIDTH
+    ws.column_dimensions[column_letter(column)].width = _NOTE_COLUMN_WIDTH
 
 
 # -- saving --------------------------------------------------------------------------------
@@ -799,25 +809,30 @@ def create_workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[CellValue
     format (`yyyy-mm-dd`, or `yyyy-mm-dd hh:mm` when they have a time of day). An existing file
     is replaced atomically.
     """
-    wb = openpyxl.Workbook(write_only=True)
+    from openpyxl import Workbook  # here: reading and the fast writer need no openpyxl
+    from openpyxl.cell import WriteOnlyCell
+
+    wb = Workbook(write_only=True)
     for title, rows in sheets.items():
         ws = wb.create_sheet(title=title)
         for col, width in _column_widths(rows).items():
-            ws.column_dimensions[get_column_letter(col + 1)].width = width
+            ws.column_dimensions[column_letter(col + 1)].width = width
+        cell = functools.partial(_write_only_cell, WriteOnlyCell, ws)
         for row in rows:
-            ws.append([_write_only_cell(ws, v) for v in row])
+            ws.append([cell(v) for v in row])
     _atomic_save(wb.save, Path(path))
 
 
-def _write_only_cell(ws: Any, value: CellValue) -> Any:
+def _write_only_cell(new_cell: Any, ws: Any, value: CellValue) -> Any:
+    """`value` as `create_workbook` writes it: `new_cell` is openpyxl's `WriteOnlyCell`."""
     if isinstance(value, str):
         if value[:1] in ("=", "#"):  # would become a formula or an error code
-            cell = WriteOnlyCell(ws, value)
+            cell = new_cell(ws, value)
             cell.data_type = "s"
             return cell
         return value
     if isinstance(value, datetime):
-        cell = WriteOnlyCell(ws, value.replace(tzinfo=None))
+        cell = new_cell(ws, value.replace(tzinfo=None))
         if value.second or value.microsecond:
             cell.number_format = _SECOND_FORMAT
         elif value.hour or value.minute:
@@ -826,8 +841,8 @@ def _write_only_cell(ws: Any, value: CellValue) -> Any:
             cell.number_format = _DATE_FORMAT
         return cell
     if isinstance(value, date):
-        # openpyxl takes dates (cell.TIME_TYPES); types-openpyxl leaves `date` out of the value.
-        cell = WriteOnlyCell(ws, value)  # type: ignore[arg-type]
+        # openpyxl takes dates (cell.TIME_TYPES)
+        cell = new_cell(ws, value)
         cell.number_format = _DATE_FORMAT
         return cell
     return value

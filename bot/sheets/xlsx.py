@@ -4,7 +4,7 @@ No library writes one cell without rewriting the whole package (openpyxl's load 
 100k-row desk takes ~100 s and 1 GB, and drops every formula's cached result), so the writer
 works on the raw XML; the rows themselves are read with python-calamine:
 
-- `Package` finds the tabs and their sheet XML parts through openpyxl's package reader (which
+- `Package` finds the tabs and their sheet XML parts as openpyxl's package reader does (which
   knows the odd ways producers lay a package out), and the error cells (`#N/A`, ...) that
   python-calamine reads as empty;
 - `SheetXml.locate` finds the cells of the rows to be written (and which hold a formula),
@@ -26,18 +26,18 @@ from __future__ import annotations
 
 import functools
 import io
+import posixpath
 import re
-import warnings
 import zipfile
+from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import time as time_of_day
 from datetime import timedelta
 from typing import IO, Any
+from xml.etree import ElementTree
 
-from openpyxl.reader.excel import ExcelReader
-from openpyxl.utils import column_index_from_string, get_column_letter
-
+from bot.sheets import column_letter, column_number
 from rules.model import CellValue
 
 __all__ = [
@@ -59,29 +59,57 @@ class Unsupported(Exception):
 
 
 class Package:
-    """An .xlsx package's tabs and their sheet XML parts, found through openpyxl's package
-    reader (which knows the odd ways producers lay a package out)."""
+    """An .xlsx package's tabs and their sheet XML parts, found as openpyxl's package reader
+    finds them (which knows the odd ways producers lay a package out), without importing
+    openpyxl: that costs a preview ~0.2 s (DESIGN.md, "One composition root"). The workbook part
+    is the one `[Content_Types].xml` names (else `xl/workbook.xml` when a default type says
+    it is a workbook); each `<sheet>` of it leads through its `r:id` to a part."""
 
     def __init__(self, data: bytes) -> None:
-        reader = ExcelReader(io.BytesIO(data), read_only=True)
-        with warnings.catch_warnings():  # openpyxl warns about parts it does not need here
-            warnings.simplefilter("ignore")
-            reader.read_manifest()
-            reader.read_workbook()
-        self.archive = reader.archive
-        self.workbook_part: str = reader.parser.workbook_part_name
-        rels = reader.parser.rels.values()  # type: ignore[attr-defined]  # a dict; stubs: a list
-        styles = [r.target for r in rels if r.Type.endswith("/styles")]
+        self.archive = zipfile.ZipFile(io.BytesIO(data))
+        types = _children(ElementTree.fromstring(self.archive.read("[Content_Types].xml")))
+        overrides = {t.get("ContentType"): t.get("PartName", "") for t in types["Override"]}
+        defaults = {t.get("ContentType") for t in types["Default"]}
+        found = [overrides[t] for t in _WORKBOOK_TYPES if t in overrides]
+        if found:
+            self.workbook_part: str = found[0].removeprefix("/")
+        elif defaults & set(_WORKBOOK_TYPES):
+            self.workbook_part = "xl/workbook.xml"
+        else:
+            raise ValueError("the package holds no workbook part")
+        rels = self._relationships(self.workbook_part)
+        styles = [target for kind, target in rels.values() if kind.endswith("/styles")]
         self.styles_part: str | None = styles[0] if styles else None
         self.titles: list[str] = []
         self.parts: dict[str, str] = {}  # worksheet title -> XML part
-        names = set(reader.valid_files)
-        for sheet, rel in reader.parser.find_sheets():
-            if rel.target not in names:
-                continue
-            self.titles.append(sheet.name)
-            if "chartsheet" not in rel.Type:
-                self.parts[sheet.name] = rel.target
+        names = set(self.archive.namelist())
+        workbook = _children(ElementTree.fromstring(self.archive.read(self.workbook_part)))
+        for sheets in workbook["sheets"]:
+            for sheet in _children(sheets)["sheet"]:
+                rel = sheet.get(_REL_ID)
+                if not rel:
+                    continue  # openpyxl drops such a sheet too
+                kind, target = rels[rel]
+                if target not in names:
+                    continue
+                self.titles.append(sheet.get("name", ""))
+                if "chartsheet" not in kind:
+                    self.parts[self.titles[-1]] = target
+
+    def _relationships(self, part: str) -> dict[str, tuple[str, str]]:
+        """The part's relationships: id -> (type, target part, from the package's root)."""
+        folder, name = posixpath.split(part)
+        rels = posixpath.join(folder, "_rels", f"{name}.rels")
+        found: dict[str, tuple[str, str]] = {}
+        for rel in _children(ElementTree.fromstring(self.archive.read(rels)))["Relationship"]:
+            target = rel.get("Target", "")
+            if rel.get("TargetMode") != "External":
+                if target.startswith("/"):
+                    target = target[1:]
+                else:
+                    target = posixpath.normpath(posixpath.join(folder, target))
+            found[rel.get("Id", "")] = (rel.get("Type", ""), target)
+        return found
 
     def cell_facts(self, title: str) -> tuple[dict[int, dict[int, str]], set[tuple[int, int]]]:
         """What python-calamine does not tell of the tab's cells, from one read of its XML:
@@ -97,18 +125,37 @@ class Package:
     def _may_hold_facts(self, part: str) -> bool:
         """Whether the part's XML may hold an error cell (`t="e"`) or a formula (`<f`, `<x:f`),
         read a piece at a time: a 100k-row sheet is ~70 MB of XML, not to be held at once
-        only to find neither in it. (A `<formula>` of a validation also counts: then the
-        XML is read whole, as always before.)"""
+        only to find neither in it; a piece of 256 KiB is still in the CPU's cache when it is
+        searched (measured at 100k: 0.14 s, 1 MiB pieces 0.20 s). (A `<formula>` of a
+        validation also counts: then the XML is read whole, as always before.)"""
         tail = b""
         with self.archive.open(part) as xml:
-            while piece := xml.read(1 << 20):
+            while piece := xml.read(1 << 18):
                 window = tail + piece
-                if b't="e"' in window or b"t='e'" in window:
+                if _ERROR_TYPE.search(window):
                     return True
                 if b"f" in window and (b"<f" in window or b":f" in window):
                     return True  # (one byte is found fastest: most pieces hold no f at all)
                 tail = window[-4:]  # a marker split between two pieces
         return False
+
+
+# The workbook part's content types, in the order openpyxl looks for them.
+_WORKBOOK_TYPES = (
+    "application/vnd.ms-excel.template.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.template.main+xml",
+    "application/vnd.ms-excel.sheet.macroEnabled.main+xml",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
+)
+_REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+
+
+def _children(element: ElementTree.Element) -> defaultdict[str, list[ElementTree.Element]]:
+    """An element's children by their name without namespace (as openpyxl reads them)."""
+    found: defaultdict[str, list[ElementTree.Element]] = defaultdict(list)
+    for child in element:
+        found[child.tag.rpartition("}")[2]].append(child)
+    return found
 
 
 @functools.cache
@@ -153,6 +200,7 @@ def _tags(prefix: bytes) -> dict[str, re.Pattern[bytes]]:
     }
 
 
+_ERROR_TYPE = re.compile(rb"""t=["']e["']""")  # either quote in one pass
 _ROOT = re.compile(rb"<([A-Za-z_][\w.-]*:)?(worksheet|workbook|styleSheet)\b")
 _ATTR = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
 _CELL_ATTRS = re.compile(
@@ -310,7 +358,7 @@ def _attrs(raw: bytes) -> dict[bytes, bytes]:
 @functools.cache
 def _column(letters: bytes) -> int:
     """0-based column of `b"AB"`."""
-    return column_index_from_string(letters.decode()) - 1
+    return column_number(letters.decode()) - 1
 
 
 def _xml_text(s: str) -> bytes:
@@ -583,7 +631,7 @@ class SheetXml:
         assert first is not None and last is not None
         max_row = max(int(last.group(2)), max(edits))
         max_col = max(_column(last.group(1).encode()), max(max(e) for e in edits.values()))
-        ref = f"{first.group(1)}{first.group(2)}:{get_column_letter(max_col + 1)}{max_row}"
+        ref = f"{first.group(1)}{first.group(2)}:{column_letter(max_col + 1)}{max_row}"
         new = b"<" + self.prefix + b'dimension ref="' + ref.encode() + b'"/>'
         return head[: m.start()] + new + head[m.end() :]
 
@@ -623,7 +671,7 @@ class SheetXml:
 
 def _cell_xml(prefix: bytes, col: int, row: int, style: bytes | None, text: str) -> bytes:
     """A cell holding `text` as an inline string (never a formula); "" leaves it empty."""
-    ref = f"{get_column_letter(col + 1)}{row}".encode()
+    ref = f"{column_letter(col + 1)}{row}".encode()
     s = b' s="%s"' % style if style else b""
     if text == "":
         return (b'<~c r="%s"%s/>' % (ref, s)).replace(b"~", prefix) if style else b""
@@ -641,7 +689,7 @@ def filter_over_new_column(ref: str, header_row: int, column: int) -> str | None
     assert first is not None and last is not None
     if int(first.group(2)) != header_row or _column(last.group(1).encode()) != column - 1:
         return None
-    return f"{first.group(1)}{first.group(2)}:{get_column_letter(column + 1)}{last.group(2)}"
+    return f"{first.group(1)}{first.group(2)}:{column_letter(column + 1)}{last.group(2)}"
 
 
 def in_merged(ranges: Sequence[tuple[int, int, int, int]], row: int, col: int) -> bool:

@@ -3,6 +3,7 @@ the fake Sheets API of `fake_sheets` (served through `responses`; nothing reache
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -540,6 +541,20 @@ def test_a_staff_edit_between_read_and_write_is_never_overwritten(fake, sa_key):
     assert [(s.write.row, s.write.field) for s in result.skipped] == [(3, "status"), (3, "remarks")]
     assert all("직원" in s.reason for s in result.skipped)
     assert [(w.row, w.field) for w in result.written] == [(4, "status")]
+
+
+def test_no_collector_pass_can_fall_between_the_verify_read_and_the_write(fake, sa_key):
+    add_desk(fake)
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    collector_on: list[bool] = []
+    fake.before("values.batchGet", lambda api: collector_on.append(gc.isenabled()))
+    fake.before("values.batchUpdate", lambda api: collector_on.append(gc.isenabled()))
+
+    backend.write(snap, [change(snap, LEADS, 3, "status", "상담요청")])
+
+    assert collector_on == [False, False]  # the verify read, the write
+    assert gc.isenabled()  # and on again after
 
 
 def test_a_staff_edit_just_before_the_verify_read_is_caught_too(fake, sa_key):

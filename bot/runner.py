@@ -15,6 +15,7 @@ from pathlib import Path
 import structlog
 
 from bot.alerts import send_failure_alert, send_run_alert
+from bot.collector import paused
 from bot.config import Settings
 from bot.engine import plan
 from bot.errors import BadInput, MovebotError, UserError
@@ -132,7 +133,8 @@ def preview(
     """Read and plan; nothing is written, journaled or sent. `progress` is told each step
     (the CLI shows it on a terminal). `snapshot_due` says whether an applied run would take
     the settlement snapshot (read without touching the journal)."""
-    _, p = _read_and_plan(settings, backend, now, only_rules, progress)
+    with paused():  # one run's objects: the sheet's rows and the plan
+        _, p = _read_and_plan(settings, backend, now, only_rules, progress)
     return RunOutcome(new_run_id(now), p, applied=False, snapshot_due=snapshot_due(settings, now))
 
 
@@ -150,40 +152,41 @@ def apply(
     clock = time.monotonic()
     run_id = journal.start_run("reconcile", source_name(settings), now)
     structlog.contextvars.bind_contextvars(run_id=run_id)
-    try:
-        snapshot, p = _read_and_plan(settings, backend, now, only_rules, progress)
-        _settle_pending(journal, source_name(settings), snapshot)
-        assert p.desk is not None
-        settled = record_snapshot(  # the rows as read, before this run's changes
-            journal, settings, now, p.desk.leads, run_id=run_id, source=source_name(settings)
-        )
-        writes = p.cell_writes()
-        if writes:
-            progress(f"checking and writing {len(writes):,} cells")
-        result = _write(backend, snapshot, writes, journal, run_id)
-        p = _with_suspects(p, result)
-        journal.record_findings(run_id, p.findings)
-        journal.finish_run(run_id, _later(now, clock), "ok", _counts(p, result))
-        log.info("run.applied", written=len(result.written), skipped=len(result.skipped))
-        progress("alerting")
-        sent = _alert_run(settings, journal, notifier, run_id, now, p, result)
-        return RunOutcome(
-            run_id,
-            p,
-            applied=True,
-            result=result,
-            alerted=sent,
-            snapshot_taken=settled.month if settled else None,
-        )
-    except BaseException as error:
-        outcome: Outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-        message = scrub(str(error)) or type(error).__name__
-        journal.finish_run(run_id, _later(now, clock), outcome, error=message)
-        if isinstance(error, Exception):
-            _alert_failure(settings, journal, notifier, run_id, now, error)
-        raise
-    finally:
-        structlog.contextvars.unbind_contextvars("run_id")
+    with paused():  # the whole run: see bot/collector.py
+        try:
+            snapshot, p = _read_and_plan(settings, backend, now, only_rules, progress)
+            _settle_pending(journal, source_name(settings), snapshot)
+            assert p.desk is not None
+            settled = record_snapshot(  # the rows as read, before this run's changes
+                journal, settings, now, p.desk.leads, run_id=run_id, source=source_name(settings)
+            )
+            writes = p.cell_writes()
+            if writes:
+                progress(f"checking and writing {len(writes):,} cells")
+            result = _write(backend, snapshot, writes, journal, run_id)
+            p = _with_suspects(p, result)
+            journal.record_findings(run_id, p.findings)
+            journal.finish_run(run_id, _later(now, clock), "ok", _counts(p, result))
+            log.info("run.applied", written=len(result.written), skipped=len(result.skipped))
+            progress("alerting")
+            sent = _alert_run(settings, journal, notifier, run_id, now, p, result)
+            return RunOutcome(
+                run_id,
+                p,
+                applied=True,
+                result=result,
+                alerted=sent,
+                snapshot_taken=settled.month if settled else None,
+            )
+        except BaseException as error:
+            outcome: Outcome = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            message = scrub(str(error)) or type(error).__name__
+            journal.finish_run(run_id, _later(now, clock), outcome, error=message)
+            if isinstance(error, Exception):
+                _alert_failure(settings, journal, notifier, run_id, now, error)
+            raise
+        finally:
+            structlog.contextvars.unbind_contextvars("run_id")
 
 
 def _write(

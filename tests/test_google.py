@@ -1399,3 +1399,27 @@ def test_merged_and_protected_cells_come_with_the_sheet_so_the_plan_never_writes
         "진행상황이 보호된 범위라 봇이 쓸 수 없음 — 서비스 계정에 편집 권한을 주세요 "
         "(쓰려던 내용: 종결(중복))"
     ]
+
+
+def test_an_applied_run_keeps_the_collector_paused_from_its_read_to_its_journal(
+    fake, sa_key, tmp_path, journal
+):
+    """A run's rows, plan and cell writes live until it ends: a collector pass between its
+    steps (journaling the writes included) would go over all of them (~0.5 s at 100k)."""
+    add_desk(fake)
+    collector_on: list[bool] = []
+    for kind in ("spreadsheets.get", *["values.batchGet"] * 3, "values.batchUpdate"):
+        fake.before(kind, lambda api: collector_on.append(gc.isenabled()))  # once each
+    record_writes = journal.record_writes
+
+    def record_writes_seen(*args: Any, **kwargs: Any) -> Any:
+        collector_on.append(gc.isenabled())
+        return record_writes(*args, **kwargs)
+
+    journal.record_writes = record_writes_seen
+
+    outcome = _apply_run(sa_key, tmp_path, journal)
+
+    assert outcome.result is not None and outcome.result.written
+    assert collector_on == [False] * 6  # metadata, read, verify, write, read-back, journal
+    assert gc.isenabled()

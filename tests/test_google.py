@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gc
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Any
@@ -1423,3 +1425,11 @@ def test_an_applied_run_keeps_the_collector_paused_from_its_read_to_its_journal(
     assert outcome.result is not None and outcome.result.written
     assert collector_on == [False] * 6  # metadata, read, verify, write, read-back, journal
     assert gc.isenabled()
+
+
+def test_the_google_backend_loads_no_openpyxl(tmp_path):
+    """openpyxl (and numpy, which it imports) writes .xlsx files; a Google run has none to
+    write, and importing them cost each run ~0.2 s (DESIGN.md's deferred imports)."""
+    code = "import sys, bot.sheets.google; print(sorted({'openpyxl', 'numpy'} & set(sys.modules)))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -54,7 +54,6 @@ from gspread.exceptions import APIError
 from gspread.http_client import HTTPClient
 from gspread.urls import SPREADSHEET_VALUES_BATCH_UPDATE_URL
 from gspread.utils import absolute_range_name, extract_id_from_url, rowcol_to_a1
-from openpyxl.utils import get_column_letter
 
 from bot.collector import paused
 from bot.errors import (
@@ -66,7 +65,7 @@ from bot.errors import (
     SourceChanged,
     UserError,
 )
-from bot.sheets import Ahead
+from bot.sheets import Ahead, column_letter
 from rules.blocked import Range, with_blocked
 from rules.columns import HeaderMismatch, TabSpec, find_columns, header_key
 from rules.model import (
@@ -241,7 +240,7 @@ def a1_range(
     """`'tab'!C5`, `'tab'!C5:E` (open-ended rows) or `'tab'!C5:E9`; rows 1-based, columns 0-based."""
     cells = rowcol_to_a1(first_row, first_col + 1)
     if last_col is not None:
-        cells += f":{get_column_letter(last_col + 1)}{'' if last_row is None else last_row}"
+        cells += f":{column_letter(last_col + 1)}{'' if last_row is None else last_row}"
     return absolute_range_name(title, cells)
 
 
@@ -1054,7 +1053,7 @@ class _Body:
         self.size = _BODY_BYTES
 
     def _range_bytes(self, sheet: SheetKey, column: int, first: int, last: int) -> int:
-        letters = len(get_column_letter(column + 1))
+        letters = len(column_letter(column + 1))
         size = self.prefixes[sheet] + letters + len(str(first))
         return size if last == first else size + 1 + letters + len(str(last))
 

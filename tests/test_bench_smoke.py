@@ -116,6 +116,8 @@ def test_the_window_benchmark_measures_a_first_and_a_daily_write():
 
     assert figures["first"]["written"] > figures["daily"]["written"] > 0
     assert "verify→write window at 2,000 leads" in window.line(figures)
+    assert 0 < figures["daily"]["verify_read_s"] < figures["first"]["verify_read_s"]
+    assert "verify read (client side, wall time): daily run" in window.line(figures)
 
 
 def test_staff_edits_at_any_moment_but_the_window_are_never_lost_and_every_cell_is_journaled():

@@ -405,7 +405,7 @@ def table(results: list[dict[str, Any]]) -> str:
         if "google" in r:
             g = r["google"]
             first = g["first"]
-            run = f"{first['client_s']:.1f} ({first['seconds']:.1f})"
+            run = f"{first['client_cpu_s']:.1f} ({first['seconds']:.1f})"
             requests = "/".join(str(g[k]["requests"]) for k in ("first", "daily", "idle"))
         lines.append(
             f"{p['leads']:>8,} {p['obs']:>7,} {p['plan_s']:>7.2f} {p['loads_s']:>7.3f} "

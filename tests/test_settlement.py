@@ -356,6 +356,12 @@ def test_the_statement_file_lists_the_bill_and_every_billed_row_without_names(
     assert rows[0] == ["행", "인입일", "진행상황", "배정업체", "오더비(원)"]
     assert rows[1] == [2, datetime(2024, 11, 5, 10, 0), "견적진행", "한빛이사", 30000]
     assert len(rows) == 1 + 4
+    # amounts read as Excel shows them, 75,000; counts and row numbers stay plain
+    total, billed = wb["정산"].cell(len(bill), 10), wb["정산"].cell(len(bill), 9)
+    assert total.value == 75000 and total.number_format == "#,##0"
+    assert billed.value == 4 and billed.number_format == "General"
+    assert wb["청구 내역"]["E2"].number_format == "#,##0"
+    assert wb["청구 내역"]["A2"].number_format == "General"
     text = repr(bill) + repr(rows)
     assert "010-3000" not in text and not any(name in text for name in NAMES)
 

@@ -798,6 +798,7 @@ def _fsync_dir(directory: Path) -> None:
 # -- creating workbooks (demo, tests, benchmarks) ------------------------------------------
 
 _DATE_FORMAT = "yyyy-mm-dd"
+_MONEY_FORMAT = "#,##0"  # 11,460,000: an amount in won
 _MINUTE_FORMAT = "yyyy-mm-dd hh:mm"
 _SECOND_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
@@ -806,8 +807,9 @@ def create_workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[CellValue
     """Write a new .xlsx with one tab per entry, rows as given (the first is the header row).
 
     Text is stored as text (a leading `=` makes no formula), dates and datetimes with a date
-    format (`yyyy-mm-dd`, or `yyyy-mm-dd hh:mm` when they have a time of day). An existing file
-    is replaced atomically.
+    format (`yyyy-mm-dd`, or `yyyy-mm-dd hh:mm` when they have a time of day), numbers under a
+    header ending in `(원)` with thousands separators (`11,460,000`). An existing file is
+    replaced atomically.
     """
     from openpyxl import Workbook  # here: reading and the fast writer need no openpyxl
     from openpyxl.cell import WriteOnlyCell
@@ -818,8 +820,15 @@ def create_workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[CellValue
         for col, width in _column_widths(rows).items():
             ws.column_dimensions[column_letter(col + 1)].width = width
         cell = functools.partial(_write_only_cell, WriteOnlyCell, ws)
-        for row in rows:
-            ws.append([cell(v) for v in row])
+        header = [str(v) for v in rows[0]] if rows else []
+        money = [i for i, text in enumerate(header) if text.endswith("(원)")]
+        for number, row in enumerate(rows):
+            cells = [cell(v) for v in row]
+            for i in money if number else ():
+                if i < len(row) and type(row[i]) in (int, float):
+                    cells[i] = new = WriteOnlyCell(ws, row[i])
+                    new.number_format = _MONEY_FORMAT
+            ws.append(cells)
     _atomic_save(wb.save, Path(path))
 
 

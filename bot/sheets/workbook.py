@@ -825,8 +825,9 @@ def create_workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[CellValue
         for number, row in enumerate(rows):
             cells = [cell(v) for v in row]
             for i in money if number else ():
-                if i < len(row) and type(row[i]) in (int, float):
-                    cells[i] = new = WriteOnlyCell(ws, row[i])
+                amount = row[i] if i < len(row) else None
+                if type(amount) is int or type(amount) is float:
+                    cells[i] = new = WriteOnlyCell(ws, amount)
                     new.number_format = _MONEY_FORMAT
             ws.append(cells)
     _atomic_save(wb.save, Path(path))

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from bot import runner
 from bot.app import App
-from bot.report import render_text
+from bot.report import render_text, wrapped
 from bot.reporting import run_report
 from bot.runner import source_name
 from bot.settlement import render_statement, statement_of, take
 from bot.sheets.workbook import create_workbook
 from rules.model import CellValue
+from rules.text import width
 
 LEAD_HEADERS = [
     "인입일↓", "통화예정일", "진행상황", "실패사유/비고", "고객명", "연락처", "예비번호",
@@ -255,7 +256,7 @@ def run_demo(path: Path, app: App) -> int:
         old.unlink(missing_ok=True)  # it journaled the workbook this demo rewrites
     write_demo_workbook(path)
     now = app.clock()
-    print(
+    say(
         f"Wrote {path}: the desk's own cases, {len(LEADS)} leads, {len(OBS)} OB rows and "
         f"{len(VENDORS)} long-term vendors."
     )
@@ -292,11 +293,30 @@ def run_demo(path: Path, app: App) -> int:
     )
     print("\n== November's statement (as of the 12.3 10:00 snapshot) ==\n")
     print(render_statement(statement_of(settings, app.backend, now, None, app.journal)))
-    print(f"\nOpen {path} to see the 진행상황, 비고, 예비번호 and 봇 확인 columns the bot wrote.")
-    print("Then try:")
-    print(f"  .venv/bin/movebot history --workbook {path}")
-    print(f"  .venv/bin/movebot undo {applied.run_id} --workbook {path}          # preview")
-    print(f"  .venv/bin/movebot digest --workbook {path} --now 2024-12-05T08:30:00+09:00")
-    print(f"  .venv/bin/movebot settlement 2024-11 --workbook {path} --now {now.isoformat()}")
+    print()
+    say(f"Open {path} to see the 진행상황, 비고, 예비번호 and 봇 확인 columns the bot wrote.")
+    print("Then try (undo only shows what it would restore until you add --apply):")
+    for command in (
+        f"history --workbook {path}",
+        f"undo {applied.run_id} --workbook {path}",
+        f"digest --workbook {path} --now 2024-12-05T08:30",
+        f"settlement 2024-11 --workbook {path} --now {now:%Y-%m-%dT%H:%M}",
+    ):
+        print(_command_lines(f".venv/bin/movebot {command}"))
     print("\n== 4. Last week's report ==\n")
     return run_report(settings, app.backend, now, journal=app.journal)
+
+
+def say(text: str) -> None:
+    """Print a sentence wrapped at the terminal's width."""
+    print("\n".join(wrapped(text)))
+
+
+def _command_lines(command: str, columns: int = 80) -> str:
+    """A command to type, indented; split before its options (`\\` continuing the line)
+    where one line would not fit `columns`."""
+    line, options = "  " + command, list[str]()
+    while width(line) > columns and " --" in line:
+        line, _, option = line.rpartition(" --")
+        options.insert(0, "      --" + option)
+    return " \\\n".join([line, *options])

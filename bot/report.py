@@ -132,14 +132,14 @@ def _wrap(first: str, text: str, width: int) -> list[str]:
     return lines + [line]
 
 
-def _terminal_width() -> int:
+def terminal_width() -> int:
     return max(60, shutil.get_terminal_size((80, 24)).columns)
 
 
 def wrapped(text: str, first: str = "", width: int | None = None) -> list[str]:
     """`first` then `text` as one paragraph (its line breaks are spaces), wrapped at the
     terminal's width in display columns, the continuation lines indented under `text`."""
-    return _wrap(first, " ".join(text.split()), width or _terminal_width())
+    return _wrap(first, " ".join(text.split()), width or terminal_width())
 
 
 def _cell_lines(w: CellWrite) -> list[tuple[str, str]]:
@@ -189,7 +189,7 @@ def _rows_block(
 def render_text(outcome: RunOutcome, source: str, width: int | None = None) -> str:
     """The run for a person at a terminal (`width` columns, the terminal's by default):
     what changes and what was found, row by row."""
-    width = width or _terminal_width()
+    width = width or terminal_width()
     plan = outcome.plan
 
     def tab(key: str) -> str:
@@ -261,7 +261,7 @@ def render_text(outcome: RunOutcome, source: str, width: int | None = None) -> s
 
 
 def render_undo(outcome: UndoOutcome, width: int | None = None) -> str:
-    width = width or _terminal_width()
+    width = width or terminal_width()
     snapshot = outcome.snapshot
 
     def tab(key: str) -> str:

@@ -27,6 +27,7 @@ from bot.alerts import delivery_code, require_channels, send_once
 from bot.config import Settings
 from bot.errors import BadConfig, BadInput
 from bot.ports import ChannelResult, SheetBackend
+from bot.report import terminal_width
 from bot.runner import source_name
 from rules.context import Context
 from rules.figures import (
@@ -41,6 +42,7 @@ from rules.figures import (
 )
 from rules.model import Snapshot
 from rules.parse import parse_desk
+from rules.text import width
 from rules.values import KST
 
 log = structlog.get_logger(__name__)
@@ -118,6 +120,18 @@ def period_title(period: Period) -> str:
     s, e = period.start, period.end
     kind = "주간" if period.kind == "week" else "월간"
     return f"{period_name(period)} {kind} 보고 ({s.month}.{s.day}–{e.month}.{e.day})"
+
+
+def _summary_lines(line: str) -> list[str]:
+    """The summary line on a terminal: broken between its ` · ` parts where it is too wide."""
+    columns = terminal_width()
+    lines: list[str] = []
+    for part in line.split(" · "):
+        if lines and width(f"{lines[-1]} · {part}") <= columns:
+            lines[-1] += f" · {part}"
+        else:
+            lines.append(part)
+    return lines
 
 
 def summary_line(report: Report) -> str:
@@ -391,7 +405,9 @@ def run_report(
         out(json.dumps(report.figures, ensure_ascii=False))
     else:
         out(
-            f"{period_title(period)}\n{summary_line(report)}\n\nHTML: {html_path}\nPNG:  {png_path}"
+            f"{period_title(period)}\n"
+            + "\n".join(_summary_lines(summary_line(report)))
+            + f"\n\nHTML: {html_path}\nPNG:  {png_path}"
         )
     if send_to is None:
         return 0

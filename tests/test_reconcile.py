@@ -223,6 +223,19 @@ def test_demo_shows_preview_apply_and_a_quiet_second_run(tmp_path, capsys):
     assert column(path, "이사 관리자", "진행상황")[8] == "상담요청"
 
 
+def test_the_demo_fits_an_80_column_terminal(tmp_path, capsys, monkeypatch):
+    from rules.text import width
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.chdir(tmp_path)  # as `make demo` runs it: examples/desk.xlsx
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    files = ("HTML: ", "PNG:  ")  # the report's absolute paths: as long as the folder's
+    wide = [line for line in out.splitlines() if width(line) > 80 and not line.startswith(files)]
+    assert not wide, wide
+    assert "settlement 2024-11 --workbook" in out and "    --now 2024-12-04T18:00" in out
+
+
 # Any value a cell can hold, in any cell the rules read: the run never raises.
 cell_values = st.one_of(
     st.none(),

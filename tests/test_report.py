@@ -329,9 +329,9 @@ def test_the_command_prints_the_summary_and_the_two_paths_beside_the_journal(tmp
     book = _workbook(tmp_path)
     assert main(["report", "--workbook", str(book), "--now", "2024-12-04T09:00:00+09:00"]) == 0
     out = capsys.readouterr().out
-    assert out.splitlines()[:2] == [
+    assert out.splitlines()[:3] == [  # the summary line, broken between parts at 80 columns
         "2024년 48주차 주간 보고 (11.25–12.1)",
-        "지난주 인입 8건 · 업체 전달 57% · 계약 14% · 취소 사유 1위 비싼 가격 (3건, +2) · "
+        "지난주 인입 8건 · 업체 전달 57% · 계약 14% · 취소 사유 1위 비싼 가격 (3건, +2)",
         "가격 이상 업체 1곳",
     ]
     assert f"HTML: {tmp_path / 'reports' / 'report-2024-W48.html'}" in out
@@ -523,9 +523,9 @@ def test_the_demo_ends_with_last_weeks_report_and_its_paths(tmp_path, capsys):
     out = capsys.readouterr().out
     tail = out[out.index("== 4. Last week's report ==") :]
     assert (
-        "지난주 인입 16건 · 업체 전달 80% · 계약 13% · 취소 사유 1위 비싼 가격 (4건, +4) · " in tail
+        "지난주 인입 16건 · 업체 전달 80% · 계약 13% · 취소 사유 1위 비싼 가격 (4건, +4)\n" in tail
     )
-    assert "가격 이상 업체 1곳" in tail
+    assert "\n가격 이상 업체 1곳\n" in tail
     for name in ("report-2024-W48.html", "report-2024-W48.png"):
         assert str(tmp_path / "reports" / name) in tail
         assert (tmp_path / "reports" / name).exists()

@@ -838,12 +838,17 @@ class GoogleBackend:
         written: Sequence[CellWrite],
         grid: Mapping[SheetKey, int],
     ) -> dict[SheetKey, Tab]:
-        """The fingerprints of the written rows right after the write (one request)."""
+        """The fingerprints of the written rows right after the write (one request; one more,
+        of the fingerprint columns whole, when staff deleted rows below the last written one
+        since: a range past the grid's last row is a 400, and the cells did land)."""
         rows: dict[SheetKey, set[int]] = defaultdict(set)
         for w in written:
             rows[w.sheet].add(w.row)
         fingerprints = {key: set(_fingerprint_columns(tab)) for key, tab in touched.items()}
-        return self._read_cells(touched, grid, "reading back", rows, fingerprints, {})
+        try:
+            return self._read_cells(touched, grid, "reading back", rows, fingerprints, {})
+        except SourceChanged:
+            return self._read_cells(touched, grid, "reading back", {}, {}, fingerprints)
 
     def _read_cells(
         self,

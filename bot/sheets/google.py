@@ -15,8 +15,9 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
   would send the 6-byte `\\uXXXX` escape), and the ~2 MB is measured on exactly the bytes
   sent. When a written column falls beyond a tab's grid, one `spreadsheets.batchUpdate`
   carrying every `appendDimension` comes first. `write([])` makes no request. After the
-  write, one `values.batchGet` reads the written rows' fingerprints back: a row that moved
-  inside the window is reported (`WriteResult.suspect`). A write is never resent blind:
+  write, one `values.batchGet` reads the written rows' fingerprints back (their columns whole
+  when the grid shrank below a written row): a row that moved inside the window is reported
+  (`WriteResult.suspect`). A write is never resent blind:
   before each retry of a `values.batchUpdate` the verify read is done again and only the
   cells that still hold are sent (rows already holding the bot's values landed: their answer
   was lost).

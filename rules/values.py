@@ -18,6 +18,7 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 import phonenumbers
+from phonenumbers.phonenumberutil import _VALID_PUNCTUATION  # the matcher's own
 
 from rules.model import CellValue, Phone
 
@@ -367,6 +368,10 @@ _DIGIT_RUN = re.compile(r"\d(?:[\s\-.]?\d){6,}")
 # bot's own duplicate notes name a number (`010-7578-2764 접수 내용 동일`). PhoneNumberMatcher
 # finds such a number exactly as written (no punctuation, digit or Latin letter next to it).
 _LINE_MOBILE = re.compile(r"^010-[0-9]{4}-[0-9]{4}(?= [가-힣]|$)", re.MULTILINE)
+# What else the matcher could take for a number: six digits or more (no valid KR number has
+# fewer), joined by up to four of its punctuation marks or spaces (`010 - 5772 - 1566`,
+# en dashes, `031166`), where `_DIGIT_RUN` allows one of `[\s\-.]`.
+_MATCHER_DIGITS = re.compile(r"\d(?:[" + _VALID_PUNCTUATION + r"\s]{0,4}\d){5,}")
 
 
 def phones_in_text(text: str) -> tuple[Phone, ...]:
@@ -377,7 +382,7 @@ def phones_in_text(text: str) -> tuple[Phone, ...]:
         return ()
     # The matcher costs ~0.1 ms a cell: a cell whose only digit runs are line-start mobiles
     # that are valid numbers (what the matcher yields) is read without it.
-    if not _DIGIT_RUN.search(_LINE_MOBILE.sub("#", text)):
+    if not _MATCHER_DIGITS.search(_LINE_MOBILE.sub("#", text)):
         plain = [_try_phone(m) for m in _LINE_MOBILE.findall(text)]
         if all(p is not None and p.key for p in plain):
             return tuple(p for p in plain if p is not None)

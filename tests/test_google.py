@@ -449,6 +449,38 @@ def test_a_last_row_staff_emptied_since_the_read_is_skipped_as_lost(fake, sa_key
     assert lead_tab.get("C6") is None
 
 
+def _delete_rows(tab, first: int, count: int = 1) -> None:
+    """Staff delete sheet rows first..first+count-1: the rows below move up, the grid shrinks."""
+    at = first - 1
+    cells = {}
+    for (r, c), v in tab.cells.items():
+        if r < at:
+            cells[(r, c)] = v
+        elif r >= at + count:
+            cells[(r - count, c)] = v
+    tab.cells = cells
+    tab.row_count -= count
+
+
+def test_rows_deleted_at_the_bottom_after_the_write_do_not_fail_the_landed_write(fake, sa_key):
+    """The read-back asks for the written rows only: when staff delete the last of them
+    (the grid shrinks) before it, Google answers 400 "exceeds grid limits"."""
+    lead_tab, _ = add_desk(fake)
+    lead_tab.row_count = 6
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    fake.before(
+        "values.batchUpdate",
+        lambda api: api.before("values.batchGet", lambda _: _delete_rows(lead_tab, 6)),
+    )
+
+    result = backend.write(snap, [change(snap, LEADS, 6, "status", "부재")])
+
+    # the cell landed (on the right row: staff deleted it only after): the run must say so and
+    # journal it, not fail with "changed shape ... Nothing more was written"
+    assert len(result.written) == 1
+
+
 def test_writing_nothing_makes_no_request(fake, sa_key):
     add_desk(fake)
     backend = make_backend(sa_key)

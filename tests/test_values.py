@@ -842,6 +842,16 @@ def test_phones_in_text_finds_what_the_matcher_finds(text: str) -> None:
     assert [p.display for p in phones_in_text(text)] == _matcher_phones(text)
 
 
+@pytest.mark.parametrize(
+    "staff", ["남편 010 - 5772 - 1566", "딸 010–3344–5566", "사무실 031166", "(02)/(123)/(4567)"]
+)
+def test_a_bot_line_does_not_hide_a_number_staff_typed_in_another_form(staff: str) -> None:
+    """A 비고 holding the bot's duplicate line was read whole by the matcher before the fast
+    path: a number staff typed with spaced hyphens, en dashes or six digits is still found."""
+    text = f"010-7578-2764 접수 내용 동일\n{staff}"
+    assert [p.display for p in phones_in_text(text)] == _matcher_phones(text)
+
+
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.sampled_from(_NOTE_PARTS), max_size=5), st.sampled_from(("\n", " ", ", ")))
 def test_phones_in_text_on_any_note_the_bot_or_staff_write(parts: list[str], sep: str) -> None:

@@ -15,8 +15,9 @@ A run costs a constant number of Sheets requests, whatever the sheet's size (DES
   would send the 6-byte `\\uXXXX` escape), and the ~2 MB is measured on exactly the bytes
   sent. When a written column falls beyond a tab's grid, one `spreadsheets.batchUpdate`
   carrying every `appendDimension` comes first. `write([])` makes no request. After the
-  write, one `values.batchGet` reads the written rows' fingerprints back: a row that moved
-  inside the window is reported (`WriteResult.suspect`). A write is never resent blind:
+  write, one `values.batchGet` reads the written rows' fingerprints back (their columns whole
+  when the grid shrank below a written row): a row that moved inside the window is reported
+  (`WriteResult.suspect`). A write is never resent blind:
   before each retry of a `values.batchUpdate` the verify read is done again and only the
   cells that still hold are sent (rows already holding the bot's values landed: their answer
   was lost).
@@ -838,12 +839,17 @@ class GoogleBackend:
         written: Sequence[CellWrite],
         grid: Mapping[SheetKey, int],
     ) -> dict[SheetKey, Tab]:
-        """The fingerprints of the written rows right after the write (one request)."""
+        """The fingerprints of the written rows right after the write (one request; one more,
+        of the fingerprint columns whole, when staff deleted rows below the last written one
+        since: a range past the grid's last row is a 400, and the cells did land)."""
         rows: dict[SheetKey, set[int]] = defaultdict(set)
         for w in written:
             rows[w.sheet].add(w.row)
         fingerprints = {key: set(_fingerprint_columns(tab)) for key, tab in touched.items()}
-        return self._read_cells(touched, grid, "reading back", rows, fingerprints, {})
+        try:
+            return self._read_cells(touched, grid, "reading back", rows, fingerprints, {})
+        except SourceChanged:
+            return self._read_cells(touched, grid, "reading back", {}, {}, fingerprints)
 
     def _read_cells(
         self,

@@ -129,9 +129,9 @@ class _Phones:
             groups[root].append(i)
         self.several = list(groups.values())  # in order of each customer's first row
         self._by_intake: dict[str, list[int]] = {}
-        # an OB row -> the position of its lead (`Context.lead_of`), -1 for none: the 인입일
+        # an OB row -> the position of its lead (`Context.lead_of`), None for none: the 인입일
         # and numbers it depends on are this index's, so a copy starts it again
-        self.lead_of: dict[int, int] = {}
+        self.lead_of: dict[int, int | None] = {}
 
     def by_intake(self, key: str, leads: tuple[Lead, ...]) -> list[int]:
         """The positions of the leads with `key`, earliest intake first (`intake_order`)."""
@@ -292,19 +292,20 @@ class Context:
         """The lead an OB call belongs to (RULES.md "OB sync"): among the leads sharing its
         phone, the latest whose intake is not after the call, else the earliest."""
         phones = self._phones
-        position = phones.lead_of.get(ob.row, -2)  # remembered: every step asks for each call
-        if position == -2:
+        try:  # remembered: every step of a run asks for each call
+            position = phones.lead_of[ob.row]
+        except KeyError:
             position = phones.lead_of[ob.row] = self._lead_position(ob)
-        return None if position < 0 else self.leads[position]
+        return None if position is None else self.leads[position]
 
-    def _lead_position(self, ob: ObCall) -> int:
-        """`lead_of`'s lead as its position in `leads`, -1 for none."""
+    def _lead_position(self, ob: ObCall) -> int | None:
+        """`lead_of`'s lead as its position in `leads`."""
         if not ob.phone or not ob.phone.key:
-            return -1
+            return None
         leads = self.leads
         positions = self._phones.by_key.get(ob.phone.key)
         if not positions:
-            return -1
+            return None
         if len(positions) == 1:  # the only one: the latest and the earliest
             return positions[0]
         order = self._phones.by_intake(ob.phone.key, leads)
@@ -312,7 +313,7 @@ class Context:
             return order[-1]
         call = ob.ob_at
         exact = ob.ob_has_time
-        latest = -1
+        latest: int | None = None
         for i in order:
             lead = leads[i]
             intake = lead.intake_at
@@ -324,4 +325,4 @@ class Context:
                 before = intake.date() <= call.date()
             if before:
                 latest = i
-        return latest if latest >= 0 else order[0]
+        return latest if latest is not None else order[0]

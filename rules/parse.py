@@ -478,6 +478,8 @@ def parse_desk(snapshot: Snapshot, today: date) -> Desk:
 _LEAD_FIELDS = tuple(f.name for f in fields(Lead))
 _LEAD_VALUES = attrgetter(*_LEAD_FIELDS)
 _LEAD_SLOTS = tuple(Lead.__dict__[name].__set__ for name in _LEAD_FIELDS)
+if hasattr(Lead, "__post_init__"):  # _replaced sets the slots without it (as _build refuses)
+    raise TypeError("Lead.__post_init__ would be skipped by parse._replaced")
 
 
 def _replaced(lead: Lead, **cells: Any) -> Lead:

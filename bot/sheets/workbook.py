@@ -508,7 +508,7 @@ class WorkbookBackend:
         groups: Mapping[tuple[SheetKey, int], Sequence[CellWrite]],
     ) -> tuple[list[CellWrite], list[Skipped], list[tuple[SheetKey, int]], _Saver]:
         """The slow writer: openpyxl loads the whole workbook, sets the cells, saves it."""
-        import openpyxl  # here: reading and the fast writer need no openpyxl (DESIGN.md)
+        import openpyxl  # here: a preview needs no openpyxl (DESIGN.md)
         from openpyxl.cell.cell import MergedCell
         from openpyxl.utils.exceptions import InvalidFileException
         from openpyxl.workbook.properties import CalcProperties

@@ -481,6 +481,26 @@ def test_rows_deleted_at_the_bottom_after_the_write_do_not_fail_the_landed_write
     assert len(result.written) == 1
 
 
+def test_rows_deleted_at_the_bottom_before_the_verify_read_skip_only_that_row(fake, sa_key):
+    """The verify read asks for the touched rows only: when staff delete the last of them (the
+    grid shrinks) before it, Google answers 400 "exceeds grid limits"; the whole columns are
+    read instead, the other row is written and the deleted one skipped."""
+    lead_tab, _ = add_desk(fake)
+    lead_tab.row_count = 6
+    backend = make_backend(sa_key)
+    snap = backend.read()
+    fake.before("values.batchGet", lambda api: _delete_rows(lead_tab, 6))
+
+    result = backend.write(
+        snap,
+        [change(snap, LEADS, 3, "status", "상담요청"), change(snap, LEADS, 6, "status", "부재")],
+    )
+
+    assert [(w.row, w.field) for w in result.written] == [(3, "status")]
+    assert [(s.write.row, s.write.field) for s in result.skipped] == [(6, "status")]
+    assert lead_tab.get("C3") == "상담요청"
+
+
 def test_writing_nothing_makes_no_request(fake, sa_key):
     add_desk(fake)
     backend = make_backend(sa_key)

@@ -812,7 +812,8 @@ class GoogleBackend:
         range, so the read and what follows it stay short at any sheet size; a 봇 확인 column
         the write adds is read whole (its cells must all be empty). Whole columns when a
         touched row no longer holds its fingerprint (a row moved: it is looked for in the
-        whole tab)."""
+        whole tab), or lies past the grid (staff deleted rows at the bottom: Google answers
+        400 for the narrow ranges)."""
         rows: dict[SheetKey, set[int]] = defaultdict(set)
         columns: dict[SheetKey, set[int]] = defaultdict(set)
         added: dict[SheetKey, set[int]] = defaultdict(set)  # 봇 확인 columns this write adds
@@ -828,7 +829,10 @@ class GoogleBackend:
             every = {key: columns[key] | added[key] for key in touched}
             return self._read_cells(touched, grid, "re-reading", {}, {}, every)
         narrow = {key: columns[key] - added[key] for key in touched}
-        fresh = self._read_cells(touched, grid, "re-reading", rows, narrow, added)
+        try:
+            fresh = self._read_cells(touched, grid, "re-reading", rows, narrow, added)
+        except SourceChanged:  # a touched row past the grid: staff deleted rows at the bottom
+            return self._verify_read(touched, writes, grid, whole=True)
         if moved(writes, fresh):
             return self._verify_read(touched, writes, grid, whole=True)
         return fresh

@@ -160,9 +160,9 @@ def _cells(tabs: dict[str, Any]) -> dict[tuple[str, int, int], Any]:
 
 def table(figures: dict[str, Counter[str]]) -> str:
     columns = ("trials", "edits lost", "cells un-journaled", "runs stuck")
-    lines = [f"{'moment':<12}" + "".join(f"{c:>20}" for c in columns)]
+    lines = [f"{'moment':<12}" + "".join(f"{c:>{len(c) + 3}}" for c in columns)]
     for moment, counts in figures.items():
-        lines.append(f"{moment:<12}" + "".join(f"{counts[c]:>20,}" for c in columns))
+        lines.append(f"{moment:<12}" + "".join(f"{counts[c]:>{len(c) + 3},}" for c in columns))
     return "\n".join(lines)
 
 

@@ -131,6 +131,7 @@ def test_staff_edits_at_any_moment_but_the_window_are_never_lost_and_every_cell_
         if moment != "window":
             assert counts["edits lost"] == 0, moment
     assert "edits lost" in edit_storm.table(figures)
+    assert max(len(line) for line in edit_storm.table(figures).splitlines()) <= 80
 
 
 def test_make_bench_output_fits_an_80_column_terminal(capsys):

@@ -334,7 +334,7 @@ def build_parser() -> argparse.ArgumentParser:
     common.add_argument(
         "-v", "--verbose", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
     )
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def source_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--config", metavar="FILE", help="YAML settings (config.example.yaml)")

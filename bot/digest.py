@@ -16,6 +16,7 @@ from bot.alerts import delivery_code, require_channels, send_once
 from bot.config import Settings
 from bot.masking import row_label
 from bot.ports import ChannelResult, Journal, Notifier, SheetBackend
+from bot.report import fitted
 from rules.digest import Digest, build_digest, digest_json, render_digest
 from rules.model import Snapshot
 from rules.values import KST
@@ -87,7 +88,7 @@ def run_digest(
         out(json.dumps(digest_json(d), ensure_ascii=False))
     else:
         title, body = render_digest(d)
-        out(f"{title}\n\n{body}")
+        out(f"{title}\n\n{fitted(body)}")
     if send_to is None:
         return 0
     return delivery_code(send_digest(d, send_to), "digest", err)

@@ -35,6 +35,7 @@ from bot.errors import (
     MovebotError,
     UserError,
 )
+from bot.report import print_fitted
 from bot.schedule import describe_schedule
 from bot.sheets.workbook import WorkbookBackend
 from rules.columns import DEFAULT_HEADERS, REQUIRED
@@ -318,7 +319,7 @@ def check_lock(app: App, report: Report) -> None:
 # --- the command -----------------------------------------------------------------------------
 
 
-def run_doctor(app: App, *, send_test: bool = False, out: Out = print) -> int:
+def run_doctor(app: App, *, send_test: bool = False, out: Out = print_fitted) -> int:
     """Run every check on the parts `app` builds, printing one line each and a last summary
     line. 0 all well, 2 when something must be fixed (warnings do not count)."""
     settings = app.settings
@@ -336,7 +337,9 @@ def run_doctor(app: App, *, send_test: bool = False, out: Out = print) -> int:
     return 0
 
 
-def doctor_command(load: Callable[[], App], *, send_test: bool = False, out: Out = print) -> int:
+def doctor_command(
+    load: Callable[[], App], *, send_test: bool = False, out: Out = print_fitted
+) -> int:
     """`movebot doctor`: `load` builds the parts from the settings (the CLI's
     `App(settings_from(args))`); a config that does not load is the first ✗ line, and exit 2."""
     try:

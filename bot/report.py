@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -134,6 +135,27 @@ def _wrap(first: str, text: str, width: int) -> list[str]:
 
 def terminal_width() -> int:
     return max(60, shutil.get_terminal_size((80, 24)).columns)
+
+
+def fitted(text: str, width: int | None = None) -> str:
+    """`text` for the terminal: each of its lines wrapped at the terminal's width, the
+    continuation lines indented under the line's text (after its indent and a `- ` bullet).
+    Messages sent to the channels keep their own lines; only the terminal gets this."""
+    out: list[str] = []
+    for line in text.split("\n"):
+        lead = _LEAD.match(line)
+        first = lead.group(0) if lead else ""
+        rest = line[len(first) :]
+        out.extend(_wrap(first, rest, width or terminal_width()) if rest else [line])
+    return "\n".join(out)
+
+
+_LEAD = re.compile(r"\s*(?:[-✓⚠✗] )?")
+
+
+def print_fitted(text: str) -> None:
+    """Print `text` to the terminal, `fitted` to its width."""
+    print(fitted(text))
 
 
 def wrapped(text: str, first: str = "", width: int | None = None) -> list[str]:

@@ -223,17 +223,32 @@ def test_demo_shows_preview_apply_and_a_quiet_second_run(tmp_path, capsys):
     assert column(path, "이사 관리자", "진행상황")[8] == "상담요청"
 
 
-def test_the_demo_fits_an_80_column_terminal(tmp_path, capsys, monkeypatch):
+def test_the_demo_and_what_a_new_user_runs_next_fit_an_80_column_terminal(
+    tmp_path, capsys, monkeypatch
+):
     from rules.text import width
 
     monkeypatch.setenv("COLUMNS", "80")
     monkeypatch.chdir(tmp_path)  # as `make demo` runs it: examples/desk.xlsx
     assert main(["demo"]) == 0
-    out = capsys.readouterr().out
-    files = ("HTML: ", "PNG:  ")  # the report's absolute paths: as long as the folder's
-    wide = [line for line in out.splitlines() if width(line) > 80 and not line.startswith(files)]
+    demo = capsys.readouterr().out
+    assert "settlement 2024-11 --workbook" in demo and "    --now 2024-12-04T18:00" in demo
+    book, outputs = "examples/desk.xlsx", [demo]
+    for argv in (
+        ["doctor", "--workbook", book],
+        ["digest", "--workbook", book, "--now", "2024-12-05T08:30"],
+        ["rules"],
+    ):
+        main(argv)
+        outputs.append(capsys.readouterr().out)
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    outputs.append(capsys.readouterr().out)
+    lines = [line for out in outputs for line in out.splitlines()]
+    # an absolute path is as long as the folder's (pytest's are long): only it may stick out
+    wide = [line for line in lines if width(line) > 80 and str(tmp_path) not in line]
     assert not wide, wide
-    assert "settlement 2024-11 --workbook" in out and "    --now 2024-12-04T18:00" in out
+    assert any(line.startswith("  sync 02:00") for line in lines)  # doctor's line, wrapped
 
 
 # Any value a cell can hold, in any cell the rules read: the run never raises.

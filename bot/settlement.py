@@ -307,7 +307,7 @@ def _sheets(view: StatementView) -> dict[str, list[list[Any]]]:
 
     def line(v: VendorLine, bill: bool) -> list[Any]:
         counts = [v.by_status.get(status, 0) for status in statuses]
-        return [v.vendor, v.rows, *counts, v.billed if bill else 0, v.amount if bill else 0]
+        return [v.vendor, v.rows, *counts, v.billed if bill else None, v.amount if bill else None]
 
     bill = [
         ["업체", "DB", *statuses, "청구", "금액(원)"],
@@ -318,7 +318,21 @@ def _sheets(view: StatementView) -> dict[str, list[list[Any]]]:
     rows: list[list[Any]] = [["행", "인입일", "진행상황", "배정업체", "오더비(원)"]]
     rows += [[b.row, b.intake_at, b.status, b.vendor, b.fee] for b in s.billed_rows]
     title = "정산" if view.final else "정산(미확정)"
-    return {title: bill, "청구 내역": rows}
+    return {"개요": [[text] for text in _overview(view)], title: bill, "청구 내역": rows}
+
+
+def _overview(view: StatementView) -> list[str]:
+    """The statement file's first sheet: what it covers and stands on, as the terminal says."""
+    s = view.statement
+    fees = ", ".join(f"{status} {_won(fee)}원" for status, fee in s.fees.items())
+    total = s.total
+    return [
+        *heading(view),
+        f"오더비: {fees}",
+        f"청구 합계: 업체 {len(s.vendors)}곳, {total.billed:,}건, {_won(total.amount)}원",
+        "배정업체가 없는 DB는 (미배정)에 세고 청구하지 않습니다.",
+        "업체별 집계는 다음 시트, 청구한 DB는 '청구 내역' 시트에 있습니다 (이름·연락처 없음).",
+    ]
 
 
 def _check_out_file(path: Path) -> None:
@@ -337,7 +351,7 @@ def write_statement(view: StatementView, path: Path) -> list[Path]:
     if path.suffix.lower() == ".xlsx":
         create_workbook(path, sheets)
         return [path]
-    bill, rows = sheets.values()
+    _, bill, rows = sheets.values()
     written = []
     for target, data in ((path, bill), (path.with_suffix(".rows.csv"), rows)):
         with target.open("w", encoding="utf-8-sig", newline="") as stream:

@@ -344,8 +344,14 @@ def test_the_statement_file_lists_the_bill_and_every_billed_row_without_names(
     out_file = tmp_path / "statement.xlsx"
     statement(capsys, book, "2024-12-03 10:05", "--out", str(out_file))
     wb = openpyxl.load_workbook(out_file)
-    assert wb.sheetnames == ["정산", "청구 내역"]
+    assert wb.sheetnames == ["개요", "정산", "청구 내역"]
+    overview = [r[0] for r in wb["개요"].iter_rows(values_only=True)]
+    assert overview[0] == "2024년 11월 정산 (정산 시점 2024-12-03 10:00)"
+    assert overview[1].startswith("정산 시점 스냅샷 기준 (2024-12-03 10:00 기록")
+    assert overview[2].startswith("오더비: 견적진행 30,000원")
+    assert overview[3].endswith("4건, 75,000원")
     bill = [list(r) for r in wb["정산"].iter_rows(values_only=True)]
+    assert bill[-2][0] == "(미배정)" and bill[-2][-2:] == [None, None]  # not billed: no 0
     assert bill[0] == [
         "업체", "DB", "상담요청", "견적진행", "계약완료", "장기견적", "장기무료",
         "종결(고객취소)", "청구", "금액(원)",

@@ -317,6 +317,13 @@ def render_undo(outcome: UndoOutcome, width: int | None = None) -> str:
             f"Kept as they are ({len(kept)} cells)", reasons(kept), tab, width
         )
     lines.append("")
+    if outcome.headings == 1:
+        lines.append("The 봇 확인 heading the run added stays (1 cell); its column is emptied.")
+    elif outcome.headings:
+        lines.append(
+            f"The 봇 확인 headings the run added stay ({outcome.headings} cells); their columns "
+            "are emptied."
+        )
     if not outcome.applied:
         lines.append("Preview: nothing was written. Add --apply to restore these cells.")
     elif outcome.result is not None:

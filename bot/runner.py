@@ -56,6 +56,7 @@ class UndoOutcome:
     snapshot: Snapshot
     restores: tuple[CellWrite, ...]  # cells that still hold the run's value
     kept: tuple[tuple[CellWrite, str], ...] = field(default_factory=tuple)  # and why not
+    headings: int = 0  # 봇 확인 headers the run added: they stay (their column is emptied)
     applied: bool = False
     result: WriteResult | None = None
 
@@ -312,12 +313,14 @@ def plan_undo(backend: SheetBackend, journal: Journal, undo_of: str, now: dateti
     snapshot = backend.read()
     restores: list[CellWrite] = []
     kept: list[tuple[CellWrite, str]] = []
+    headings = 0
     source = journal.require_run(undo_of).source
     landed = [w for w in _landed_pending(journal, source, snapshot) if w.run_id == undo_of]
     for w in journal.writes_of(undo_of) + landed:
         tab = snapshot.tab(w.sheet)
         if w.row == tab.header_row:
-            continue  # the 봇 확인 header stays
+            headings += 1  # the 봇 확인 header stays
+            continue
         column = tab.columns.get(w.field)
         if column is None:
             kept.append((w.reverse(), f"'{FIELD_LABELS[w.field]}' 열이 시트에 없음"))
@@ -326,7 +329,9 @@ def plan_undo(backend: SheetBackend, journal: Journal, undo_of: str, now: dateti
     tabs = {key: snapshot.tab(key) for key in (LEADS, OB)}
     landing, skipped = settle(restores, tabs, edited=UNDO_EDITED)
     kept += [(s.write, s.reason) for s in skipped]
-    return UndoOutcome(new_run_id(now), undo_of, snapshot, tuple(landing), tuple(kept))
+    return UndoOutcome(
+        new_run_id(now), undo_of, snapshot, tuple(landing), tuple(kept), headings=headings
+    )
 
 
 def undo(

@@ -300,8 +300,8 @@ def statement_json(view: StatementView) -> dict[str, Any]:
 
 
 def _sheets(view: StatementView) -> dict[str, list[list[Any]]]:
-    """The statement file's two sheets: the bill per vendor, and every billed row (no name,
-    no phone)."""
+    """The statement file's sheets: the overview, the bill per vendor, and every billed row
+    (no name, no phone)."""
     s = view.statement
     statuses = list(s.statuses)
 
@@ -344,14 +344,16 @@ def _check_out_file(path: Path) -> None:
 
 
 def write_statement(view: StatementView, path: Path) -> list[Path]:
-    """`--out FILE.xlsx` (two sheets) or `FILE.csv` (the bill; the billed rows beside it in
-    `FILE.rows.csv`). Returns the files written."""
+    """`--out FILE.xlsx` (개요, the bill, the billed rows) or `FILE.csv` (the bill; the billed
+    rows beside it in `FILE.rows.csv`). Returns the files written."""
     _check_out_file(path)
     sheets = _sheets(view)
     if path.suffix.lower() == ".xlsx":
         create_workbook(path, sheets)
         return [path]
     _, bill, rows = sheets.values()
+    # plain numbers for scripts: (미배정)'s 청구 and 금액, empty in the .xlsx, stay 0 here
+    bill = [[0 if v is None else v for v in r] for r in bill]
     written = []
     for target, data in ((path, bill), (path.with_suffix(".rows.csv"), rows)):
         with target.open("w", encoding="utf-8-sig", newline="") as stream:

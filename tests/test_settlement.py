@@ -379,6 +379,9 @@ def test_the_statement_as_csv_writes_the_bill_and_the_billed_rows_beside_it(book
     with (tmp_path / "nov.rows.csv").open(encoding="utf-8-sig") as f:
         rows = list(csv.reader(f))
     assert bill[-1][0] == "합계" and bill[-1][-1] == "75000"
+    # the CSV is for scripts: (미배정) keeps 0 in 청구 and 금액(원), as before the .xlsx left
+    # them empty; an empty cell breaks `int(cell)` over the column
+    assert bill[-2][0] == "(미배정)" and bill[-2][-2:] == ["0", "0"]
     assert rows[1] == ["2", "2024-11-05 10:00", "견적진행", "한빛이사", "30000"]
 
 

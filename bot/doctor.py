@@ -19,6 +19,7 @@ Exit code: 0 when there is no ✗, 2 otherwise. Nothing here prints a URL, key o
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Callable
@@ -319,9 +320,23 @@ def check_lock(app: App, report: Report) -> None:
 # --- the command -----------------------------------------------------------------------------
 
 
-def run_doctor(app: App, *, send_test: bool = False, out: Out = print_fitted) -> int:
+def _paths(app: App) -> list[str]:
+    """The paths doctor's lines name (a user copies them), their folders too, longest first."""
+    settings = app.settings
+    named: list[Path | None] = [settings.journal_path, app.lock.path]
+    if settings.source.kind != "google":
+        named.append(settings.resolve(settings.source.path))
+    texts = {str(p) for path in named if path is not None for p in (path, path.parent)}
+    return sorted((t for t in texts if " " in t), key=len, reverse=True)
+
+
+def run_doctor(app: App, *, send_test: bool = False, out: Out | None = None) -> int:
     """Run every check on the parts `app` builds, printing one line each and a last summary
-    line. 0 all well, 2 when something must be fixed (warnings do not count)."""
+    line (by default on the terminal, wrapped to its width, no path split). 0 all well, 2
+    when something must be fixed (warnings do not count)."""
+    if out is None:
+        paths = _paths(app)
+        out = functools.partial(print_fitted, keep=paths)
     settings = app.settings
     report = Report(out)
     report.ok(f"config valid: {_source_words(settings)}, journal {settings.journal_path}")
@@ -338,13 +353,14 @@ def run_doctor(app: App, *, send_test: bool = False, out: Out = print_fitted) ->
 
 
 def doctor_command(
-    load: Callable[[], App], *, send_test: bool = False, out: Out = print_fitted
+    load: Callable[[], App], *, send_test: bool = False, out: Out | None = None
 ) -> int:
     """`movebot doctor`: `load` builds the parts from the settings (the CLI's
     `App(settings_from(args))`); a config that does not load is the first ✗ line, and exit 2."""
     try:
         app = load()
     except UserError as e:
+        out = out or print_fitted
         Report(out).fail("config", str(e))
         out("1 problem(s) to fix.")
         return 2

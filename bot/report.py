@@ -137,25 +137,31 @@ def terminal_width() -> int:
     return max(60, shutil.get_terminal_size((80, 24)).columns)
 
 
-def fitted(text: str, width: int | None = None) -> str:
+def fitted(text: str, width: int | None = None, keep: Iterable[str] = ()) -> str:
     """`text` for the terminal: each of its lines wrapped at the terminal's width, the
     continuation lines indented under the line's text (after its indent and a `- ` bullet).
-    Messages sent to the channels keep their own lines; only the terminal gets this."""
+    Messages sent to the channels keep their own lines; only the terminal gets this.
+    Each of `keep` (paths a user copies) is never split, even where it holds spaces."""
+    for whole in keep:
+        text = text.replace(whole, whole.replace(" ", _GLUE))
     out: list[str] = []
     for line in text.split("\n"):
         lead = _LEAD.match(line)
         first = lead.group(0) if lead else ""
         rest = line[len(first) :]
         out.extend(_wrap(first, rest, width or terminal_width()) if rest else [line])
-    return "\n".join(out)
+    return "\n".join(out).replace(_GLUE, " ")
+
+
+_GLUE = "\x00"  # a space of a `keep` string while wrapping (no text holds NUL)
 
 
 _LEAD = re.compile(r"\s*(?:[-✓⚠✗] )?")
 
 
-def print_fitted(text: str) -> None:
-    """Print `text` to the terminal, `fitted` to its width."""
-    print(fitted(text))
+def print_fitted(text: str, keep: Iterable[str] = ()) -> None:
+    """Print `text` to the terminal, `fitted` to its width (never splitting one of `keep`)."""
+    print(fitted(text, keep=keep))
 
 
 def wrapped(text: str, first: str = "", width: int | None = None) -> list[str]:

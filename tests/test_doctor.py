@@ -209,3 +209,26 @@ def test_a_read_only_workbook_is_a_problem_to_fix(tmp_path, book):
     problem = line_about(lines, "writable")
     assert problem.startswith(f"✗ workbook {book} writable")
     assert "the file is read-only" in problem
+
+
+def test_on_a_terminal_a_path_with_spaces_is_never_split_across_lines(
+    tmp_path, book, capsys, monkeypatch
+):
+    """doctor's lines wrap at the terminal's width, but a user copies the paths in them: a
+    folder named with spaces (a synced drive, `이사 데스크 2024`) stays on one line."""
+    folder = tmp_path / "My Shared Drive" / "이사 데스크 2024"
+    folder.mkdir(parents=True)
+    desk = folder / "desk.xlsx"
+    desk.write_bytes(book.read_bytes())
+    monkeypatch.setenv("COLUMNS", "80")
+    with App(settings_for(tmp_path, desk, journal={"path": folder / "desk.movebot.db"})) as app:
+        assert run_doctor(app) == 0
+    out = capsys.readouterr().out
+    paths = [
+        str(desk),
+        str(folder / "desk.movebot.db"),
+        str(folder / "desk.movebot.db.worker.lock"),
+    ]
+    for path in paths:
+        assert path in out, (path, out)
+    assert "\u00a0" not in out

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from typing import IO, Any, TypeVar
@@ -141,7 +143,10 @@ def fitted(text: str, width: int | None = None, keep: Iterable[str] = ()) -> str
     """`text` for the terminal: each of its lines wrapped at the terminal's width, the
     continuation lines indented under the line's text (after its indent and a `- ` bullet).
     Messages sent to the channels keep their own lines; only the terminal gets this.
-    Each of `keep` (paths a user copies) is never split, even where it holds spaces."""
+    Each of `keep` (paths a user copies) is never split, even where it holds spaces. Output
+    going to no terminal (cron mailing it, a file) keeps its lines, unless COLUMNS is set."""
+    if width is None and "COLUMNS" not in os.environ and not sys.stdout.isatty():
+        return text
     for whole in keep:
         text = text.replace(whole, whole.replace(" ", _GLUE))
     out: list[str] = []
@@ -324,12 +329,9 @@ def render_undo(outcome: UndoOutcome, width: int | None = None) -> str:
         )
     lines.append("")
     if outcome.headings == 1:
-        lines.append("The 봇 확인 heading the run added stays (1 cell); its column is emptied.")
+        lines.append("The 봇 확인 heading the run added stays (1 cell).")
     elif outcome.headings:
-        lines.append(
-            f"The 봇 확인 headings the run added stay ({outcome.headings} cells); their columns "
-            "are emptied."
-        )
+        lines.append(f"The 봇 확인 headings the run added stay ({outcome.headings} cells).")
     if not outcome.applied:
         lines.append("Preview: nothing was written. Add --apply to restore these cells.")
     elif outcome.result is not None:

@@ -296,3 +296,15 @@ def test_the_worker_sends_a_days_digest_once_per_channel(journal):
     tomorrow = digest_of(SNAP, NOW + timedelta(days=1), Settings())
     assert len(send_digest(tomorrow, fake, journal=journal)) == 2
     assert len(fake.sent) == 2
+
+
+def test_a_digest_piped_to_no_terminal_keeps_its_lines(monkeypatch):
+    """cron mails what `movebot digest` prints: a mail reader wraps by itself, so lines are
+    wrapped only for a terminal (or when COLUMNS says how wide)."""
+    from bot.report import fitted
+
+    line = "  - 행 33 정*진 010-****-1301 (" + "한결이사에 전달된 DB를 중복 종결 " * 3 + ")"
+    monkeypatch.delenv("COLUMNS", raising=False)
+    assert fitted(line) == line  # pytest's stdout is no terminal
+    monkeypatch.setenv("COLUMNS", "80")
+    assert fitted(line) != line and all(len(part) <= 80 for part in fitted(line).split("\n"))

@@ -811,7 +811,7 @@ def create_workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[CellValue
     header ending in `(원)` with thousands separators (`11,460,000`). An existing file is
     replaced atomically.
     """
-    from openpyxl import Workbook  # here: reading and the fast writer need no openpyxl
+    from openpyxl import Workbook  # here: a preview needs no openpyxl (DESIGN.md)
     from openpyxl.cell import WriteOnlyCell
 
     wb = Workbook(write_only=True)
@@ -820,21 +820,19 @@ def create_workbook(path: Path, sheets: Mapping[str, Sequence[Sequence[CellValue
         for col, width in _column_widths(rows).items():
             ws.column_dimensions[column_letter(col + 1)].width = width
         cell = functools.partial(_write_only_cell, WriteOnlyCell, ws)
-        header = [str(v) for v in rows[0]] if rows else []
-        money = [i for i, text in enumerate(header) if text.endswith("(원)")]
+        money = {i for i, v in enumerate(rows[0]) if str(v).endswith("(원)")} if rows else set()
         for number, row in enumerate(rows):
-            cells = [cell(v) for v in row]
-            for i in money if number else ():
-                amount = row[i] if i < len(row) else None
-                if type(amount) is int or type(amount) is float:
-                    cells[i] = new = WriteOnlyCell(ws, amount)
-                    new.number_format = _MONEY_FORMAT
-            ws.append(cells)
+            ws.append([cell(v, number > 0 and i in money) for i, v in enumerate(row)])
     _atomic_save(wb.save, Path(path))
 
 
-def _write_only_cell(new_cell: Any, ws: Any, value: CellValue) -> Any:
-    """`value` as `create_workbook` writes it: `new_cell` is openpyxl's `WriteOnlyCell`."""
+def _write_only_cell(new_cell: Any, ws: Any, value: CellValue, money: bool = False) -> Any:
+    """`value` as `create_workbook` writes it (`money`: an amount in won, `#,##0`):
+    `new_cell` is openpyxl's `WriteOnlyCell`."""
+    if money and (type(value) is int or type(value) is float):
+        cell = new_cell(ws, value)
+        cell.number_format = _MONEY_FORMAT
+        return cell
     if isinstance(value, str):
         if value[:1] in ("=", "#"):  # would become a formula or an error code
             cell = new_cell(ws, value)

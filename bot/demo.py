@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bot import runner
 from bot.app import App
-from bot.report import render_text, wrapped
+from bot.report import print_fitted, render_text
 from bot.reporting import run_report
 from bot.runner import source_name
 from bot.settlement import render_statement, statement_of, take
@@ -256,7 +256,7 @@ def run_demo(path: Path, app: App) -> int:
         old.unlink(missing_ok=True)  # it journaled the workbook this demo rewrites
     write_demo_workbook(path)
     now = app.clock()
-    say(
+    print_fitted(
         f"Wrote {path}: the desk's own cases, {len(LEADS)} leads, {len(OBS)} OB rows and "
         f"{len(VENDORS)} long-term vendors."
     )
@@ -294,7 +294,9 @@ def run_demo(path: Path, app: App) -> int:
     print("\n== November's statement (as of the 12.3 10:00 snapshot) ==\n")
     print(render_statement(statement_of(settings, app.backend, now, None, app.journal)))
     print()
-    say(f"Open {path} to see the 진행상황, 비고, 예비번호 and 봇 확인 columns the bot wrote.")
+    print_fitted(
+        f"Open {path} to see the 진행상황, 비고, 예비번호 and 봇 확인 columns the bot wrote."
+    )
     print("Then try (undo only shows what it would restore until you add --apply):")
     for command in (
         f"history --workbook {path}",
@@ -305,11 +307,6 @@ def run_demo(path: Path, app: App) -> int:
         print(_command_lines(f".venv/bin/movebot {command}"))
     print("\n== 4. Last week's report ==\n")
     return run_report(settings, app.backend, now, journal=app.journal)
-
-
-def say(text: str) -> None:
-    """Print a sentence wrapped at the terminal's width."""
-    print("\n".join(wrapped(text)))
 
 
 def _command_lines(command: str, columns: int = 80) -> str:

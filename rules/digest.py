@@ -31,7 +31,7 @@ from typing import Any
 
 from rules import RULES
 from rules.context import Context, is_closed, is_open
-from rules.figures import followups
+from rules.figures import UNASSIGNED, followups, manager_of
 from rules.longterm import PROMOTION_NOTE
 from rules.message import MAX_BODY_CHARS, row_lines
 from rules.model import CellValue, Lead, Snapshot
@@ -43,8 +43,6 @@ from rules.values import KST
 
 # (sheet row, name, phone as read) -> the row as managers may see it: `행 41 김*수 010-****-4269`
 Label = Callable[[int, str, CellValue], str]
-
-UNASSIGNED = "미지정"
 
 RETURN_RULE = "return.pending"
 JUDGEMENT_RULES = ("dup.vendor_notice", "dup.note_number", "contact.attempts", "longterm.match")
@@ -190,7 +188,7 @@ def build_digest(snapshot: Snapshot, now: datetime, settings: RuleSettings, labe
         lambda: {name: [] for name, _ in LISTS}
     )
     for lead in desk.leads:
-        manager = lead.manager.strip() or UNASSIGNED
+        manager = manager_of(lead)
         due = lead.call_due
         if due == today and not is_closed(lead):
             lists[manager]["due_today"].append((lead.row, row(lead)))

@@ -22,7 +22,7 @@ from rules.context import CLOSED, DUPLICATE, Context, is_open, service_of
 from rules.model import Lead, ObCall
 from rules.ob import is_price_reason
 from rules.plan import mode_of
-from rules.returns import pending_return
+from rules.returns import VENDOR_RETURN, pending_return
 
 PeriodKind = Literal["week", "month"]
 UNASSIGNED = "미지정"
@@ -33,7 +33,6 @@ HANDED_STATUSES = frozenset({"견적진행", "계약완료", "장기견적", "�
 CONTRACTED = "계약완료"
 RETURN_RULE = "return.pending"
 # `업체 : <the vendor's reason>` in 비고: the mark of a DB a vendor handed back (seed §5)
-RETURNED = re.compile(r"업체\s*:\s*\S")
 NO_VENDOR = "(미배정)"
 _WEEK = re.compile(r"^(\d{4})-W(\d{1,2})$")
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -177,7 +176,7 @@ def cancel_reasons(obs: tuple[ObCall, ...], period: Period) -> dict[str, int]:
 def vendor_returns(leads: list[Lead], calls: Mapping[int, list[ObCall]]) -> list[dict[str, Any]]:
     returned: dict[str, list[Lead]] = defaultdict(list)
     for lead in leads:
-        if RETURNED.search(lead.remarks):
+        if VENDOR_RETURN.search(lead.remarks):
             returned[lead.vendor.strip() or NO_VENDOR].append(lead)
     rows = [
         {

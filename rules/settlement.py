@@ -20,6 +20,7 @@ from types import MappingProxyType
 
 from rules.model import Lead
 from rules.settings import RuleSettings
+from rules.text import squash
 from rules.values import STATUSES
 
 UNASSIGNED = "(미배정)"
@@ -171,10 +172,6 @@ def _ordered(counts: Mapping[str, int]) -> dict[str, int]:
     return {s: counts[s] for s in sorted(counts, key=lambda s: (order.get(s, len(order)), s))}
 
 
-def _vendor_key(vendor: str) -> str:
-    return "".join(vendor.split())
-
-
 def build_statement(month: Month, rows: Iterable[SettledRow], fees: Mapping[str, int]) -> Statement:
     """Per vendor (spaces inside a name ignored), the rows by status, the billed rows (status
     in `fees`) and their amount; rows with no vendor are `(미배정)` and never billed."""
@@ -183,7 +180,7 @@ def build_statement(month: Month, rows: Iterable[SettledRow], fees: Mapping[str,
     unassigned: list[SettledRow] = []
     billed: list[BilledRow] = []
     for r in sorted(rows, key=lambda r: r.row):
-        key = _vendor_key(r.vendor)
+        key = squash(r.vendor)
         if not key:
             unassigned.append(r)
             continue

@@ -144,13 +144,9 @@ _Range = tuple[int, int, int, int]  # a merged range: first row, first col, last
 
 @dataclass
 class _Parsed:
-    """One parse of the file's bytes: both tabs, and where each came from."""
+    """One parse of the file's bytes: both tabs (and the vendors' tab)."""
 
     tabs: dict[SheetKey, Tab]
-    parts: dict[SheetKey, str]  # the sheet XML part inside the package
-    merged: dict[SheetKey, list[_Range]]  # 1-based rows, 0-based columns
-    workbook_part: str
-    styles_part: str | None
     vendors: Tab | None = None  # 장기고객 업체 리스트, when asked for and there
 
 
@@ -235,7 +231,6 @@ class WorkbookBackend:
         if vendors_title in package.parts:  # a chart tab of that name holds no vendors
             read[VENDORS] = vendors_title
         tabs: dict[TabKey, Tab] = {}
-        merged: dict[TabKey, list[_Range]] = {}
         with book:
             for key, title in read.items():
                 try:
@@ -245,21 +240,17 @@ class WorkbookBackend:
                     rows = _rows(sheet, errors, self.specs[key].header_row)
                 except _BROKEN as e:
                     raise self._not_a_workbook(data, e) from None
-                merged[key] = [
+                merged = [
                     (r1 + 1, c1, r2 + 1, c2)
                     for (r1, c1), (r2, c2) in sheet.merged_cell_ranges or ()
                 ]
                 del sheet  # python-calamine's copy of the cells, before the next tab is loaded
-                tab = self._tab(key, title, rows, merged[key])
+                tab = self._tab(key, title, rows, merged)
                 if key != VENDORS:
-                    tab = with_blocked(tab, merged[key], formulas)
+                    tab = with_blocked(tab, merged, formulas)
                 tabs[key] = tab
         return _Parsed(
             tabs={k: tabs[k] for k in titles},
-            parts={k: package.parts[titles[k]] for k in titles},
-            merged={k: merged[k] for k in titles},
-            workbook_part=package.workbook_part,
-            styles_part=package.styles_part,
             vendors=tabs.get(VENDORS),
         )
 
@@ -371,30 +362,31 @@ class WorkbookBackend:
             if version != snapshot.version:
                 log.warning("workbook.changed_since_read", path=str(self.path), writes=len(writes))
                 return _all_skipped(writes)
-            parsed = self._parse(data)
-            planned = {key: snapshot.tab(key) for key in parsed.tabs}
-            landing, skipped = settle(writes, parsed.tabs, planned)
-            groups, refused = self._checked_groups(parsed.tabs, landing)
+            # the very bytes the snapshot was read from: its tabs are what a new parse would give
+            tabs = {key: snapshot.tab(key) for key in (LEADS, OB)}
+            landing, skipped = settle(writes, tabs, tabs)
+            groups, refused = self._checked_groups(tabs, landing)
             skipped.extend(refused)
+            package = Package(data)
             where = {
                 key: _Where(
                     tab.title,
-                    parsed.parts[key],
+                    package.parts[tab.title],
                     tab.header_row,
                     "bot_note" in tab.columns,
-                    parsed.merged[key],
+                    tab.merges,
                 )
-                for key, tab in parsed.tabs.items()
+                for key, tab in tabs.items()
             }
-            book = (parsed.workbook_part, parsed.styles_part)
-            del parsed, landing  # free the fresh rows before the sheet XML is loaded to be patched
+            book = (package.workbook_part, package.styles_part)
+            del package, landing
             fast = True
             try:
-                written, refused, added, save = self._patch(data, book, where, groups)
+                written, refused, save = self._patch(data, book, where, groups)
             except Unsupported as why:
                 log.info("workbook.slow_path", path=str(self.path), why=str(why))
                 fast = False
-                written, refused, added, save = self._edit(data, book, where, groups)
+                written, refused, save = self._edit(data, book, where, groups)
             skipped.extend(refused)
             if written and ahead is not None:
                 ahead(written)
@@ -448,13 +440,12 @@ class WorkbookBackend:
         book: tuple[str, str | None],
         where: Mapping[SheetKey, _Where],
         groups: Mapping[tuple[SheetKey, int], Sequence[CellWrite]],
-    ) -> tuple[list[CellWrite], list[Skipped], list[tuple[SheetKey, int]], _Saver]:
+    ) -> tuple[list[CellWrite], list[Skipped], _Saver]:
         """The fast writer: patch the written cells into the sheet XML (and a wrapping style
         into the styles part, `fullCalcOnLoad` into the workbook part); copy every other part.
         `book` names the workbook part and the styles part (None when there is none)."""
         written: list[CellWrite] = []
         skipped: list[Skipped] = []
-        added: list[tuple[SheetKey, int]] = []
         replaced: dict[str, bytes] = {}
         workbook_part, styles_part = book
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
@@ -487,7 +478,6 @@ class WorkbookBackend:
                         edits[row][w.column] = w.new
                         if tab.creates_note_column(w):
                             new_column = w.column
-                            added.append((key, w.column))
                         written.append(w)
                 if edits:
                     replaced[part] = sheet.patched(
@@ -498,7 +488,7 @@ class WorkbookBackend:
                 new_styles = styles and styles.patched()
                 if styles_part and new_styles:
                     replaced[styles_part] = new_styles
-        return written, skipped, added, functools.partial(rezip, data, replaced)
+        return written, skipped, functools.partial(rezip, data, replaced)
 
     def _edit(
         self,
@@ -506,7 +496,7 @@ class WorkbookBackend:
         book: tuple[str, str | None],
         where: Mapping[SheetKey, _Where],
         groups: Mapping[tuple[SheetKey, int], Sequence[CellWrite]],
-    ) -> tuple[list[CellWrite], list[Skipped], list[tuple[SheetKey, int]], _Saver]:
+    ) -> tuple[list[CellWrite], list[Skipped], _Saver]:
         """The slow writer: openpyxl loads the whole workbook, sets the cells, saves it."""
         import openpyxl  # here: a preview needs no openpyxl (DESIGN.md)
         from openpyxl.cell.cell import MergedCell
@@ -516,9 +506,8 @@ class WorkbookBackend:
 
         written: list[CellWrite] = []
         skipped: list[Skipped] = []
-        added: list[tuple[SheetKey, int]] = []
         if not groups:
-            return written, skipped, added, _nothing
+            return written, skipped, _nothing
         _, styles_part = book
         try:
             if styles_part:  # openpyxl cannot load styles without cellStyleXfs
@@ -569,12 +558,11 @@ class WorkbookBackend:
                     )
                     if wider:
                         ws.auto_filter.ref = wider
-                    added.append((key, w.column))
                 written.append(w)
         if wb.calculation is None:  # the file had no calcPr
             wb.calculation = CalcProperties()
         wb.calculation.fullCalcOnLoad = True  # openpyxl drops cached formula results
-        return written, skipped, added, functools.partial(_quietly, wb.save)
+        return written, skipped, functools.partial(_quietly, wb.save)
 
 
 _Saver = Callable[[IO[bytes]], None]
@@ -621,7 +609,7 @@ class _Where:
     part: str  # the sheet XML part inside the package
     header_row: int
     has_note_column: bool
-    merged: list[_Range]
+    merged: Sequence[_Range]  # Tab.merges: 1-based rows, 0-based columns
 
     def creates_note_column(self, w: CellWrite) -> bool:
         return w.row == self.header_row and w.field == "bot_note" and not self.has_note_column

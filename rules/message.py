@@ -7,11 +7,15 @@ from collections.abc import Sequence
 MAX_BODY_CHARS = 3500  # Telegram cuts at 4096; a phone screen much sooner
 
 
-def row_lines(items: Sequence[str], limit: int, indent: str = "  - ") -> list[str]:
-    """At most `limit` lines of `items`, then `외 N건` for the rest."""
+def row_lines(
+    items: Sequence[str], limit: int, indent: str = "  - ", total: int | None = None
+) -> list[str]:
+    """At most `limit` lines of `items`, then `외 N건` for the rest (of `total` items, when
+    the caller made only the lines shown)."""
     if limit <= 0:
         return []
+    count = len(items) if total is None else total
     lines = [indent + item for item in items[:limit]]
-    if len(items) > limit:
-        lines.append(f"{indent}외 {len(items) - limit}건")
+    if count > limit:
+        lines.append(f"{indent}외 {count - limit}건")
     return lines

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from functools import lru_cache
 
 from rules.context import LONGTERM, Context
 from rules.duplicates import address_words
@@ -112,7 +111,6 @@ def past(lead: Lead, ctx: Context) -> list[Finding]:
     return found
 
 
-@lru_cache(maxsize=8)
 def _by_name(vendors: tuple[Vendor, ...]) -> dict[str, Vendor]:
     """Vendors by name as compared (spaces ignored); a name listed twice keeps all its areas."""
     merged: dict[str, Vendor] = {}
@@ -181,22 +179,22 @@ def match(ctx: Context) -> Iterator[Finding]:
                 f"{v.name}의 {p.header} '{p.text}'을(를) 지역으로 읽을 수 없음 — {p.expected}로"
                 " 적어 주세요",
             )
+    by_name = _by_name(vendors)
     for lead in ctx.leads:
-        yield from _match(lead, ctx, vendors)
+        yield from _match(lead, ctx, by_name)
 
 
-def _match(lead: Lead, ctx: Context, vendors: tuple[Vendor, ...]) -> list[Finding]:
-    """longterm.match on one lead."""
+def _match(lead: Lead, ctx: Context, by_name: dict[str, Vendor]) -> list[Finding]:
+    """longterm.match on one lead; `by_name`: the list's vendors (`_by_name`)."""
     if not lead.origin:
         return []
-    origin = address_words(lead.origin)
     if lead.status in ("장기요청", ""):
         s = ctx.settings
         if lead.move_date is None or lead.intake_day is None or lead.move_date < ctx.today:
             return []
         if not s.window_min_days <= (lead.move_date - lead.intake_day).days <= s.window_max_days:
             return []
-        listed = _by_name(vendors).values()
+        listed, origin = by_name.values(), address_words(lead.origin)
         for status, fits in (
             ("장기견적", [v.name for v in listed if _covers(v.regular, origin)]),
             ("장기무료", [v.name for v in listed if _covers(v.outside, origin)]),
@@ -210,13 +208,13 @@ def _match(lead: Lead, ctx: Context, vendors: tuple[Vendor, ...]) -> list[Findin
         return []
     if lead.status not in ("장기견적", "장기무료") or not lead.vendor:
         return []
-    vendor = _by_name(vendors).get(squash(lead.vendor))
+    vendor = by_name.get(squash(lead.vendor))
     if vendor is None:
         message = f"배정업체 {lead.vendor}이(가) 장기고객 업체 리스트에 없음"
     else:
         regular = lead.status == "장기견적"
         areas = vendor.regular if regular else vendor.outside
-        if _covers(areas, origin):
+        if _covers(areas, address_words(lead.origin)):
             return []
         label = "기존 영업지역" if regular else "영업 외 지역"
         message = f"{vendor.name}의 {label}({', '.join(areas) or '없음'})에 출발지 없음"

@@ -1,6 +1,6 @@
 """`movebot run`: the scheduled worker (DESIGN.md "Scheduling").
 
-An APScheduler 3.x `BlockingScheduler` in Asia/Seoul with three jobs:
+An APScheduler 3.x `BlockingScheduler` in Asia/Seoul with these jobs:
 
 - `poll`: an applied reconcile every `schedule.poll_minutes` during `schedule.hours` on
   `schedule.working_days`. Polls are counted from the start of office hours and include the
@@ -214,10 +214,11 @@ def build_scheduler(
     report_jobs: dict[str, Job] | None = None,
     scheduler_cls: type[BaseScheduler] = BlockingScheduler,
 ) -> BaseScheduler:
-    """A scheduler (not started) in Asia/Seoul with the `poll`, `nightly` and `digest` jobs.
+    """A scheduler (not started) in Asia/Seoul with the `poll`, `nightly` and `digest` jobs,
+    and the `settlement` and report jobs given.
 
-    The jobs are called with no arguments (`Worker.poll` / `.nightly` / `.digest` take their
-    `now` from the clock); `nightly_job` defaults to `reconcile_job`. BadConfig when the
+    The jobs are called with no arguments (the `Worker`'s take their `now` from the clock);
+    `nightly_job` defaults to `reconcile_job`. BadConfig when the
     schedule settings do not make a schedule."""
     s = settings.schedule
     triggers: dict[str, BaseTrigger] = {

@@ -242,7 +242,8 @@ def same_customer_same_move(customer: list[Lead], ctx: Context, edits: Edits) ->
 )
 def several_numbers(customer: list[Lead], ctx: Context, edits: Edits) -> None:
     """dup.multi_number — one customer asked about the same move from another number (linked
-    through 예비번호): the later row becomes 종결(중복) and the numbers are cross-noted.
+    through 예비번호): every row but the one kept (as dup.same keeps it: the row a vendor holds,
+    else the first) becomes 종결(중복) and the numbers are cross-noted.
 
     Why: seed §3 — "한 고객이 여러 개의 번호로 문의한 경우 1개 DB를 제외한 나머지는
     중복처리", noted the desk's way: `<번호> 접수 내용 동일` on both rows, the other number in

@@ -75,7 +75,8 @@ def reuse_before_settlement(customer: list[Lead], ctx: Context, edits: Edits) ->
 
     Why: seed §4 example A — "11월 인입이고, 정산 전 재접수이기 때문에 종결 DB를
     '상담요청'으로 변경". Decided when the bot handles it: only while the old row's month is not
-    yet settled (day 3, 10:00 of the next month) at the run's `now` — a row of a settled month
+    yet settled (day 3, 10:00 of the next month) at the run's `now`, or at the new row's 인입일
+    when that is later (a row is not handled before it arrives) — a row of a settled month
     reopened afterwards would be billed in neither month (a 12.3 09:59 row handled at 09:59
     reuses; handled at 10:00 or later it does not).
 

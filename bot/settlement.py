@@ -78,6 +78,8 @@ def record_snapshot(
     """Record `month`'s rows of `leads` (as read at `now`) unless the month has a snapshot
     (`replace`: beside it). Default month: the last settled one. None when one existed."""
     month = month or last_settled(settings, now)
+    if not replace and settlement_recorded(journal.path, month):
+        return None  # the usual case, every applied run: no rows gathered, no write transaction
     cutoff = cutoff_of(settings, month)
     record = journal.record_settlement(
         month,

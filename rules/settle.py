@@ -113,10 +113,8 @@ def settle(
                     COLUMN_MOVED.format(fields=", ".join(FIELD_LABELS[f] for f in moved_fields)),
                 )
                 continue
-            i = row - tab.header_row - 1
-            here = fingerprint(tab, i) if 0 <= i < len(tab.rows) else None
             expected = group[0].fingerprint
-            if here != expected:
+            if not _holds(tab, row, expected):
                 if planned is not None:
                     if sheet not in read_indexes:
                         read_indexes[sheet] = _row_index(planned[sheet])
@@ -206,6 +204,12 @@ def already_landed(
     return landed, [w for w in writes if (w.sheet, w.row) not in rows]
 
 
+def _holds(tab: Tab, row: int, expected: str) -> bool:
+    """Whether sheet row `row` of `tab` is a data row holding the fingerprint `expected`."""
+    i = row - tab.header_row - 1
+    return 0 <= i < len(tab.rows) and fingerprint(tab, i) == expected
+
+
 def found_landed(writes: Sequence[CellWrite], tabs: Mapping[SheetKey, Tab]) -> list[int]:
     """The indexes of `writes` (sent, their answer never known) that the sheet shows landed:
     the cell, on its row or on the one row with the same fingerprint, holds the value sent."""
@@ -216,10 +220,7 @@ def found_landed(writes: Sequence[CellWrite], tabs: Mapping[SheetKey, Tab]) -> l
         if tab is None:
             continue
         row = w.row
-        i = row - tab.header_row - 1
-        if row != tab.header_row and not (
-            0 <= i < len(tab.rows) and fingerprint(tab, i) == w.fingerprint
-        ):
+        if row != tab.header_row and not _holds(tab, row, w.fingerprint):
             if w.sheet not in indexes:
                 indexes[w.sheet] = _row_index(tab)
             rows = indexes[w.sheet].get(w.fingerprint, [])
@@ -245,10 +246,7 @@ def moved(written: Sequence[CellWrite], back: Mapping[SheetKey, Tab]) -> list[Ce
         key = (w.sheet, w.row, w.fingerprint)
         if key not in held:
             tab = back[w.sheet]
-            i = w.row - tab.header_row - 1
-            held[key] = w.row == tab.header_row or (
-                0 <= i < len(tab.rows) and fingerprint(tab, i) == w.fingerprint
-            )
+            held[key] = w.row == tab.header_row or _holds(tab, w.row, w.fingerprint)
         if not held[key]:
             out.append(w)
     return out

@@ -79,13 +79,13 @@ _WRITTEN = ("status", "remarks", "alt_phones", "bot_note")  # the columns the bo
 
 def with_blocked(
     tab: Tab,
-    merged: Sequence[Range] = (),
     formulas: Iterable[tuple[int, int]] = (),
     protected: Sequence[tuple[Range, Sequence[Range]]] = (),
 ) -> Tab:
     """`tab` with the cells the bot may not write among those of the columns it writes, as a
-    backend read them: inside a merged block but not its top-left cell, holding a formula, or
-    inside a protected range (less its unprotected parts) the bot may not edit."""
+    backend read them: inside one of its merged blocks (`Tab.merges`) but not its top-left
+    cell, holding a formula, or inside a protected range (less its unprotected parts) the bot
+    may not edit."""
     columns = {tab.columns[f] for f in _WRITTEN if f in tab.columns}
     first, last = tab.header_row + 1, tab.header_row + len(tab.rows)
 
@@ -98,7 +98,7 @@ def with_blocked(
     blocked = {
         cell: FORMULA for cell in formulas if cell[1] in columns and first <= cell[0] <= last
     }
-    for block in merged:
+    for block in tab.merges:
         blocked.update((cell, MERGED) for cell in cells(block) if cell != block[:2])
     for block, open_parts in protected:
         free = {cell for part in open_parts for cell in cells(part)}

@@ -692,7 +692,7 @@ class GoogleBackend:
             merges=tuple(m for m in meta.merges if m[2] >= spec.header_row),
             cell_limit=CELL_CHAR_LIMIT,
         )
-        return tab if key == VENDORS else with_blocked(tab, meta.merges, (), meta.protected)
+        return tab if key == VENDORS else with_blocked(tab, (), meta.protected)
 
     # -- write -------------------------------------------------------------------------------
 

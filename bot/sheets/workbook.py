@@ -247,7 +247,7 @@ class WorkbookBackend:
                 del sheet  # python-calamine's copy of the cells, before the next tab is loaded
                 tab = self._tab(key, title, rows, merged)
                 if key != VENDORS:
-                    tab = with_blocked(tab, merged, formulas)
+                    tab = with_blocked(tab, formulas)
                 tabs[key] = tab
         return _Parsed(
             tabs={k: tabs[k] for k in titles},

@@ -36,7 +36,7 @@ from rules.longterm import PROMOTION_NOTE
 from rules.message import MAX_BODY_CHARS, row_lines
 from rules.model import CellValue, Lead, Snapshot
 from rules.parse import parse_desk
-from rules.plan import items, mode_of
+from rules.plan import item_check, items, mode_of
 from rules.settings import RuleSettings
 from rules.text import md_near, squash
 from rules.values import KST
@@ -153,9 +153,10 @@ def _flagged(rule_id: str, ctx: Context, failures: list[RuleFailure]) -> dict[in
     if mode_of(rule_id, ctx.settings) == "off":
         return {}
     flagged: dict[int, list[str]] = defaultdict(list)
+    check = item_check(rule)
     for item in items(rule.scope, ctx):
         try:
-            found = list((rule.check(ctx) if rule.scope == "desk" else rule.check(item, ctx)) or ())
+            found = list(check(item, ctx) or ())
         except Exception as error:  # noqa: BLE001 - recorded; the shell logs it
             failures.append(RuleFailure(rule_id, getattr(item, "row", 0), type(error).__name__))
             continue

@@ -64,7 +64,7 @@ def _crash(rule: Rule, item: object, error: Exception) -> Finding:
     return Finding("leads", 0, rule.id, message)
 
 
-def _item_check(rule: Rule) -> Callable[..., Iterable[Finding] | None]:
+def item_check(rule: Rule) -> Callable[..., Iterable[Finding] | None]:
     """The rule's check, called as (item, ctx[, edits]) whatever its scope: a rule over the
     whole desk is handed the context alone."""
     if rule.scope != "desk":
@@ -78,7 +78,7 @@ def _run(
     """Call the rule on each item of its scope; a rule that fails on one item becomes a
     finding on that row and the run goes on."""
     found: list[Finding] = []
-    check = _item_check(rule)
+    check = item_check(rule)
     if edits is None:  # a finding rule: the loop runs once per row, so it is kept short
         for item in items(rule.scope, ctx):
             try:

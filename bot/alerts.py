@@ -361,6 +361,12 @@ def delivery_code(
     return 0
 
 
+def once_key(kind: str, label: str, source: str) -> str:
+    """The journal key of one `kind` of message about one sheet (`label`: its day or period),
+    so two workers on that sheet send it once: the sheet named by a digest of its source."""
+    return f"{kind}:{label}:{hashlib.sha256(source.encode('utf-8')).hexdigest()[:16]}"
+
+
 def send_once(
     notifier: ports.Notifier,
     journal: ports.Journal,

@@ -4,7 +4,6 @@ from the settings, `send_digest` delivers it, `run_digest` is the `movebot diges
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -12,7 +11,7 @@ from datetime import time as time_of_day
 
 import structlog
 
-from bot.alerts import delivery_code, require_channels, send_once
+from bot.alerts import delivery_code, once_key, require_channels, send_once
 from bot.config import Settings
 from bot.masking import row_label
 from bot.ports import ChannelResult, Journal, Notifier, SheetBackend
@@ -35,8 +34,7 @@ def digest_of(snapshot: Snapshot, now: datetime, settings: Settings) -> Digest:
 
 def digest_key(d: Digest) -> str:
     """The journal key of one day's digest of one sheet (so two workers send it once)."""
-    source = hashlib.sha256(d.source.encode("utf-8")).hexdigest()[:16]
-    return f"digest:{d.today.isoformat()}:{source}"
+    return once_key("digest", d.today.isoformat(), d.source)
 
 
 def send_digest(

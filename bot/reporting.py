@@ -10,7 +10,6 @@ customer name or phone appears: a row is named by its sheet row.
 
 from __future__ import annotations
 
-import hashlib
 import html
 import json
 import re
@@ -23,7 +22,7 @@ from typing import Any
 import structlog
 
 from bot import ports
-from bot.alerts import delivery_code, require_channels, send_once
+from bot.alerts import delivery_code, once_key, require_channels, send_once
 from bot.config import Settings
 from bot.errors import BadConfig, BadInput
 from bot.ports import ChannelResult, SheetBackend
@@ -347,8 +346,7 @@ def send_report(
     if journal is None:
         results = notifier.send(title, body, attach=files)
     else:
-        digest = hashlib.sha256(source.encode("utf-8")).hexdigest()[:16]
-        key = f"report:{report.period.label}:{digest}"
+        key = once_key("report", report.period.label, source)
         since = _bounds(report.period)[1] - timedelta(microseconds=1)
         results = send_once(
             notifier, journal, key, title, body, now=report.now, since=since, attach=files

@@ -409,9 +409,11 @@ def settlement_job(
     first) and send its statement summary, once per channel (journaled, so a second worker
     or a restart does not send it again)."""
     month = last_settled(settings, now)
-    if journal.settlement(month) is None:
+    if not settlement_recorded(journal.path, month):
         _snapshot_now(settings, backend, journal, now, month, source)
     view = statement_of(settings, backend, now, month, journal)
+    if not notifier.channels:
+        return view
     title, body = summary(view)
     with tempfile.TemporaryDirectory() as tmp:
         send_once(
